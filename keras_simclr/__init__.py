@@ -1,0 +1,9 @@
+"""keras_simclr: SimCLR (v1 and v2) self-supervised learning for Keras 3.
+
+The public API is small; everything a user needs is re-exported here:
+
+    import keras_simclr as ks
+    model = ks.SimCLR(ks.encoders.ResNet(depth=18, cifar_stem=True))
+"""
+
+__version__ = "0.1.0"
