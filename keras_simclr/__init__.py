@@ -7,3 +7,4 @@ The public API is small; everything a user needs is re-exported here:
 """
 
 __version__ = "0.1.0"
+from keras_simclr import optimizers, schedules

@@ -1,0 +1,302 @@
+"""LARS, the layer-wise adaptive optimizer SimCLR trains with (SPEC section 6)."""
+
+import numbers
+import re
+
+import keras
+from keras import ops
+
+__all__ = ["LARS"]
+
+
+def _as_patterns(patterns, arg):
+    """Validates and compiles a list of regex patterns (or a single one)."""
+    if patterns is None:
+        return [], []
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    try:
+        patterns = list(patterns)
+    except TypeError:
+        raise ValueError(
+            f"`{arg}` must be a string or a list of strings. "
+            f"Received: {arg}={patterns!r}"
+        ) from None
+    compiled = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise ValueError(
+                f"`{arg}` must contain only strings (regular expressions). "
+                f"Received: {pattern!r}"
+            )
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as e:
+            raise ValueError(
+                f"Invalid regular expression {pattern!r} in `{arg}`: {e}"
+            ) from None
+    return patterns, compiled
+
+
+def _non_negative(value, arg):
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not value >= 0  # also rejects NaN
+        or value == float("inf")
+    ):
+        raise ValueError(
+            f"`{arg}` must be a finite non-negative number. "
+            f"Received: {arg}={value!r}"
+        )
+    return float(value)
+
+
+def _variable_path(variable):
+    path = getattr(variable, "path", None)
+    if path is None:
+        path = str(getattr(variable, "name", ""))
+    return path
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class LARS(keras.optimizers.Optimizer):
+    """Layer-wise Adaptive Rate Scaling (You et al., 2017) with momentum.
+
+    For each variable `w` with gradient `g`, learning rate `lr` and momentum
+    buffer `v`:
+
+    ```
+    g'   = g + weight_decay * w           (if w gets weight decay)
+    tr   = eeta * |w| / |g'|              (if |w| > 0 and |g'| > 0, else 1)
+    lr_w = lr * tr                        (if w gets layer adaptation,
+                                           else lr_w = lr)
+    v    = momentum * v + lr_w * g'
+    w    = w - v                          (nesterov=False)
+    w    = w - (momentum * v + lr_w * g')  (nesterov=True, with the new v)
+    ```
+
+    `|.|` is the L2 norm over the whole variable. This is the
+    `classic_momentum=True` path of the reference implementation
+    (google-research/simclr, `tf2/lars_optimizer.py`) and SPEC section 6.
+
+    **Weight decay is coupled**: it is added to the gradient before the trust
+    ratio and the momentum, as in the reference. This is *not* the
+    decoupled weight decay of Keras's base `Optimizer(weight_decay=...)`
+    (`w -= lr * wd * w` applied separately), which LARS never applies.
+
+    **Exclusions.** Every variable of rank <= 1 (biases, batch-normalization
+    scales and offsets) is excluded from both weight decay and layer
+    adaptation, so it gets plain momentum SGD. `exclude_from_weight_decay`
+    and `exclude_from_layer_adaptation` add regular expressions, searched
+    (`re.search`) in each variable's `path` (e.g. `"probe"` for SimCLR's
+    online linear probe, `"bias"`). A pattern given only to
+    `exclude_from_weight_decay` also excludes from layer adaptation (as in
+    the reference), unless `exclude_from_layer_adaptation` is given
+    explicitly. Variables named through the base class's
+    `exclude_from_weight_decay()` method are honoured too. Exclusions are
+    decided once, in `build()`.
+
+    Args:
+        learning_rate: A float, a
+            `keras.optimizers.schedules.LearningRateSchedule` (e.g.
+            `keras_simclr.schedules.WarmupCosineDecay`), or a callable taking
+            no arguments. `lr` above.
+        momentum: float in `[0, 1]`. Defaults to `0.9`.
+        weight_decay: non-negative float, the coupled L2 coefficient.
+            Defaults to `0.0`. SimCLR uses `1e-6` (reference TF2 default).
+        eeta: positive float, the trust coefficient. Defaults to `0.001`.
+        nesterov: bool, whether to use Nesterov momentum. Defaults to
+            `False`.
+        exclude_from_weight_decay: a regex or list of regexes matched
+            against variable paths; matches get no weight decay.
+        exclude_from_layer_adaptation: a regex or list of regexes matched
+            against variable paths; matches get no trust ratio (`tr = 1`).
+            Defaults to `exclude_from_weight_decay`.
+        name: the optimizer's name. Defaults to `"lars"`.
+        **kwargs: the base optimizer's keyword arguments (`clipnorm`,
+            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
+            `ema_overwrite_frequency`, `loss_scale_factor`,
+            `gradient_accumulation_steps`). `weight_decay` is this class's
+            own, coupled one.
+
+    Example:
+
+    ```python
+    import keras_simclr as ks
+
+    batch_size = 4096
+    lr = ks.schedules.WarmupCosineDecay(
+        ks.schedules.scaled_learning_rate(0.3, batch_size),
+        warmup_steps=10 * 1_281_167 // batch_size,
+        total_steps=100 * 1_281_167 // batch_size + 1,
+    )
+    optimizer = ks.optimizers.LARS(
+        lr, momentum=0.9, weight_decay=1e-6,
+        exclude_from_weight_decay=["probe"],
+    )
+    model.compile(optimizer=optimizer)
+    ```
+
+    Under `tf.distribute.MirroredStrategy`, Keras sums the per-replica
+    gradients (each replica's loss is already divided by the number of
+    replicas), so LARS sees the gradient of the global-batch mean loss, and
+    the same global batch gives the same update on any number of replicas.
+    """
+
+    def __init__(
+        self,
+        learning_rate,
+        momentum=0.9,
+        weight_decay=0.0,
+        eeta=0.001,
+        nesterov=False,
+        exclude_from_weight_decay=None,
+        exclude_from_layer_adaptation=None,
+        name="lars",
+        **kwargs,
+    ):
+        if isinstance(learning_rate, numbers.Real) and not isinstance(
+            learning_rate, bool
+        ):
+            learning_rate = _non_negative(learning_rate, "learning_rate")
+        momentum = _non_negative(momentum, "momentum")
+        if momentum > 1:
+            raise ValueError(
+                f"`momentum` must be in [0, 1]. Received: momentum={momentum}"
+            )
+        weight_decay = _non_negative(
+            0.0 if weight_decay is None else weight_decay, "weight_decay"
+        )
+        eeta = _non_negative(eeta, "eeta")
+        if eeta == 0:
+            raise ValueError(
+                "`eeta` must be positive (0 would freeze every adapted "
+                "variable). Received: eeta=0"
+            )
+        if not isinstance(nesterov, bool):
+            raise ValueError(
+                f"`nesterov` must be a bool. Received: nesterov={nesterov!r}"
+            )
+        wd_patterns, wd_regexes = _as_patterns(
+            exclude_from_weight_decay, "exclude_from_weight_decay"
+        )
+        if exclude_from_layer_adaptation is None:
+            la_patterns, la_regexes = None, wd_regexes
+        else:
+            la_patterns, la_regexes = _as_patterns(
+                exclude_from_layer_adaptation, "exclude_from_layer_adaptation"
+            )
+        # The base class gets `weight_decay=None`: its decoupled decay must
+        # never run. The coupled coefficient is stored just below.
+        super().__init__(
+            learning_rate=learning_rate,
+            weight_decay=None,
+            name=name,
+            **kwargs,
+        )
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.eeta = eeta
+        self.nesterov = nesterov
+        self.exclude_from_weight_decay_patterns = wd_patterns
+        self.exclude_from_layer_adaptation_patterns = la_patterns
+        self._wd_regexes = wd_regexes
+        self._la_regexes = la_regexes
+
+    def _apply_weight_decay(self, variables):
+        # `self.weight_decay` is LARS's coupled coefficient, applied inside
+        # `update_step`; the base class's decoupled decay is disabled.
+        return
+
+    def _excluded(self, variable, regexes):
+        if len(variable.shape) <= 1:
+            return True
+        path = _variable_path(variable)
+        return any(regex.search(path) for regex in regexes)
+
+    def build(self, var_list):
+        """Creates one momentum slot per variable and decides exclusions.
+
+        Args:
+            var_list: the model's trainable variables.
+        """
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums = self.add_optimizer_variables(var_list, "momentum")
+        # Static per-variable decisions, indexed like `var_list` (and thus
+        # like `_get_variable_index`, whose key also resolves the per-replica
+        # components that `update_step` receives under tf.distribute).
+        use_wd, use_la = [], []
+        for variable in var_list:
+            use_wd.append(
+                not self._excluded(variable, self._wd_regexes)
+                and self._use_weight_decay(variable)
+            )
+            use_la.append(not self._excluded(variable, self._la_regexes))
+        self._lars_use_weight_decay = tuple(use_wd)
+        self._lars_use_layer_adaptation = tuple(use_la)
+
+    def uses_weight_decay(self, variable):
+        """Whether `variable` gets (coupled) weight decay; after `build()`."""
+        return self._lars_use_weight_decay[self._get_variable_index(variable)]
+
+    def uses_layer_adaptation(self, variable):
+        """Whether `variable` gets a trust ratio; after `build()`."""
+        return self._lars_use_layer_adaptation[
+            self._get_variable_index(variable)
+        ]
+
+    def update_step(self, gradient, variable, learning_rate):
+        """Applies the LARS update to one variable (see the class docstring)."""
+        index = self._get_variable_index(variable)
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        v = self._momentums[index]
+
+        if self.weight_decay > 0 and self._lars_use_weight_decay[index]:
+            gradient = gradient + ops.cast(self.weight_decay, dtype) * variable
+
+        if self._lars_use_layer_adaptation[index]:
+            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
+            g_norm = ops.sqrt(ops.sum(ops.square(gradient)))
+            ok = ops.logical_and(w_norm > 0, g_norm > 0)
+            # A safe denominator keeps the unused branch finite as well.
+            safe_g_norm = ops.where(g_norm > 0, g_norm, ops.ones_like(g_norm))
+            trust_ratio = ops.where(
+                ok,
+                ops.cast(self.eeta, dtype) * w_norm / safe_g_norm,
+                ops.ones_like(w_norm),
+            )
+            lr = lr * trust_ratio
+
+        scaled_gradient = lr * gradient
+        momentum = ops.cast(self.momentum, dtype)
+        new_v = momentum * v + scaled_gradient
+        self.assign(v, new_v)
+        if self.nesterov:
+            self.assign_sub(variable, momentum * new_v + scaled_gradient)
+        else:
+            self.assign_sub(variable, new_v)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "momentum": self.momentum,
+                "weight_decay": self.weight_decay,
+                "eeta": self.eeta,
+                "nesterov": self.nesterov,
+                "exclude_from_weight_decay": list(
+                    self.exclude_from_weight_decay_patterns
+                ),
+                "exclude_from_layer_adaptation": (
+                    None
+                    if self.exclude_from_layer_adaptation_patterns is None
+                    else list(self.exclude_from_layer_adaptation_patterns)
+                ),
+            }
+        )
+        return config

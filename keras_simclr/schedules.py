@@ -1,0 +1,199 @@
+"""Learning-rate schedules and scaling rules used by SimCLR (SPEC section 6).
+
+SimCLR scales its base learning rate with the batch size, warms it up linearly
+over the first epochs and then decays it to zero with a single cosine (no
+restarts):
+
+    import keras_simclr as ks
+    peak = ks.schedules.scaled_learning_rate(0.3, batch_size=4096)  # 4.8
+    lr = ks.schedules.WarmupCosineDecay(peak, warmup_steps=12_510,
+                                        total_steps=125_100)
+    optimizer = ks.optimizers.LARS(lr, weight_decay=1e-6)
+"""
+
+import math
+import numbers
+
+import keras
+from keras import ops
+
+__all__ = ["WarmupCosineDecay", "scaled_learning_rate"]
+
+_RULES = ("linear", "sqrt")
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def scaled_learning_rate(base_learning_rate, batch_size, rule="linear"):
+    """Scales a base learning rate with the batch size, as SimCLR does.
+
+    - `"linear"`: `base_learning_rate * batch_size / 256`
+      (reference default, e.g. 0.3 x 4096 / 256 = 4.8).
+    - `"sqrt"`: `base_learning_rate * sqrt(batch_size)`. Note `sqrt(B)`, not
+      `sqrt(B / 256)`: the reference pairs it with base 0.075, so batch 4096
+      also gives 4.8.
+
+    Args:
+        base_learning_rate: non-negative float, the learning rate before
+            scaling.
+        batch_size: positive int, the global batch size (summed over
+            replicas).
+        rule: `"linear"` or `"sqrt"`. Defaults to `"linear"`.
+
+    Returns:
+        The scaled learning rate, a Python float.
+
+    Raises:
+        ValueError: for an unknown `rule`, a batch size that is not a positive
+            integer, or a negative or non-finite base learning rate.
+
+    Example:
+
+    >>> scaled_learning_rate(1.0, 512)
+    2.0
+    >>> scaled_learning_rate(0.075, 4096, rule="sqrt")
+    4.8
+    """
+    if rule not in _RULES:
+        raise ValueError(
+            f"Unknown learning-rate scaling rule {rule!r}; expected one of "
+            f"{_RULES}."
+        )
+    if not _is_int(batch_size) or batch_size <= 0:
+        raise ValueError(
+            f"`batch_size` must be a positive integer. Received: "
+            f"batch_size={batch_size!r}"
+        )
+    if (
+        not _is_real(base_learning_rate)
+        or not math.isfinite(base_learning_rate)
+        or base_learning_rate < 0
+    ):
+        raise ValueError(
+            "`base_learning_rate` must be a finite non-negative number. "
+            f"Received: base_learning_rate={base_learning_rate!r}"
+        )
+    if rule == "linear":
+        return float(base_learning_rate) * int(batch_size) / 256.0
+    return float(base_learning_rate) * math.sqrt(int(batch_size))
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup followed by a single cosine decay (SimCLR's schedule).
+
+    With `p = peak_learning_rate`, `f = final_learning_rate`, `W =
+    warmup_steps` and `T = total_steps`:
+
+    ```
+    lr(s) = p * s / W                                          s <  W
+    lr(s) = f + (p - f) / 2 * (1 + cos(pi * (s - W) / (T - W)))  W <= s <= T
+    lr(s) = f                                                  s >  T
+    ```
+
+    With `f = 0` this is the reference's schedule (google-research/simclr
+    `tf2/model.py`, `WarmUpAndCosineDecay`), where `W = 10 epochs` and `T =
+    epochs * num_examples // batch_size + 1`. Unlike
+    `keras.optimizers.schedules.CosineDecay`, `total_steps` counts the
+    warmup too.
+
+    Args:
+        peak_learning_rate: non-negative float, the learning rate reached at
+            the end of warmup (usually `scaled_learning_rate(...)`).
+        warmup_steps: non-negative int, the length of the linear warmup. 0
+            starts directly at the peak.
+        total_steps: positive int >= `warmup_steps`, the step at which the
+            cosine reaches `final_learning_rate`.
+        final_learning_rate: float in `[0, peak_learning_rate]`, the value at
+            and after `total_steps`. Defaults to `0.0`.
+
+    Returns (when called with a step):
+        A float32 scalar tensor.
+
+    Example:
+
+    ```python
+    # CIFAR-10 recipe: batch 512, base 1.0 (linear), 1000 epochs, 10 warmup.
+    steps_per_epoch = 50_000 / 512
+    lr = WarmupCosineDecay(
+        peak_learning_rate=scaled_learning_rate(1.0, 512),  # 2.0
+        warmup_steps=int(10 * 50_000 // 512),               # 976
+        total_steps=1000 * 50_000 // 512 + 1,               # 97,657
+    )
+    float(lr(488))  # 1.0
+    ```
+    """
+
+    def __init__(
+        self,
+        peak_learning_rate,
+        warmup_steps,
+        total_steps,
+        final_learning_rate=0.0,
+    ):
+        super().__init__()
+        for arg, value in (
+            ("peak_learning_rate", peak_learning_rate),
+            ("final_learning_rate", final_learning_rate),
+        ):
+            if not _is_real(value) or not math.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"`{arg}` must be a finite non-negative number. "
+                    f"Received: {arg}={value!r}"
+                )
+        if final_learning_rate > peak_learning_rate:
+            raise ValueError(
+                "`final_learning_rate` must not exceed `peak_learning_rate`. "
+                f"Received: final_learning_rate={final_learning_rate}, "
+                f"peak_learning_rate={peak_learning_rate}"
+            )
+        if not _is_int(warmup_steps) or warmup_steps < 0:
+            raise ValueError(
+                "`warmup_steps` must be a non-negative integer. "
+                f"Received: warmup_steps={warmup_steps!r}"
+            )
+        if not _is_int(total_steps) or total_steps <= 0:
+            raise ValueError(
+                "`total_steps` must be a positive integer. "
+                f"Received: total_steps={total_steps!r}"
+            )
+        if warmup_steps > total_steps:
+            raise ValueError(
+                "`warmup_steps` must not exceed `total_steps`. Received: "
+                f"warmup_steps={warmup_steps}, total_steps={total_steps}"
+            )
+        self.peak_learning_rate = float(peak_learning_rate)
+        self.warmup_steps = int(warmup_steps)
+        self.total_steps = int(total_steps)
+        self.final_learning_rate = float(final_learning_rate)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        peak = ops.cast(self.peak_learning_rate, "float32")
+        final = ops.cast(self.final_learning_rate, "float32")
+        # max(W, 1) and max(T - W, 1) keep both branches finite, so `where`
+        # never evaluates a division by zero.
+        warmup = ops.cast(max(self.warmup_steps, 1), "float32")
+        decay = ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
+        warmup_lr = peak * step / warmup
+        progress = ops.clip(
+            (step - ops.cast(self.warmup_steps, "float32")) / decay, 0.0, 1.0
+        )
+        cosine_lr = final + 0.5 * (peak - final) * (
+            1.0 + ops.cos(math.pi * progress)
+        )
+        return ops.where(step < self.warmup_steps, warmup_lr, cosine_lr)
+
+    def get_config(self):
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+            "final_learning_rate": self.final_learning_rate,
+        }
