@@ -1,0 +1,209 @@
+"""The NT-Xent contrastive loss of SimCLR, with negatives from every replica."""
+
+import keras
+import tensorflow as tf
+
+# Added to self-similarity logits so they drop out of the softmax, as in the
+# reference. Finite (not -inf) so that the entropy metric's p * log(p) stays 0.
+_SELF_MASK = 1e9
+
+
+class ContrastiveTerms:
+    """Per-anchor quantities of one NT-Xent evaluation on this replica.
+
+    Attributes:
+        loss: (2n,) float32, -log softmax probability of each local anchor's
+            positive among its 2N - 1 candidates.
+        correct: (2n,) float32, 1.0 where the positive has the largest logit.
+        entropy: (2n,) float32, entropy of the softmax over the candidates.
+        global_anchors: scalar float32, 2N (all anchors of the global batch).
+    """
+
+    def __init__(self, loss, correct, entropy, global_anchors):
+        self.loss = loss
+        self.correct = correct
+        self.entropy = entropy
+        self.global_anchors = global_anchors
+
+    def replica_loss(self):
+        """This replica's share of the global loss (shares sum to the loss)."""
+        return tf.reduce_sum(self.loss) / self.global_anchors
+
+
+def _validate(z1, z2, temperature):
+    if isinstance(temperature, (int, float)) and not temperature > 0:
+        raise ValueError(
+            f"temperature must be > 0, got {temperature}. SimCLR uses 0.1 for "
+            "ImageNet-size batches and 0.5 for CIFAR-10."
+        )
+    for name, z in (("z1", z1), ("z2", z2)):
+        if z.shape.rank != 2:
+            raise ValueError(
+                f"{name} must have rank 2 (batch, dim), got shape {z.shape}. "
+                "Flatten or pool the projections before the loss."
+            )
+    if z1.shape.is_fully_defined() and z2.shape.is_fully_defined():
+        if z1.shape != z2.shape:
+            raise ValueError(
+                f"z1 and z2 must have the same shape (z1[i] and z2[i] are the "
+                f"two views of image i), got {z1.shape} and {z2.shape}."
+            )
+    if z1.shape[0] == 0:
+        raise ValueError(
+            "NT-Xent needs at least one image per replica, got an empty batch."
+        )
+
+
+def _gather_from_replicas(z1, z2):
+    """Returns (z1_all, z2_all, offset): the global batch and where ours starts.
+
+    `ReplicaContext.all_gather` has a gradient: the gathered copies' gradients
+    are summed over replicas and sliced back to their owner, so negatives
+    drawn from other replicas still train this replica's encoder.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return z1, z2, 0
+    z1_all, z2_all = context.all_gather([z1, z2], axis=0)
+    replica_id = tf.cast(context.replica_id_in_sync_group, tf.int32)
+    return z1_all, z2_all, replica_id * tf.shape(z1)[0]
+
+
+def contrastive_terms(z1, z2, temperature=0.1):
+    """Computes the per-anchor NT-Xent terms of this replica's anchors.
+
+    The building block of `nt_xent` and of SimCLR's metrics. Inside a
+    `tf.distribute` replica context the candidates are the 2N views of the
+    global batch, gathered from every replica.
+
+    Args:
+        z1: (n, d) projections of the first view of each local image.
+        z2: (n, d) projections of the second view, z2[i] pairs with z1[i].
+        temperature: softmax temperature T > 0.
+
+    Returns:
+        A `ContrastiveTerms`.
+
+    Example:
+
+    >>> z = tf.random.normal((4, 8))
+    >>> terms = contrastive_terms(z, z + 0.1, temperature=0.5)
+    >>> terms.loss.shape
+    TensorShape([8])
+    """
+    z1 = tf.convert_to_tensor(z1)
+    z2 = tf.convert_to_tensor(z2)
+    _validate(z1, z2, temperature)
+    # Logits in float32 whatever the compute dtype: at T = 0.05 the logits
+    # reach 20 and float16's exp overflows at 11.
+    z1 = tf.math.l2_normalize(tf.cast(z1, tf.float32), axis=1)
+    z2 = tf.math.l2_normalize(tf.cast(z2, tf.float32), axis=1)
+    temperature = tf.cast(temperature, tf.float32)
+
+    z1_all, z2_all, offset = _gather_from_replicas(z1, z2)
+    n = tf.shape(z1)[0]
+    global_views = tf.shape(z1_all)[0]
+    positives = offset + tf.range(n)
+    self_mask = tf.one_hot(positives, global_views) * _SELF_MASK
+
+    def anchor_logits(anchors, same_view, other_view):
+        # Candidates: the other view of every image (the positive among them)
+        # then this view of every image except the anchor itself.
+        cross = tf.matmul(anchors, other_view, transpose_b=True) / temperature
+        same = tf.matmul(anchors, same_view, transpose_b=True) / temperature
+        return tf.concat([cross, same - self_mask], axis=1)
+
+    logits = tf.concat(
+        [anchor_logits(z1, z1_all, z2_all), anchor_logits(z2, z2_all, z1_all)],
+        axis=0,
+    )
+    labels = tf.concat([positives, positives], axis=0)
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+    correct = tf.cast(
+        tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels),
+        tf.float32,
+    )
+    log_probs = tf.nn.log_softmax(logits, axis=1)
+    entropy = -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=1)
+    global_anchors = tf.cast(2 * global_views, tf.float32)
+    return ContrastiveTerms(loss, correct, entropy, global_anchors)
+
+
+def nt_xent(z1, z2, temperature=0.1):
+    """NT-Xent, the normalized temperature-scaled cross-entropy of SimCLR.
+
+    With z l2-normalised and sim(u, v) = u.v, each of the 2N views is an
+    anchor whose positive is the other view of its image and whose
+    candidates are the other 2N - 1 views:
+
+        l(i, j) = -log(exp(sim(z_i, z_j) / T) / sum_{k != i} exp(sim(z_i, z_k) / T))
+
+    and the loss is the mean of l over all 2N anchors. The reference code
+    (google-research/simclr) returns mean over images of (loss_a + loss_b),
+    which is exactly twice this value.
+
+    Inside a `tf.distribute` replica context with R > 1 replicas, the
+    projections of every replica are gathered so that all 2N views of the
+    global batch are candidates, gradients flow back through the gathered
+    copies, and the value returned is this replica's share: the shares sum
+    to the global loss (the convention of `tf.nn.compute_average_loss`).
+    Outside a replica context, or with R = 1, it is the global loss.
+
+    Args:
+        z1: (n, d) projections of the first view of each image.
+        z2: (n, d) projections of the second view; z2[i] pairs with z1[i].
+        temperature: softmax temperature T > 0 (0.1 for ImageNet batches,
+            0.5 for CIFAR-10 in the paper).
+
+    Returns:
+        A float32 scalar.
+
+    Raises:
+        ValueError: for temperature <= 0, ranks other than 2, shapes that
+            differ, or an empty batch.
+
+    Example:
+
+    >>> z1 = tf.random.normal((8, 128))
+    >>> z2 = z1 + 0.1 * tf.random.normal((8, 128))
+    >>> loss = nt_xent(z1, z2, temperature=0.1)
+    """
+    return contrastive_terms(z1, z2, temperature).replica_loss()
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class NTXent(keras.losses.Loss):
+    """NT-Xent as a Keras `Loss`, for models whose output is a pair of views.
+
+    `y_pred` is the concatenation [z1; z2] of the projections of the two
+    views along the batch axis (2n rows); `y_true` is ignored. See `nt_xent`
+    for the formula and the distributed behaviour. Keras's own
+    distributed-loss scaling is bypassed: the value is already this
+    replica's share.
+
+    Args:
+        temperature: softmax temperature T > 0.
+        name: name of the loss.
+
+    Example:
+
+    >>> loss = NTXent(temperature=0.5)
+    >>> z = tf.random.normal((8, 16))
+    >>> value = loss(None, z)
+    """
+
+    def __init__(self, temperature=0.1, name="nt_xent", **kwargs):
+        if not temperature > 0:
+            raise ValueError(
+                f"temperature must be > 0, got {temperature}. SimCLR uses 0.1 "
+                "for ImageNet-size batches and 0.5 for CIFAR-10."
+            )
+        super().__init__(name=name, reduction="none", **kwargs)
+        self.temperature = temperature
+
+    def call(self, y_true, y_pred):
+        z1, z2 = tf.split(y_pred, 2, axis=0)
+        return nt_xent(z1, z2, self.temperature)
+
+    def get_config(self):
+        return {"name": self.name, "temperature": self.temperature}

@@ -1,0 +1,308 @@
+"""The SimCLR model: a keras.Model whose train_step is contrastive learning."""
+
+import keras
+import tensorflow as tf
+
+from keras_simclr import layers as simclr_layers
+from keras_simclr import losses
+from keras_simclr.layers.projection_head import ProjectionHead
+
+
+def _to_float_images(images):
+    """uint8 [0, 255] -> float32 [0, 1]; float images pass through."""
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 255.0
+    if not images.dtype.is_floating:
+        raise ValueError(
+            f"images must be uint8 in [0, 255] or float in [0, 1], got dtype "
+            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
+        )
+    return images
+
+
+def _check_images(images, what="images"):
+    if images.shape.rank != 4:
+        raise ValueError(
+            f"{what} must be a batch of shape (batch, height, width, 3), got "
+            f"shape {images.shape}. Batch single images with "
+            "tf.expand_dims(x, 0) or dataset.batch(...)."
+        )
+    if images.shape[-1] is not None and images.shape[-1] != 3:
+        raise ValueError(
+            f"{what} must have 3 channels (RGB), got {images.shape[-1]}. "
+            "Convert grayscale with tf.image.grayscale_to_rgb and drop alpha "
+            "with x[..., :3]."
+        )
+
+
+def _split_views_and_labels(data):
+    """Unpacks a batch into (x, view_pair or None, labels or None).
+
+    Accepts images, (images, labels), ((view1, view2),), ((view1, view2),
+    labels) and {"view1": ..., "view2": ...}; a 2-tuple whose second element
+    has rank 4 is read as a pair of views, never as (images, labels).
+    """
+    x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+    if y is not None and getattr(y, "shape", None) is not None and len(y.shape) == 4:
+        return (x, y), None
+    if isinstance(x, dict) and set(x) == {"view1", "view2"}:
+        return (x["view1"], x["view2"]), y
+    if isinstance(x, (tuple, list)):
+        if len(x) != 2:
+            raise ValueError(
+                f"A tuple of inputs must be the two views (view1, view2), got "
+                f"{len(x)} elements."
+            )
+        return tuple(x), y
+    return x, y
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class SimCLR(keras.Model):
+    """SimCLR: contrastive pretraining of an encoder with `model.fit`.
+
+    Each training step augments every image twice (on the device), encodes
+    both views in one call (so batch norm sees both, as in the reference),
+    projects them with the head and minimises NT-Xent (`losses.nt_xent`)
+    with the whole global batch as negatives under `tf.distribute`.
+    Calling the model returns the representation h, so a trained SimCLR
+    model is a feature extractor.
+
+    Batches given to `fit` may be:
+    - images (uint8 in [0, 255] or float in [0, 1]), augmented in the step;
+    - `(images, labels)`: labels feed the optional online linear probe
+      (integer class ids; ids < 0 mark unlabelled images);
+    - views computed in `tf.data`: `((view1, view2),)`,
+      `((view1, view2), labels)`, `(view1, view2)` with rank-4 views, or a
+      dict `{"view1": ..., "view2": ...}`; the step then does not augment.
+
+    Metrics: `loss` (the global NT-Xent, see `losses.nt_xent`),
+    `contrastive_accuracy` (the positive has the largest logit among the
+    2N - 1 candidates), `contrastive_entropy` (entropy of the softmax over
+    candidates) and, with labels and `num_classes`, `probe_loss` and
+    `probe_accuracy` of a linear classifier trained on `stop_gradient` of
+    the chosen features: it learns alongside but does not change the
+    encoder. Exclude it from weight decay with LARS'
+    `exclude_from_weight_decay=["probe"]`, as the reference does.
+
+    Args:
+        encoder: a Keras model mapping images to (batch, d) representations,
+            e.g. `keras_simclr.encoders.ResNet(...)`.
+        projection_head: a Keras layer mapping h to z; None builds a 3-layer
+            `ProjectionHead` of the encoder's width with 128 outputs.
+        augment: a layer or callable mapping a batch of images to one
+            augmented view, called twice per step; None uses
+            `keras_simclr.layers.SimCLRAugment` for the input size (the
+            CIFAR-10 preset up to 64 px, the ImageNet one above).
+        temperature: NT-Xent temperature T > 0.
+        num_classes: number of classes of the online linear probe; None
+            disables it.
+        probe_layer: features the probe reads: 0 is h, k > 0 the output of
+            head layer k (SimCLRv2; needs a `ProjectionHead`).
+        **kwargs: base `keras.Model` arguments (name, ...).
+
+    Example:
+
+    >>> encoder = keras_simclr.encoders.ResNet(18, cifar_stem=True,
+    ...                                        input_shape=(32, 32, 3))
+    >>> model = SimCLR(encoder, temperature=0.5, num_classes=10)
+    >>> model.compile(optimizer=keras_simclr.optimizers.LARS(1.0))
+    >>> model.fit(images_and_labels, epochs=100)
+    >>> features = model.predict(images)  # h
+    """
+
+    def __init__(
+        self,
+        encoder,
+        projection_head=None,
+        augment=None,
+        temperature=0.1,
+        num_classes=None,
+        probe_layer=0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise ValueError(
+                f"temperature must be a number > 0, got {temperature!r}. "
+                "SimCLR uses 0.1 for ImageNet-size batches, 0.5 for CIFAR-10."
+            )
+        if num_classes is not None and num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2 or None, got {num_classes}.")
+        if probe_layer < 0:
+            raise ValueError(f"probe_layer must be >= 0, got {probe_layer}.")
+        self.encoder = encoder
+        self.projection_head = projection_head or ProjectionHead(
+            name="projection_head"
+        )
+        if probe_layer > 0 and not isinstance(self.projection_head, ProjectionHead):
+            raise ValueError(
+                "probe_layer > 0 reads a middle layer of the head, which needs "
+                "a keras_simclr.layers.ProjectionHead."
+            )
+        self._augment_given = augment is not None
+        self.augment = augment
+        self.temperature = float(temperature)
+        self.num_classes = num_classes
+        self.probe_layer = probe_layer
+        self.probe = (
+            keras.layers.Dense(num_classes, name="probe", dtype="float32")
+            if num_classes
+            else None
+        )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="contrastive_accuracy")
+        self.entropy_tracker = keras.metrics.Mean(name="contrastive_entropy")
+        self.probe_loss_tracker = keras.metrics.Mean(name="probe_loss")
+        self.probe_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
+            name="probe_accuracy"
+        )
+
+    def build(self, input_shape):
+        if isinstance(input_shape, dict):
+            input_shape = input_shape["view1"]
+        elif isinstance(input_shape, (tuple, list)) and isinstance(
+            input_shape[0], (tuple, list)
+        ):
+            input_shape = input_shape[0]
+        if self.augment is None:
+            self.augment = _default_augment(input_shape)
+        if not self.encoder.built:
+            self.encoder.build(input_shape)
+        h_shape = self.encoder.compute_output_shape(input_shape)
+        if not self.projection_head.built:
+            self.projection_head.build(h_shape)
+        if self.probe is not None and not self.probe.built:
+            width = h_shape[-1]
+            if self.probe_layer > 0:
+                width = self.projection_head.layer_widths(h_shape[-1])[
+                    self.probe_layer
+                ]
+            self.probe.build((None, width))
+        self.built = True
+
+    @property
+    def metrics(self):
+        metrics = [self.loss_tracker, self.accuracy_tracker, self.entropy_tracker]
+        if self.probe is not None:
+            metrics += [self.probe_loss_tracker, self.probe_accuracy_tracker]
+        return metrics
+
+    def call(self, inputs, training=None):
+        """Returns the representation h of `inputs` (the first of a pair)."""
+        if isinstance(inputs, dict):
+            inputs = inputs["view1"]
+        elif isinstance(inputs, (tuple, list)):
+            inputs = inputs[0]
+        inputs = tf.convert_to_tensor(inputs)
+        _check_images(inputs)
+        return self.encoder(_to_float_images(inputs), training=training)
+
+    def _views(self, x, training):
+        if isinstance(x, tuple):
+            views = [tf.convert_to_tensor(v) for v in x]
+            for name, view in zip(("view1", "view2"), views):
+                _check_images(view, name)
+            return [_to_float_images(v) for v in views]
+        x = tf.convert_to_tensor(x)
+        _check_images(x)
+        # Views are always random, in evaluation too: the validation loss
+        # measures the contrastive task, with BN in inference mode.
+        if isinstance(self.augment, keras.layers.Layer):
+            return [self.augment(x, training=True) for _ in range(2)]
+        return [self.augment(x) for _ in range(2)]
+
+    def _forward(self, x, labels, training):
+        """Returns this replica's share of the loss and updates the metrics."""
+        if not self.built:
+            # Without a strategy Keras builds nothing before tracing the
+            # step, and this step never goes through __call__.
+            self.build(tuple((x[0] if isinstance(x, tuple) else x).shape))
+        view1, view2 = self._views(x, training)
+        n = tf.shape(view1)[0]
+        h = self.encoder(tf.concat([view1, view2], axis=0), training=training)
+        if isinstance(self.projection_head, ProjectionHead):
+            hidden = self.projection_head.hidden_outputs(h, training=training)
+            z = hidden[-1]
+            probe_features = hidden[self.probe_layer]
+        else:
+            z = self.projection_head(h, training=training)
+            probe_features = h
+        terms = losses.contrastive_terms(z[:n], z[n:], self.temperature)
+        loss = terms.replica_loss()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.loss_tracker.update_state(loss * replicas)
+        self.accuracy_tracker.update_state(terms.correct)
+        self.entropy_tracker.update_state(terms.entropy)
+        if self.probe is not None and labels is not None:
+            loss += self._probe_loss(probe_features, labels, terms.global_anchors)
+        return loss
+
+    def _probe_loss(self, features, labels, global_anchors):
+        labels = tf.convert_to_tensor(labels)
+        if labels.shape.rank == 2 and labels.shape[-1] != 1:
+            labels = tf.argmax(labels, axis=-1)  # one-hot
+        labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+        labels = tf.concat([labels, labels], axis=0)
+        labelled = tf.cast(labels >= 0, tf.float32)
+        safe_labels = tf.maximum(labels, 0)
+        logits = self.probe(tf.stop_gradient(tf.cast(features, tf.float32)))
+        per_view = tf.nn.sparse_softmax_cross_entropy_with_logits(safe_labels, logits)
+        self.probe_loss_tracker.update_state(per_view, sample_weight=labelled)
+        self.probe_accuracy_tracker.update_state(
+            safe_labels, logits, sample_weight=labelled
+        )
+        return tf.reduce_sum(per_view * labelled) / global_anchors
+
+    def train_step(self, data):
+        x, labels = _split_views_and_labels(data)
+        with tf.GradientTape() as tape:
+            loss = self._forward(x, labels, training=True)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        variables = self.trainable_variables
+        if labels is None and self.probe is not None:
+            probe_ids = {id(v) for v in self.probe.trainable_variables}
+            variables = [v for v in variables if id(v) not in probe_ids]
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        x, labels = _split_views_and_labels(data)
+        self._forward(x, labels, training=False)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        serialize = keras.saving.serialize_keras_object
+        config.update(
+            encoder=serialize(self.encoder),
+            projection_head=serialize(self.projection_head),
+            augment=serialize(self.augment) if self._augment_given else None,
+            temperature=self.temperature,
+            num_classes=self.num_classes,
+            probe_layer=self.probe_layer,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "projection_head", "augment"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _default_augment(input_shape):
+    """SimCLRAugment for the input size: CIFAR-10 preset up to 64 px."""
+    height, width = input_shape[1], input_shape[2]
+    if height is None or width is None:
+        raise ValueError(
+            "SimCLR's default augmentation needs the image size: give the "
+            "encoder a static input_shape, or pass augment="
+            "keras_simclr.layers.SimCLRAugment(height, width)."
+        )
+    if max(height, width) <= 64:
+        return simclr_layers.SimCLRAugment(height, width, strength=0.5, blur=False)
+    return simclr_layers.SimCLRAugment(height, width, strength=1.0, blur=True)
