@@ -1,2 +1,5 @@
 """Keras layers of keras_simclr: projection heads, synchronized batch norm and
 SimCLR's augmentations."""
+
+from keras_simclr.layers.batch_norm import batch_norm, synchronize_batch_norm
+from keras_simclr.layers.projection_head import ProjectionHead
