@@ -93,8 +93,8 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     ```
     lr(s) = p * s / W                                          s <  W
-    lr(s) = f + (p - f) / 2 * (1 + cos(pi * (s - W) / (T - W)))  W <= s <= T
-    lr(s) = f                                                  s >  T
+    lr(s) = f + (p - f) / 2 * (1 + cos(pi * (s - W) / (T - W)))  W <= s <  T
+    lr(s) = f                                                  s >= T
     ```
 
     With `f = 0` this is the reference's schedule (google-research/simclr
@@ -185,6 +185,8 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         progress = ops.clip(
             (step - ops.cast(self.warmup_steps, "float32")) / decay, 0.0, 1.0
         )
+        # At and after `total_steps`: the final value (also when W == T).
+        progress = ops.where(step >= self.total_steps, 1.0, progress)
         cosine_lr = final + 0.5 * (peak - final) * (
             1.0 + ops.cos(math.pi * progress)
         )
