@@ -1,4 +1,4 @@
-"""LARS, the layer-wise adaptive optimizer SimCLR trains with (SPEC section 6)."""
+"""LARS, the layer-wise adaptive optimizer SimCLR trains with (SPEC 6)."""
 
 import numbers
 import re
@@ -249,7 +249,7 @@ class LARS(keras.optimizers.Optimizer):
         ]
 
     def update_step(self, gradient, variable, learning_rate):
-        """Applies the LARS update to one variable (see the class docstring)."""
+        """Applies the LARS update to one variable (see the class doc)."""
         index = self._get_variable_index(variable)
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)

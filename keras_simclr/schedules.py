@@ -180,7 +180,9 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         # max(W, 1) and max(T - W, 1) keep both branches finite, so `where`
         # never evaluates a division by zero.
         warmup = ops.cast(max(self.warmup_steps, 1), "float32")
-        decay = ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
+        decay = ops.cast(
+            max(self.total_steps - self.warmup_steps, 1), "float32"
+        )
         warmup_lr = peak * step / warmup
         progress = ops.clip(
             (step - ops.cast(self.warmup_steps, "float32")) / decay, 0.0, 1.0
