@@ -123,6 +123,14 @@ def test_default_exclusions_and_inherited_layer_adaptation():
         True, False, False, True]
     assert [opt.uses_layer_adaptation(v) for v in variables] == [
         True, False, False, True]
+    # The base class's exclude_from_weight_decay() method is honoured too
+    # (weight decay only; it matches variable names, not paths).
+    opt = LARS(0.1, weight_decay=1e-3)
+    opt.exclude_from_weight_decay(var_names=["kernel"])
+    opt.build(variables)
+    assert [opt.uses_weight_decay(v) for v in variables] == [False] * 4
+    assert [opt.uses_layer_adaptation(v) for v in variables] == [
+        True, False, True, True]
 
 
 @pytest.mark.parametrize("schedule", ["warmup_cosine", "keras_piecewise"])
