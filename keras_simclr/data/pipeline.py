@@ -1,0 +1,261 @@
+"""Input pipelines for pretraining: a resumable, shardable stream of batches.
+
+The batch a training step sees is a pure function of the step number (and
+the seed): epoch e is the source shuffled with seed (seed, e), cut to a whole
+number of global batches, and each image's augmentation in tf.data is drawn
+from (seed, position in the stream). So a run resumed at step s reads exactly
+the batches an uninterrupted run reads from step s on, and N workers see the
+same global batches as one process.
+"""
+
+import tensorflow as tf
+
+from keras_simclr.data import sources
+
+__all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
+
+AUGMENT_ON = ("device", "data")
+
+
+class PipelineError(ValueError):
+    """A user error in the pipeline settings (batch vs replicas, sizes)."""
+
+
+def steps_per_epoch(num_examples, global_batch_size):
+    """Number of whole global batches in one pass over `num_examples` images.
+
+    Args:
+        num_examples: images in the split.
+        global_batch_size: images per training step, over all replicas.
+
+    Returns:
+        An int >= 1.
+
+    Raises:
+        PipelineError: the split holds fewer images than one batch.
+
+    Example:
+
+    >>> steps_per_epoch(50_000, 512)
+    97
+    """
+    if num_examples < global_batch_size:
+        raise PipelineError(
+            f"the dataset has {num_examples} images, fewer than one batch of "
+            f"{global_batch_size} — lower --batch_size."
+        )
+    return num_examples // global_batch_size
+
+
+def check_batch_size(global_batch_size, num_replicas):
+    """Raises a clear error unless the batch splits evenly over the replicas.
+
+    Args:
+        global_batch_size: images per step over all replicas.
+        num_replicas: replicas in sync.
+
+    Raises:
+        PipelineError: when `global_batch_size % num_replicas != 0` or the
+            batch is not positive.
+
+    Example:
+
+    >>> check_batch_size(512, 8)
+    """
+    if global_batch_size < 1:
+        raise PipelineError(f"--batch_size must be >= 1, got {global_batch_size}.")
+    if global_batch_size % num_replicas:
+        lower = global_batch_size // num_replicas * num_replicas
+        raise PipelineError(
+            f"--batch_size={global_batch_size} does not split over "
+            f"{num_replicas} replicas — use a multiple of {num_replicas}, e.g. "
+            f"--batch_size={lower or num_replicas}."
+        )
+
+
+def _epoch_seed(seed, epoch):
+    return tf.cast(seed, tf.int64) * 1_000_003 + epoch
+
+
+def pretraining_dataset(
+    dataset,
+    *,
+    global_batch_size,
+    image_size,
+    split="train",
+    data_dir=None,
+    strategy=None,
+    augment_on="device",
+    view_fn=None,
+    with_labels=True,
+    seed=0,
+    start_step=0,
+    shuffle_buffer=None,
+    cache=False,
+    on_corrupt="error",
+):
+    """Builds the input of `SimCLR.fit`: an infinite stream of global batches.
+
+    Pipeline: source -> (cache) -> per-epoch seeded shuffle -> whole batches
+    only -> skip to `start_step` -> this input pipeline's share of every
+    global batch -> decode, resize (and in "data" mode augment twice) ->
+    batch per replica -> prefetch. Under a strategy with several replicas
+    the stream is built per worker by `distribute_datasets_from_function`;
+    replica r gets images [r * b, (r + 1) * b) of each global batch (b = the
+    per-replica batch), the same split as one process would make.
+
+    Args:
+        dataset: anything `sources.load` takes (tfds name, folder, arrays,
+            "shapes").
+        global_batch_size: images per step over all replicas; must divide
+            by the number of replicas.
+        image_size: side of the square images fed to the model.
+        split: the split to read.
+        data_dir: tfds data directory.
+        strategy: a `tf.distribute.Strategy`; None uses the current one.
+        augment_on: "device": batches of uint8 images, augmented by the
+            model inside the training step; "data": both views augmented
+            here in tf.data with `view_fn`, as float32 in [0, 1].
+        view_fn: for "data" mode, `view_fn(image, seed) -> view` mapping one
+            float32 (H, W, 3) image in [0, 1] and a (2,) int32 stateless
+            seed to one augmented (image_size, image_size, 3) view.
+        with_labels: add the int32 labels (-1: unlabelled) to each batch,
+            for the online probe.
+        seed: seed of the shuffle and of the tf.data augmentation.
+        start_step: first global step of the stream (resume).
+        shuffle_buffer: shuffle buffer size; None shuffles the whole split
+            for in-memory data and folders, 10,000 examples for tfds.
+            0 turns shuffling off.
+        cache: cache decoded, resized images in memory after the first
+            epoch (for splits that fit in RAM).
+        on_corrupt: "error" or "skip" corrupt files of an image folder.
+
+    Returns:
+        `(data, info, steps_per_epoch)`: `data` a `tf.data.Dataset` (one
+        replica) or a distributed dataset to pass to `fit`, whose elements
+        are `images` or `(images, labels)` in "device" mode and
+        `((view1, view2),)` or `((view1, view2), labels)` in "data" mode;
+        `info` the split's `sources.DatasetInfo`; `steps_per_epoch` the
+        number of global batches per pass over the split.
+
+    Raises:
+        PipelineError: batch not divisible by replicas, fewer images than a
+            batch, unknown `augment_on`.
+        sources.DataError: see `sources.load`.
+
+    Example:
+
+    >>> data, info, steps = pretraining_dataset(
+    ...     "shapes", global_batch_size=256, image_size=32)
+    >>> model.fit(data, steps_per_epoch=steps, epochs=10)
+    """
+    if augment_on not in AUGMENT_ON:
+        raise PipelineError(
+            f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}."
+        )
+    if augment_on == "data" and view_fn is None:
+        raise PipelineError("augment_on='data' needs a view_fn.")
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    check_batch_size(global_batch_size, replicas)
+    raw, decode, info = sources.raw_dataset(dataset, split, data_dir, on_corrupt)
+    if info.num_examples is None:
+        raise PipelineError(
+            f"cannot tell how many images split '{split}' of {info.name} holds "
+            "— prepare it with tfds first, or pass a slice like 'train[:50000]'."
+        )
+    steps = steps_per_epoch(info.num_examples, global_batch_size)
+    if shuffle_buffer is None:
+        shuffle_buffer = (
+            info.num_examples if info.kind != "tfds" else min(info.num_examples, 10_000)
+        )
+    per_replica = global_batch_size // replicas
+
+    def prepare(image):
+        return sources.resize(decode(image), image_size)
+
+    if cache:
+        raw = raw.map(
+            lambda image, label: (prepare(image), label),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        ).cache()
+
+    def one_epoch(epoch):
+        data = raw
+        if shuffle_buffer:
+            data = data.shuffle(
+                shuffle_buffer,
+                seed=_epoch_seed(seed, epoch),
+                reshuffle_each_iteration=False,
+            )
+        return data.take(steps * global_batch_size)
+
+    def worker_stream(pipeline_id, num_pipelines):
+        first_epoch = start_step // steps
+        skip = (start_step % steps) * global_batch_size
+        stream = tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(one_epoch)
+        stream = stream.skip(skip).enumerate(
+            start=first_epoch * steps * global_batch_size + skip
+        )
+        share = global_batch_size // num_pipelines
+        if num_pipelines > 1:
+            # This pipeline's contiguous share of every global batch, chosen
+            # before decoding so that each worker decodes only its images.
+            lo = pipeline_id * share
+
+            def mine(position, example):
+                offset = position % global_batch_size
+                return tf.logical_and(offset >= lo, offset < lo + share)
+
+            stream = stream.filter(mine)
+
+        def transform(position, example):
+            image, label = example
+            if not cache:
+                image = prepare(image)
+            if augment_on == "data":
+                image = tf.cast(image, tf.float32) / 255.0
+                image = (
+                    tuple(
+                        view_fn(image, _view_seed(seed, position, view))
+                        for view in (0, 1)
+                    ),
+                )
+            if with_labels:
+                return image, label
+            return image
+
+        stream = stream.map(
+            transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
+        stream = stream.batch(per_replica, drop_remainder=True)
+        options = tf.data.Options()
+        # Sharding is done above, by position; tf.distribute must not shard
+        # again.
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.OFF
+        )
+        options.deterministic = True
+        return stream.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+    if replicas == 1:
+        return worker_stream(0, 1), info, steps
+
+    def dataset_fn(context):
+        return worker_stream(context.input_pipeline_id, context.num_input_pipelines)
+
+    data = strategy.distribute_datasets_from_function(dataset_fn)
+    return data, info, steps
+
+
+def _view_seed(seed, position, view):
+    """Stateless seed of one view of the image at `position` in the stream."""
+    position = tf.cast(position, tf.int64)
+    return tf.stack(
+        [
+            tf.cast(seed, tf.int64) * 2 + view,
+            position,
+        ]
+    )
+
