@@ -176,7 +176,8 @@ class NTXent(keras.losses.Loss):
     """NT-Xent as a Keras `Loss`, for models whose output is a pair of views.
 
     `y_pred` is the concatenation [z1; z2] of the projections of the two
-    views along the batch axis (2n rows); `y_true` is ignored. See `nt_xent`
+    views along the batch axis (2n rows); `y_true` is ignored (any tensor,
+    e.g. zeros). See `nt_xent`
     for the formula and the distributed behaviour. Keras's own
     distributed-loss scaling is bypassed: the value is already this
     replica's share.
@@ -189,7 +190,7 @@ class NTXent(keras.losses.Loss):
 
     >>> loss = NTXent(temperature=0.5)
     >>> z = tf.random.normal((8, 16))
-    >>> value = loss(None, z)
+    >>> value = loss(tf.zeros(8), z)
     """
 
     def __init__(self, temperature=0.1, name="nt_xent", **kwargs):

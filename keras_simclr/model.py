@@ -12,15 +12,15 @@ def _to_float_images(images):
     """uint8 [0, 255] -> float32 [0, 1]; float images pass through."""
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 255.0
-    if not images.dtype.is_floating:
-        raise ValueError(
-            f"images must be uint8 in [0, 255] or float in [0, 1], got dtype "
-            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
-        )
     return images
 
 
 def _check_images(images, what="images"):
+    if images.dtype != tf.uint8 and not images.dtype.is_floating:
+        raise ValueError(
+            f"{what} must be uint8 in [0, 255] or float in [0, 1], got dtype "
+            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
+        )
     if images.shape.rank != 4:
         raise ValueError(
             f"{what} must be a batch of shape (batch, height, width, 3), got "
@@ -159,13 +159,15 @@ class SimCLR(keras.Model):
         )
 
     def build(self, input_shape):
+        views_given = isinstance(input_shape, dict) or (
+            isinstance(input_shape, (tuple, list))
+            and isinstance(input_shape[0], (tuple, list))
+        )
         if isinstance(input_shape, dict):
             input_shape = input_shape["view1"]
-        elif isinstance(input_shape, (tuple, list)) and isinstance(
-            input_shape[0], (tuple, list)
-        ):
+        elif views_given:
             input_shape = input_shape[0]
-        if self.augment is None:
+        if self.augment is None and not views_given:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
             self.encoder.build(input_shape)
@@ -206,6 +208,13 @@ class SimCLR(keras.Model):
             return [_to_float_images(v) for v in views]
         x = tf.convert_to_tensor(x)
         _check_images(x)
+        if self.augment is None:
+            raise ValueError(
+                "This SimCLR model was built on pairs of views and has no "
+                "augmentation for plain images: pass augment="
+                "keras_simclr.layers.SimCLRAugment(height, width) or give "
+                "(view1, view2) pairs."
+            )
         # Views are always random, in evaluation too: the validation loss
         # measures the contrastive task, with BN in inference mode.
         if isinstance(self.augment, keras.layers.Layer):
@@ -217,7 +226,10 @@ class SimCLR(keras.Model):
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the
             # step, and this step never goes through __call__.
-            self.build(tuple((x[0] if isinstance(x, tuple) else x).shape))
+            self.build(
+                tuple(tuple(v.shape) for v in x) if isinstance(x, tuple)
+                else tuple(x.shape)
+            )
         view1, view2 = self._views(x, training)
         n = tf.shape(view1)[0]
         h = self.encoder(tf.concat([view1, view2], axis=0), training=training)

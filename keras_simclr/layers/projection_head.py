@@ -108,6 +108,8 @@ class ProjectionHead(keras.layers.Layer):
         Returns:
             A list of num_layers + 1 tensors.
         """
+        if not self.built:
+            self.build(tuple(inputs.shape))
         outputs = [inputs]
         x = inputs
         for i, (dense, bn) in enumerate(zip(self.dense_layers, self.bn_layers)):

@@ -1,0 +1,141 @@
+"""Multi-replica correctness on CPU: R replicas must equal one device.
+
+Each strategy size runs in its own process (tests/replicas.py), because
+TensorFlow fixes its logical devices once per process.
+"""
+
+import numpy as np
+import pytest
+
+from replicas import run_with_replicas
+from test_losses import reference_nt_xent
+
+LOSS_AND_GRADIENTS = """
+from keras_simclr import losses
+rng = np.random.default_rng(0)
+z1 = rng.normal(size=(8, 6)).astype(np.float32)
+z2 = (z1 + rng.normal(scale=0.3, size=(8, 6))).astype(np.float32)
+R = strategy.num_replicas_in_sync
+n = 8 // R
+
+def per_replica(ctx):
+    i = ctx.replica_id_in_sync_group
+    return z1[i * n:(i + 1) * n], z2[i * n:(i + 1) * n]
+
+def step(a, b):
+    with tf.GradientTape() as tape:
+        tape.watch([a, b])
+        loss = losses.nt_xent(a, b, temperature=0.2)
+    return (loss,) + tuple(tape.gradient(loss, [a, b]))
+
+@tf.function
+def run(a, b):
+    return strategy.run(step, args=(a, b))
+
+a, b = (strategy.experimental_distribute_values_from_function(
+    lambda ctx, k=k: per_replica(ctx)[k]) for k in range(2))
+loss, g1, g2 = (strategy.experimental_local_results(t) for t in run(a, b))
+save(loss=np.sum([l.numpy() for l in loss]),
+     g1=np.concatenate([g.numpy() for g in g1]),
+     g2=np.concatenate([g.numpy() for g in g2]))
+"""
+
+ONE_FIT = """
+import keras_simclr as ks
+keras.utils.set_random_seed(7)
+rng = np.random.default_rng(0)
+images = (0.7 * rng.uniform(size=(16, 1, 1, 3))
+          + 0.3 * rng.uniform(size=(16, 8, 8, 3))).astype(np.float32)
+# Deterministic "augmentation": the second view is a fixed transform.
+view1, view2 = images, np.clip(images[:, :, ::-1] * 0.8 + 0.1, 0.0, 1.0)
+labels = np.arange(16) % 4
+with strategy.scope():
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
+    x = ks.layers.batch_norm()(x)
+    x = keras.layers.ReLU()(x)
+    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, output_dim=16),
+                      augment=keras.layers.Identity(), temperature=0.2,
+                      num_classes=4)
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    model.build((None, 8, 8, 3))
+initial = {v.path: v.numpy() for v in model.weights}
+history = model.fit((view1, view2), labels, batch_size=16, epochs=2,
+                    shuffle=False, verbose=0)
+final = {v.path: v.numpy() for v in model.weights}
+names = sorted(initial)
+save(names=np.array(names),
+     **{f"w{i}": final[k] for i, k in enumerate(names)},
+     **{f"init{i}": initial[k] for i, k in enumerate(names)},
+     **{k: np.array(v) for k, v in history.history.items()})
+"""
+
+SYNC_BN = """
+import keras_simclr as ks
+rng = np.random.default_rng(0)
+x = (rng.normal(size=(8, 5)) * [1, 2, 3, 4, 5] + [0, 1, 2, 3, 4]).astype(np.float32)
+R = strategy.num_replicas_in_sync
+n = 8 // R
+with strategy.scope():
+    bn = ks.layers.batch_norm(synchronized=True)
+    bn.build((None, 5))
+
+@tf.function
+def run(inputs):
+    return strategy.run(lambda t: bn(t, training=True), args=(inputs,))
+
+inputs = strategy.experimental_distribute_values_from_function(
+    lambda ctx: x[ctx.replica_id_in_sync_group * n:(ctx.replica_id_in_sync_group + 1) * n])
+out = np.concatenate([t.numpy() for t in strategy.experimental_local_results(run(inputs))])
+save(out=out, moving_mean=bn.moving_mean.numpy(), moving_var=bn.moving_variance.numpy())
+"""
+
+
+@pytest.mark.parametrize("replicas", [2, 4])
+def test_distributed_loss_and_gradients_equal_single_device(replicas):
+    single = run_with_replicas(LOSS_AND_GRADIENTS, 1)
+    multi = run_with_replicas(LOSS_AND_GRADIENTS, replicas)
+    rng = np.random.default_rng(0)
+    z1 = rng.normal(size=(8, 6)).astype(np.float32)
+    z2 = (z1 + rng.normal(scale=0.3, size=(8, 6))).astype(np.float32)
+    np.testing.assert_allclose(single["loss"], reference_nt_xent(z1, z2, 0.2), rtol=1e-5)
+    np.testing.assert_allclose(multi["loss"], single["loss"], rtol=1e-6)
+    # Without the gradient of all_gather, the other replicas' share of
+    # every gradient would be lost and this would fail by a wide margin.
+    np.testing.assert_allclose(multi["g1"], single["g1"], atol=1e-6)
+    np.testing.assert_allclose(multi["g2"], single["g2"], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def single_device_fit():
+    return run_with_replicas(ONE_FIT, 1)
+
+
+@pytest.mark.parametrize("replicas", [2, 4])
+def test_fit_on_replicas_leaves_the_single_device_weights(single_device_fit, replicas):
+    multi = run_with_replicas(ONE_FIT, replicas)
+    names = list(single_device_fit["names"])
+    assert list(multi["names"]) == names
+    for i, name in enumerate(names):
+        single, distributed = single_device_fit[f"w{i}"], multi[f"w{i}"]
+        moved = np.max(np.abs(single - single_device_fit[f"init{i}"]))
+        difference = np.max(np.abs(distributed - single))
+        print(f"{replicas} replicas vs 1: {name}: moved {moved:.2e}, differs by {difference:.2e}")
+        # float32 round-off of the update, which is largest where the
+        # weights move most (the head, behind a batch norm).
+        assert difference <= 1e-5 * max(1.0, moved), name
+    for metric in ("loss", "contrastive_accuracy", "contrastive_entropy", "probe_loss"):
+        np.testing.assert_allclose(multi[metric], single_device_fit[metric], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(single_device_fit["loss"][0], single_device_fit["loss"][1])
+
+
+@pytest.mark.parametrize("replicas", [2])
+def test_synchronized_batch_norm_uses_global_statistics(replicas):
+    out = run_with_replicas(SYNC_BN, replicas)
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(8, 5)) * [1, 2, 3, 4, 5] + [0, 1, 2, 3, 4])
+    mean, var = x.mean(0), x.var(0)
+    np.testing.assert_allclose(out["out"], (x - mean) / np.sqrt(var + 1e-5), atol=1e-4)
+    np.testing.assert_allclose(out["moving_mean"], 0.1 * mean, atol=1e-5)
+    np.testing.assert_allclose(out["moving_var"], 0.9 + 0.1 * var, rtol=1e-5)

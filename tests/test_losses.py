@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_simclr import losses
+
+
+def reference_nt_xent(z1, z2, temperature):
+    """SPEC section 2 in float64, one anchor at a time."""
+    z = np.concatenate([z1, z2]).astype(np.float64)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    n = len(z1)
+    sim = z @ z.T / temperature
+    total = 0.0
+    for i in range(2 * n):
+        j = (i + n) % (2 * n)
+        others = np.delete(sim[i], i)
+        total += np.log(np.sum(np.exp(others - others.max()))) + others.max() - sim[i, j]
+    return total / (2 * n)
+
+
+@pytest.mark.parametrize(
+    "n, d, temperature",
+    [(1, 4, 0.1), (2, 3, 1.0), (7, 16, 0.5), (32, 128, 0.1), (16, 8, 0.05)],
+)
+def test_nt_xent_matches_numpy(n, d, temperature):
+    rng = np.random.default_rng(n * 100 + d)
+    z1 = rng.normal(size=(n, d)).astype(np.float32)
+    z2 = (z1 + rng.normal(scale=0.5, size=(n, d))).astype(np.float32)
+    got = float(losses.nt_xent(z1, z2, temperature))
+    np.testing.assert_allclose(got, reference_nt_xent(z1, z2, temperature), rtol=1e-5, atol=1e-6)
+
+
+def test_single_image_has_only_the_positive_as_candidate():
+    z = np.ones((1, 4), np.float32)
+    assert float(losses.nt_xent(z, -z, 0.1)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    z1 = rng.normal(size=(4, 5))
+    z2 = rng.normal(size=(4, 5))
+    v1 = tf.Variable(z1.astype(np.float32))
+    v2 = tf.Variable(z2.astype(np.float32))
+    with tf.GradientTape() as tape:
+        loss = losses.nt_xent(v1, v2, 0.5)
+    g1, _ = tape.gradient(loss, [v1, v2])
+    eps = 1e-5
+    numeric = np.zeros_like(z1)
+    for idx in np.ndindex(z1.shape):
+        plus, minus = z1.copy(), z1.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        numeric[idx] = (reference_nt_xent(plus, z2, 0.5) - reference_nt_xent(minus, z2, 0.5)) / (2 * eps)
+    np.testing.assert_allclose(g1.numpy(), numeric, atol=1e-4)
+
+
+def test_metrics_terms():
+    # Positives identical, negatives orthogonal: accuracy 1, low entropy.
+    z = np.eye(4, dtype=np.float32)
+    terms = losses.contrastive_terms(z, z, temperature=0.1)
+    np.testing.assert_array_equal(terms.correct.numpy(), np.ones(8))
+    # The softmax over 7 candidates: positive logit 10, the other 6 at 0
+    # (self-similarity is masked out).
+    p = np.exp(10.0) / (np.exp(10.0) + 6)
+    q = 1 / (np.exp(10.0) + 6)
+    entropy = -(p * np.log(p) + 6 * q * np.log(q))
+    np.testing.assert_allclose(terms.entropy.numpy(), np.full(8, entropy), rtol=1e-4)
+    assert float(terms.global_anchors) == 8
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_low_precision_inputs_stay_finite(dtype):
+    rng = np.random.default_rng(0)
+    z1 = rng.normal(size=(16, 32)).astype(np.float32)
+    z2 = z1 + 0.01 * rng.normal(size=(16, 32)).astype(np.float32)
+    low = losses.nt_xent(tf.cast(z1, dtype), tf.cast(z2, dtype), 0.05)
+    assert low.dtype == tf.float32
+    assert np.isfinite(float(low))
+    np.testing.assert_allclose(float(low), reference_nt_xent(z1, z2, 0.05), rtol=0.05)
+
+
+@pytest.mark.parametrize(
+    "z1, z2, temperature, message",
+    [
+        (np.ones((4, 3)), np.ones((4, 3)), 0.0, "temperature must be > 0"),
+        (np.ones((4, 3)), np.ones((4, 3)), -1.0, "temperature must be > 0"),
+        (np.ones((4, 3, 1)), np.ones((4, 3, 1)), 0.1, "rank 2"),
+        (np.ones((4, 3)), np.ones((5, 3)), 0.1, "same shape"),
+        (np.ones((0, 3)), np.ones((0, 3)), 0.1, "empty batch"),
+    ],
+)
+def test_bad_input_is_a_clear_error(z1, z2, temperature, message):
+    with pytest.raises(ValueError, match=message):
+        losses.nt_xent(z1.astype(np.float32), z2.astype(np.float32), temperature)
+
+
+def test_keras_loss_wrapper_round_trips():
+    loss = losses.NTXent(temperature=0.5)
+    restored = losses.NTXent.from_config(loss.get_config())
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(8, 6)).astype(np.float32)
+    expected = reference_nt_xent(z[:4], z[4:], 0.5)
+    np.testing.assert_allclose(float(restored(np.zeros(8), z)), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="temperature"):
+        losses.NTXent(temperature=0)
