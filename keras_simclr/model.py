@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_simclr import export
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses
 from keras_simclr.layers.projection_head import ProjectionHead
@@ -304,6 +305,28 @@ class SimCLR(keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+    def export_encoder(self, path, include_projection=True, **kwargs):
+        """Writes the encoder (and head) as a TensorFlow SavedModel.
+
+        See `keras_simclr.export.export_encoder`: a `serving_default`
+        signature taking uint8 `images` and returning `representation`,
+        `projection` and the head's intermediate outputs; it loads, serves
+        and fine-tunes without keras_simclr.
+
+        Args:
+            path: directory to write to.
+            include_projection: also export the projection head's outputs.
+            **kwargs: `image_size`, `options` of `export.export_encoder`.
+
+        Returns:
+            `path`, as a string.
+
+        Example:
+
+        >>> model.export_encoder("runs/cifar10/saved_encoder")
+        """
+        return export.export_encoder(self, path, include_projection, **kwargs)
 
 
 def _default_augment(input_shape):

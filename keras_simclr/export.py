@@ -1,0 +1,230 @@
+"""Export of a pretrained encoder as a SavedModel that needs no keras_simclr.
+
+What pretraining produces is an encoder; `export_encoder` writes it (with the
+projection head, optionally) as a plain TensorFlow SavedModel, loadable by
+any process that has TensorFlow:
+
+    loaded = tf.saved_model.load(path)
+    out = loaded.signatures["serving_default"](images=uint8_images)
+    h = out["representation"]
+
+Unlike the reference's exported hub modules (google-research/simclr issues
+#116 and #190), the variables are tracked and trainable, and a second
+endpoint runs batch norm in training mode, so the SavedModel can be
+fine-tuned with `tf.GradientTape` or `keras.layers.TFSMLayer`.
+"""
+
+import contextlib
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from keras_simclr.layers.projection_head import ProjectionHead
+
+__all__ = ["export_encoder", "SERVING_SIGNATURE", "TRAINING_SIGNATURE"]
+
+#: Signature of inference (batch norm uses its moving statistics).
+SERVING_SIGNATURE = "serving_default"
+#: Signature of training mode (batch statistics; updates the moving ones).
+TRAINING_SIGNATURE = "train"
+#: Description of the export, written next to the SavedModel's variables.
+METADATA_FILE = os.path.join("assets.extra", "keras_simclr.json")
+
+
+def _parts(model):
+    """Returns (encoder, head or None) of a SimCLR model or a bare encoder."""
+    encoder = getattr(model, "encoder", None)
+    if isinstance(encoder, keras.layers.Layer):
+        return encoder, getattr(model, "projection_head", None)
+    if isinstance(model, keras.layers.Layer):
+        return model, None
+    raise ValueError(
+        f"export_encoder needs a SimCLR model or a Keras encoder, got "
+        f"{type(model).__name__}."
+    )
+
+
+def _image_size(encoder, image_size):
+    """(height, width) the export accepts; None for a dimension left free."""
+    static = None
+    inputs = getattr(encoder, "inputs", None)
+    if inputs:
+        static = tuple(inputs[0].shape[1:3])
+    if image_size is not None:
+        if isinstance(image_size, int):
+            image_size = (image_size, image_size)
+        image_size = tuple(int(s) for s in image_size)
+        if static and None not in static and static != image_size:
+            raise ValueError(
+                f"image_size={image_size} differs from the encoder's input "
+                f"size {static}. Leave image_size out to use the encoder's."
+            )
+        return image_size
+    return static if static else (None, None)
+
+
+@contextlib.contextmanager
+def _local_batch_norm(layers):
+    """Traces batch norm without cross-replica reductions.
+
+    A synchronized BN traced outside a strategy still wraps its (identity)
+    all-reduce in a custom gradient that a SavedModel cannot carry: the
+    loaded model then warns that gradients will likely fail. The exported
+    functions compute plain local batch statistics instead.
+    """
+    batch_norms = [
+        layer
+        for root in layers
+        for layer in root._flatten_layers(include_self=True, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.synchronized
+    ]
+    for layer in batch_norms:
+        layer.synchronized = False
+    try:
+        yield
+    finally:
+        for layer in batch_norms:
+            layer.synchronized = True
+
+
+def _unique(variables):
+    seen, result = set(), []
+    for variable in variables:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            result.append(variable)
+    return result
+
+
+def export_encoder(
+    model, path, include_projection=True, image_size=None, options=None
+):
+    """Writes the encoder (and head) of `model` as a TensorFlow SavedModel.
+
+    The SavedModel needs neither keras_simclr nor any registered custom
+    object to load; it serves and fine-tunes in a process that only has
+    TensorFlow.
+
+    **Signatures** (`loaded.signatures[...]`, for TF Serving and
+    `keras.layers.TFSMLayer`):
+
+    - `"serving_default"`: `images`, uint8 RGB in [0, 255], shape
+      `[batch, H, W, 3]` (any batch; H, W are the encoder's input size when
+      it is static, else free), batch norm in inference mode;
+    - `"train"`: the same with batch norm in training mode (batch
+      statistics, and the moving statistics are updated).
+
+    Both return a dict of float32 tensors: `"representation"` (h, what
+    downstream tasks use), and with `include_projection` also
+    `"projection"` (z) and, for a `ProjectionHead` of L > 1 layers,
+    `"head_layer_1"` ... `"head_layer_{L-1}"` (SimCLRv2 fine-tunes from one
+    of these).
+
+    **Preprocessing**: none beyond scaling to [0, 1], which the model does
+    itself: feed RGB pixels at the size the encoder was trained on. The
+    training pipeline resized whole images to that size; for evaluation on
+    larger images, SimCLR centre-crops 87.5% of the shorter side and
+    resizes (see `keras_simclr.evaluation.eval_preprocess`).
+
+    **Fine-tuning**: `loaded(images, training=...)` (the reusable
+    SavedModel convention, as `hub.KerasLayer` expects) accepts uint8
+    images or float32 images in [0, 1]; `loaded.trainable_variables`,
+    `loaded.variables` and `loaded.regularization_losses` (empty) are
+    exported too, so `tf.GradientTape` reaches every weight. Batch norm in
+    the exported functions uses local (per-replica) statistics. With Keras:
+    `keras.layers.TFSMLayer(path, call_endpoint="serving_default",
+    call_training_endpoint="train")` trains its weights inside `fit`.
+
+    A JSON description (input size, output widths, preprocessing) is
+    written to `assets.extra/keras_simclr.json` inside the SavedModel.
+
+    Args:
+        model: a `keras_simclr.SimCLR` model, or a bare Keras encoder
+            (then only `"representation"` is exported).
+        path: directory to write the SavedModel to.
+        include_projection: also export the projection head's outputs.
+        image_size: int or (height, width) of the input images, for an
+            encoder without a static input size; None leaves free what the
+            encoder leaves free.
+        options: a `tf.saved_model.SaveOptions`, e.g. with
+            `experimental_io_device="/job:localhost"` to save a model
+            trained under `TPUStrategy` to a local disk.
+
+    Returns:
+        `path`, as a string.
+
+    Example:
+
+    >>> model.export_encoder("/tmp/encoder")  # or export_encoder(model, ...)
+    >>> loaded = tf.saved_model.load("/tmp/encoder")
+    >>> out = loaded.signatures["serving_default"](images=uint8_batch)
+    >>> out["representation"].shape
+    TensorShape([8, 512])
+    """
+    encoder, head = _parts(model)
+    if not include_projection:
+        head = None
+    for part in (encoder, head):
+        if part is not None and not part.built:
+            raise ValueError(
+                f"{part.name} is not built: train the model, or call it on a "
+                "batch of images, before exporting it."
+            )
+    height, width = _image_size(encoder, image_size)
+
+    def forward(images, training=False):
+        if images.dtype == tf.uint8:
+            x = tf.cast(images, tf.float32) / 255.0
+        else:
+            x = tf.cast(images, tf.float32)
+        h = encoder(x, training=training)
+        outputs = {"representation": h}
+        if isinstance(head, ProjectionHead):
+            hidden = head.hidden_outputs(h, training=training)
+            for k in range(1, len(hidden) - 1):
+                outputs[f"head_layer_{k}"] = hidden[k]
+            outputs["projection"] = hidden[-1]
+        elif head is not None:
+            outputs["projection"] = head(h, training=training)
+        return {name: tf.cast(value, tf.float32) for name, value in outputs.items()}
+
+    root = tf.__internal__.tracking.AutoTrackable()
+    parts = [part for part in (encoder, head) if part is not None]
+    root.variables = _unique(v for part in parts for v in part.variables)
+    root.trainable_variables = _unique(
+        v for part in parts for v in part.trainable_variables
+    )
+    root.non_trainable_variables = _unique(
+        v for part in parts for v in part.non_trainable_variables
+    )
+    root.regularization_losses = []
+    call = tf.function(forward, autograph=False)
+    with _local_batch_norm(parts):
+        signatures = {}
+        for dtype in (tf.uint8, tf.float32):
+            spec = tf.TensorSpec([None, height, width, 3], dtype, name="images")
+            for training in (False, True):
+                concrete = call.get_concrete_function(spec, training=training)
+                if dtype == tf.uint8:
+                    name = TRAINING_SIGNATURE if training else SERVING_SIGNATURE
+                    signatures[name] = concrete
+        root.__call__ = call
+        path = os.fspath(path)
+        tf.saved_model.save(root, path, signatures=signatures, options=options)
+    outputs = signatures[SERVING_SIGNATURE].structured_outputs
+    metadata = {
+        "image_size": [height, width],
+        "input": "images: uint8 RGB [batch, height, width, 3] in [0, 255]",
+        "preprocessing": (
+            "resize to image_size; no mean/std normalisation (the model "
+            "scales pixels to [0, 1] itself)"
+        ),
+        "outputs": {name: int(t.shape[-1]) for name, t in sorted(outputs.items())},
+        "signatures": [SERVING_SIGNATURE, TRAINING_SIGNATURE],
+    }
+    tf.io.gfile.makedirs(os.path.join(path, "assets.extra"))
+    with tf.io.gfile.GFile(os.path.join(path, METADATA_FILE), "w") as f:
+        json.dump(metadata, f, indent=2)
+    return path

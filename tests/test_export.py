@@ -1,0 +1,289 @@
+"""Export: the SavedModel serves and fine-tunes without keras_simclr."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_simclr as ks
+from keras_simclr import export
+
+SIZE = 16
+HEAD = dict(num_layers=3, hidden_dim=32, output_dim=16)
+
+
+def _randomize(layers, seed=0):
+    """Non-trivial weights: no zero gamma, moving statistics away from 0/1."""
+    rng = np.random.default_rng(seed)
+    for layer in layers:
+        for v in layer.variables:
+            if "moving_variance" in v.path:
+                value = rng.uniform(0.5, 1.5, v.shape)
+            elif "moving_mean" in v.path:
+                value = rng.normal(0, 0.1, v.shape)
+            elif "gamma" in v.path:
+                value = rng.uniform(0.2, 0.6, v.shape)
+            elif "beta" in v.path:
+                value = rng.normal(0, 0.1, v.shape)
+            else:
+                value = rng.normal(0, 1 / np.sqrt(np.prod(v.shape[:-1])), v.shape)
+            v.assign(value.astype("float32"))
+
+
+def _simclr(size=SIZE):
+    encoder = ks.encoders.ResNet(18, cifar_stem=True, input_shape=(size, size, 3))
+    model = ks.SimCLR(
+        encoder,
+        projection_head=ks.layers.ProjectionHead(**HEAD),
+        augment=keras.layers.RandomFlip("horizontal"),
+        num_classes=4,
+    )
+    model(np.zeros((1, size, size, 3), "uint8"))
+    _randomize([model.encoder, model.projection_head])
+    return model
+
+
+def _expected(model, images):
+    h = model.encoder(images.astype("float32") / 255.0, training=False)
+    hidden = model.projection_head.hidden_outputs(h, training=False)
+    return {
+        "representation": hidden[0].numpy(),
+        "head_layer_1": hidden[1].numpy(),
+        "head_layer_2": hidden[2].numpy(),
+        "projection": hidden[3].numpy(),
+    }
+
+
+# Runs in a fresh interpreter where `import keras_simclr` fails.
+_FRESH_PROCESS = r"""
+import sys
+
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "keras_simclr" or name.startswith("keras_simclr."):
+            raise ImportError("keras_simclr is blocked in this process")
+
+sys.meta_path.insert(0, _Block())
+import json
+import numpy as np
+import tensorflow as tf
+import keras
+
+try:
+    import keras_simclr  # noqa: F401
+    blocked = False
+except ImportError:
+    blocked = True
+path, data = sys.argv[1], np.load(sys.argv[2])
+images = data["images"]
+result = {"blocked": blocked}
+loaded = tf.saved_model.load(path)
+serve = loaded.signatures["serving_default"]
+spec = serve.structured_input_signature[1]["images"]
+result["signatures"] = sorted(loaded.signatures)
+result["input"] = [spec.dtype.name, list(spec.shape)]
+out = serve(images=tf.constant(images))
+result["outputs"] = sorted(out)
+result["diff"] = {k: float(np.abs(out[k].numpy() - data[k]).max()) for k in out}
+small = serve(images=tf.constant(images[:3]))
+result["diff_batch3"] = float(
+    np.abs(small["representation"].numpy() - data["representation"][:3]).max())
+floats = loaded(tf.constant(images.astype("float32") / 255.0), training=False)
+result["diff_float_call"] = float(
+    np.abs(floats["representation"].numpy() - data["representation"]).max())
+layer = keras.layers.TFSMLayer(path, call_endpoint="serving_default")
+result["diff_tfsm"] = float(
+    np.abs(layer(tf.constant(images))["projection"].numpy() - data["projection"]).max())
+
+# Gradients in training mode, against the in-memory model's.
+variables = loaded.trainable_variables
+result["num_trainable"] = len(variables)
+x = tf.constant(images.astype("float32") / 255.0)
+with tf.GradientTape() as tape:
+    out = loaded(x, training=True)
+    loss = tf.reduce_sum(out["representation"] * data["w_rep"]) + tf.reduce_sum(
+        out["projection"] * data["w_proj"])
+grads = tape.gradient(loss, variables)
+result["none_grads"] = sum(g is None for g in grads)
+result["grad_rel_err"] = max(
+    float(np.abs(g.numpy() - data[f"grad_{i}"]).max()
+          / (np.abs(data[f"grad_{i}"]).max() + 1e-12))
+    for i, g in enumerate(grads))
+
+# A few steps of supervised training on top of the loaded encoder.
+labels = tf.constant(data["labels"])
+classifier = keras.layers.Dense(4)
+optimizer = keras.optimizers.SGD(0.05, momentum=0.9)
+before = [v.numpy().copy() for v in loaded.variables]
+def step():
+    with tf.GradientTape() as tape:
+        h = loaded(x, training=True)["representation"]
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            labels, classifier(h), from_logits=True))
+    trainable = loaded.trainable_variables + classifier.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, trainable), trainable))
+    return float(loss)
+losses = [step() for _ in range(15)]
+result["losses"] = [losses[0], losses[-1]]
+result["changed"] = [
+    int(not np.array_equal(b, v.numpy())) for b, v in zip(before, loaded.variables)]
+result["num_variables"] = len(loaded.variables)
+
+# The same with Keras: TFSMLayer trained by fit, BN in training mode. Plain
+# SGD: Keras 3.15's TFSMLayer names its weights "...:0", which optimizers
+# with slot variables (momentum, Adam) reject as scope names.
+layer = keras.layers.TFSMLayer(
+    path, call_endpoint="serving_default", call_training_endpoint="train")
+inputs = keras.Input((images.shape[1], images.shape[2], 3), dtype="uint8")
+logits = keras.layers.Dense(4)(layer(inputs)["representation"])
+model = keras.Model(inputs, logits)
+model.compile(keras.optimizers.SGD(1.0),
+              keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+weights = [w.numpy().copy() for w in layer.trainable_weights]
+first = model.evaluate(images, data["labels"], verbose=0)
+model.fit(images, data["labels"], epochs=15, batch_size=len(images), verbose=0)
+result["tfsm_losses"] = [first, model.evaluate(images, data["labels"], verbose=0)]
+result["tfsm_trainable"] = len(layer.trainable_weights)
+result["tfsm_changed"] = sum(
+    int(not np.array_equal(a, w.numpy())) for a, w in zip(weights, layer.trainable_weights))
+print("RESULT" + json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("export")
+    model = _simclr()
+    images = np.random.default_rng(1).integers(0, 256, (6, SIZE, SIZE, 3), "uint8")
+    expected = _expected(model, images)
+    path = model.export_encoder(str(tmp / "encoder"))
+    rng = np.random.default_rng(2)
+    arrays = dict(expected, images=images, labels=np.arange(6) % 4)
+    arrays["w_rep"] = rng.normal(size=expected["representation"].shape)
+    arrays["w_proj"] = rng.normal(size=expected["projection"].shape)
+    x = tf.constant(images.astype("float32") / 255.0)
+    variables = model.encoder.trainable_variables + (
+        model.projection_head.trainable_variables
+    )
+    with tf.GradientTape() as tape:
+        h = model.encoder(x, training=True)
+        z = model.projection_head(h, training=True)
+        loss = tf.reduce_sum(h * arrays["w_rep"]) + tf.reduce_sum(z * arrays["w_proj"])
+    for i, g in enumerate(tape.gradient(loss, variables)):
+        arrays[f"grad_{i}"] = g.numpy()
+    np.savez(tmp / "data.npz", **arrays)
+    script = tmp / "fresh.py"
+    script.write_text(_FRESH_PROCESS)
+    run = subprocess.run(
+        [sys.executable, str(script), path, str(tmp / "data.npz")],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        timeout=600,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    lines = [x for x in run.stdout.splitlines() if x.startswith("RESULT")]
+    assert run.returncode == 0 and lines, run.stderr[-4000:]
+    return {
+        "model": model,
+        "path": path,
+        "result": json.loads(lines[0][len("RESULT") :]),
+        "num_trainable": len(variables),
+        "stderr": run.stderr,
+    }
+
+
+def test_serves_without_keras_simclr(exported):
+    result = exported["result"]
+    assert result["blocked"]
+    assert result["signatures"] == ["serving_default", "train"]
+    assert result["input"] == ["uint8", [None, SIZE, SIZE, 3]]
+    assert result["outputs"] == [
+        "head_layer_1",
+        "head_layer_2",
+        "projection",
+        "representation",
+    ]
+    for name, diff in result["diff"].items():
+        assert diff < 1e-5, name
+    assert result["diff_batch3"] < 1e-5
+    assert result["diff_float_call"] < 1e-5
+    assert result["diff_tfsm"] < 1e-5
+
+
+def test_gradients_in_fresh_process_match_the_model(exported):
+    result = exported["result"]
+    assert result["num_trainable"] == exported["num_trainable"]
+    assert result["none_grads"] == 0
+    assert result["grad_rel_err"] < 1e-3
+    # The exported functions carry no gradient the loader cannot restore.
+    assert "unsaved custom gradients" not in exported["stderr"]
+
+
+def test_finetunes_in_fresh_process(exported):
+    result = exported["result"]
+    first, last = result["losses"]
+    assert last < 0.5 * first
+    # Every variable moves (weights by the optimizer, moving statistics by
+    # batch norm in training mode) but the head's weights, outside the loss.
+    head = exported["model"].projection_head
+    assert sum(result["changed"]) == result["num_variables"] - len(
+        head.trainable_variables
+    )
+    first, last = result["tfsm_losses"]
+    assert last < 0.7 * first
+    assert result["tfsm_trainable"] == exported["num_trainable"]
+    assert result["tfsm_changed"] == result["tfsm_trainable"] - len(
+        head.trainable_variables
+    )
+
+
+def test_metadata_describes_input_and_outputs(exported):
+    with open(os.path.join(exported["path"], export.METADATA_FILE)) as f:
+        metadata = json.load(f)
+    assert metadata["image_size"] == [SIZE, SIZE]
+    assert metadata["outputs"] == {
+        "head_layer_1": 32,
+        "head_layer_2": 32,
+        "projection": 16,
+        "representation": 512,
+    }
+
+
+def test_representation_only(tmp_path, exported):
+    model = exported["model"]
+    images = np.random.default_rng(3).integers(0, 256, (2, SIZE, SIZE, 3), "uint8")
+    expected = _expected(model, images)["representation"]
+    for path, source in (
+        (tmp_path / "no_head", model),
+        (tmp_path / "encoder_only", model.encoder),
+    ):
+        kwargs = {"include_projection": False} if source is model else {}
+        export.export_encoder(source, path, **kwargs)
+        out = tf.saved_model.load(str(path)).signatures["serving_default"](
+            images=tf.constant(images)
+        )
+        assert sorted(out) == ["representation"]
+        np.testing.assert_allclose(out["representation"], expected, atol=1e-5)
+
+
+def test_free_input_size_and_errors(tmp_path):
+    encoder = ks.encoders.ResNet(18, cifar_stem=True)
+    encoder.build((None, None, None, 3))
+    export.export_encoder(encoder, tmp_path / "free")
+    loaded = tf.saved_model.load(str(tmp_path / "free"))
+    spec = loaded.signatures["serving_default"].structured_input_signature[1]
+    assert list(spec["images"].shape) == [None, None, None, 3]
+    out = loaded.signatures["serving_default"](images=tf.zeros((2, 24, 20, 3), tf.uint8))
+    assert out["representation"].shape == (2, 512)
+    fixed = ks.encoders.ResNet(18, cifar_stem=True, input_shape=(SIZE, SIZE, 3))
+    with pytest.raises(ValueError, match="differs from the encoder's input size"):
+        export.export_encoder(fixed, tmp_path / "bad", image_size=32)
+    with pytest.raises(ValueError, match="SimCLR model or a Keras encoder"):
+        export.export_encoder(object(), tmp_path / "bad")
