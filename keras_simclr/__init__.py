@@ -9,3 +9,4 @@ The public API is small; everything a user needs is re-exported here:
 __version__ = "0.1.0"
 from keras_simclr import encoders, layers, losses, optimizers, schedules
 from keras_simclr.model import SimCLR
+from keras_simclr import callbacks, evaluation, export

@@ -126,7 +126,7 @@ def export_encoder(
     itself: feed RGB pixels at the size the encoder was trained on. The
     training pipeline resized whole images to that size; for evaluation on
     larger images, SimCLR centre-crops 87.5% of the shorter side and
-    resizes (see `keras_simclr.evaluation.eval_preprocess`).
+    resizes (see `keras_simclr.evaluation.eval_preprocess_fn`).
 
     **Fine-tuning**: `loaded(images, training=...)` (the reusable
     SavedModel convention, as `hub.KerasLayer` expects) accepts uint8

@@ -1,0 +1,90 @@
+"""KNNMonitor: weighted kNN accuracy in History and TensorBoard."""
+
+import glob
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import keras_simclr as ks
+from keras_simclr.callbacks import KNNMonitor
+
+SIZE = 8
+
+
+def _data(n, seed):
+    """Class = dominant colour channel, with noise."""
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 3).astype(np.int32)
+    images = rng.uniform(0, 0.6, (n, SIZE, SIZE, 3))
+    images[np.arange(n), :, :, labels] += 0.4 * rng.uniform(size=(n, 1, 1))
+    return images.astype(np.float32), labels
+
+
+def _model():
+    inputs = keras.Input((SIZE, SIZE, 3))
+    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
+    x = ks.layers.batch_norm()(x)
+    x = keras.layers.ReLU()(x)
+    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    model = ks.SimCLR(
+        encoder,
+        projection_head=ks.layers.ProjectionHead(2, output_dim=8),
+        augment=keras.layers.GaussianNoise(0.05, seed=1),
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    return model
+
+
+def _numpy_knn(bank, bank_labels, queries, labels, k, temperature):
+    bank = bank / np.linalg.norm(bank, axis=1, keepdims=True)
+    queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    similarity = queries @ bank.T
+    nearest = np.argsort(-similarity, axis=1)[:, :k]
+    weights = np.exp(np.take_along_axis(similarity, nearest, 1) / temperature)
+    votes = np.zeros((len(queries), 3))
+    for c in range(3):
+        votes[:, c] = np.sum(weights * (bank_labels[nearest] == c), axis=1)
+    return float(np.mean(np.argmax(votes, axis=1) == labels))
+
+
+def _scalars(log_dir, tag):
+    values = []
+    for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values.append(
+                        (event.step, float(tf.make_ndarray(value.tensor)))
+                    )
+    return values
+
+
+def test_knn_accuracy_in_history_and_tensorboard(tmp_path):
+    keras.utils.set_random_seed(0)
+    bank, val = _data(120, 0), _data(60, 1)
+    model = _model()
+    monitor = KNNMonitor(bank, val, k=10, temperature=0.1, log_dir=str(tmp_path / "logs"))
+    history = model.fit(bank[0], batch_size=40, epochs=2, verbose=0, callbacks=[monitor])
+    accuracies = history.history["knn_accuracy"]
+    assert len(accuracies) == 2
+    features = lambda x: model.encoder(x, training=False).numpy()  # noqa: E731
+    expected = _numpy_knn(features(bank[0]), bank[1], features(val[0]), val[1], 10, 0.1)
+    assert accuracies[-1] == expected
+    assert 0.5 < expected <= 1.0
+    logged = _scalars(str(tmp_path / "logs" / "knn"), "epoch_knn_accuracy")
+    assert [step for step, _ in logged] == [0, 1]
+    np.testing.assert_allclose([v for _, v in logged], accuracies, rtol=1e-6)
+
+
+def test_every_n_epochs():
+    bank, val = _data(60, 0), _data(30, 1)
+    model = _model()
+    monitor = KNNMonitor(
+        tf.data.Dataset.from_tensor_slices(bank), val, k=5, every_n_epochs=2
+    )
+    history = model.fit(bank[0], batch_size=30, epochs=3, verbose=0, callbacks=[monitor])
+    assert len(history.history["knn_accuracy"]) == 1
+    assert len(history.history["loss"]) == 3
