@@ -286,3 +286,35 @@ def test_free_input_size_and_errors(tmp_path):
         export.export_encoder(fixed, tmp_path / "bad", image_size=32)
     with pytest.raises(ValueError, match="SimCLR model or a Keras encoder"):
         export.export_encoder(object(), tmp_path / "bad")
+
+
+def test_whole_model_keras_file_loads_in_safe_mode(tmp_path):
+    encoder = ks.encoders.ResNet(18, cifar_stem=True, input_shape=(SIZE, SIZE, 3))
+    model = ks.SimCLR(
+        encoder,
+        projection_head=ks.layers.ProjectionHead(**HEAD),
+        augment=ks.layers.SimCLRAugment(SIZE, SIZE, strength=0.5, blur=False),
+        temperature=0.5,
+        num_classes=4,
+    )
+    model.compile(
+        optimizer=ks.optimizers.LARS(
+            ks.schedules.WarmupCosineDecay(1.0, warmup_steps=10, total_steps=100),
+            weight_decay=1e-6,
+            exclude_from_weight_decay=["probe"],
+        )
+    )
+    images = np.random.default_rng(0).integers(0, 256, (4, SIZE, SIZE, 3), "uint8")
+    model(images)
+    model.optimizer.build(model.trainable_variables)
+    _randomize([model.encoder, model.projection_head])
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert isinstance(restored, ks.SimCLR)
+    assert isinstance(restored.augment, ks.layers.SimCLRAugment)
+    assert restored.augment.get_config() == model.augment.get_config()
+    assert isinstance(restored.optimizer, ks.optimizers.LARS)
+    assert restored.optimizer.get_config() == model.optimizer.get_config()
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(restored(images), model(images))
