@@ -14,7 +14,6 @@ arrays; images uint8 in [0, 255] or float in [0, 1]. Labels < 0 mark
 unlabelled images, which are skipped.
 """
 
-import json
 import math
 import os
 import time
@@ -34,7 +33,6 @@ __all__ = [
     "finetune",
     "knn_accuracy",
     "linear_eval",
-    "save_results",
 ]
 
 def _as_size(image_size):
@@ -737,34 +735,3 @@ def knn_accuracy(
         predictions = tf.argmax(votes, axis=-1, output_type=tf.int32).numpy()
         correct += int(np.sum(predictions == test_labels[start : start + batch_size]))
     return correct / max(1, len(test_labels))
-
-
-def save_results(model_dir, key, results):
-    """Merges `results` under `key` into `model_dir/results.json`.
-
-    Other keys already in the file are kept; the file is replaced
-    atomically (written aside, then renamed).
-
-    Args:
-        model_dir: the run's directory.
-        key: e.g. "linear_eval" or "finetune_1pct".
-        results: a JSON-serialisable dict.
-
-    Returns:
-        The results as one line of JSON, `{"key": results}`, to print.
-
-    Example:
-
-    >>> print(save_results("runs/cifar10", "linear_eval", results))
-    """
-    path = os.path.join(model_dir, "results.json")
-    merged = {}
-    if tf.io.gfile.exists(path):
-        with tf.io.gfile.GFile(path) as f:
-            merged = json.load(f)
-    merged[key] = results
-    tf.io.gfile.makedirs(model_dir)
-    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
-        json.dump(merged, f, indent=2, sort_keys=True)
-    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
-    return json.dumps({key: results}, sort_keys=True)

@@ -1,6 +1,5 @@
 """Linear evaluation, fine-tuning on label fractions, kNN accuracy."""
 
-import json
 import math
 
 import keras
@@ -243,15 +242,3 @@ def test_knn_accuracy_matches_numpy(k, temperature):
     )
     assert got == pytest.approx(expected, abs=1e-9)
     assert 0.3 < got < 1.0  # neither trivial nor perfect
-
-
-def test_save_results_merges(tmp_path):
-    line = evaluation.save_results(tmp_path, "linear_eval", {"top1": 0.5})
-    assert json.loads(line) == {"linear_eval": {"top1": 0.5}}
-    evaluation.save_results(tmp_path, "finetune_1pct", {"top1": 0.25})
-    evaluation.save_results(tmp_path, "linear_eval", {"top1": 0.75})
-    with open(tmp_path / "results.json") as f:
-        assert json.load(f) == {
-            "finetune_1pct": {"top1": 0.25},
-            "linear_eval": {"top1": 0.75},
-        }
