@@ -1,0 +1,205 @@
+"""SimCLRAugment: SPEC section 4's whole chain, one view per call."""
+
+import keras
+import tensorflow as tf
+
+from keras_simclr.layers import augmentation as aug
+from keras_simclr.layers import blur as blur_lib
+from keras_simclr.layers import color as color_lib
+from keras_simclr.layers import crop as crop_lib
+from keras_simclr.layers.blur import GaussianBlur
+from keras_simclr.layers.color import ColorDistortion, Solarize
+from keras_simclr.layers.crop import RandomResizedCrop
+
+__all__ = ["ColorDistortion", "GaussianBlur", "RandomResizedCrop",
+           "SimCLRAugment", "Solarize"]
+
+_EVAL_CROP = 0.875  # SPEC section 7: centre crop keeping 87.5% ...
+_EVAL_MIN_SIDE = 32  # ... for sources larger than 32 px.
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class SimCLRAugment(aug.AugmentationLayer):
+    """SimCLR's augmentation (SPEC section 4): one random view per call.
+
+    Per image, independently: random resized crop to (height, width) (area
+    U[0.08, 1], aspect ratio log-uniform in [3/4, 4/3], bilinear), horizontal
+    flip with p = 0.5, colour distortion of strength `strength` (jitter with
+    p = 0.8 in a random order, grayscale with p = 0.2), Gaussian blur with
+    p = 0.5 (sigma U[0.1, 2], kernel from 10% of the side) if `blur`, and
+    solarization with probability `solarize`. Call it twice for SimCLR's two
+    views; every call draws fresh parameters.
+
+    Inputs: uint8 in [0, 255] or float in [0, 1], (batch, h, w, 3) or
+    (h, w, 3), any size. Output: float32 in [0, 1] of shape
+    (..., height, width, 3). With `training=False` the view is deterministic
+    and is SPEC section 7's evaluation crop: for sources whose shorter side is
+    above 32 px, the centred box of the output's aspect ratio keeping 87.5% of
+    the shorter side, resized; for smaller sources, the whole image resized
+    (unchanged when it already has the output size). No colour change.
+
+    The whole chain compiles with XLA (`tf.function(jit_compile=True)`, on
+    TPU and GPU too) and runs in `tf.data` (`dataset.batch(n).map(layer)`);
+    outside XLA the layer compiles its transform itself (see
+    `AugmentationLayer.jit_compile`). Randomness is per image and per replica
+    (see `keras_simclr.layers.augmentation`).
+
+    Presets: `SimCLRAugment.PRESETS["imagenet"]` (224 px, strength 1.0,
+    blur) and `["cifar10"]` (32 px, strength 0.5, no blur), built with
+    `SimCLRAugment.from_preset(name, **overrides)` or the shortcuts
+    `SimCLRAugment.imagenet()` and `SimCLRAugment.cifar10()`.
+
+    Args:
+        height, width: output size in pixels.
+        strength: colour jitter strength (1.0 ImageNet, 0.5 CIFAR-10).
+        blur: whether to apply the Gaussian blur (p = 0.5); off for 32 px.
+        flip: whether to apply the random horizontal flip.
+        solarize: probability of solarization (0 = off; SimCLRv2 / BYOL
+            option).
+        seed: int or None.
+        **kwargs: base layer arguments such as `name`.
+
+    Returns:
+        float32 tensor of shape (batch, height, width, 3) (or (height, width,
+        3) for one image) in [0, 1].
+
+    Example:
+
+    >>> augment = SimCLRAugment.cifar10(seed=1)
+    >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")
+    >>> view_1, view_2 = augment(images), augment(images)
+    >>> view_1.shape
+    TensorShape([8, 32, 32, 3])
+    >>> dataset = tf.data.Dataset.from_tensor_slices(images).batch(4)
+    >>> dataset = dataset.map(augment)  # in tf.data
+    """
+
+    PRESETS = {
+        "imagenet": {"height": 224, "width": 224, "strength": 1.0,
+                     "blur": True},
+        "cifar10": {"height": 32, "width": 32, "strength": 0.5,
+                    "blur": False},
+    }
+
+    def __init__(self, height, width, strength=1.0, blur=True, flip=True,
+                 solarize=0.0, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if int(height) < 1 or int(width) < 1:
+            raise ValueError(f"height and width must be >= 1, got "
+                             f"{height}, {width}.")
+        if not 0.0 <= float(strength) <= 2.5:
+            raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
+        if not 0.0 <= float(solarize) <= 1.0:
+            raise ValueError(f"solarize is a probability in [0, 1], got "
+                             f"{solarize}.")
+        self.height = int(height)
+        self.width = int(width)
+        self.strength = float(strength)
+        self.blur = bool(blur)
+        self.flip = bool(flip)
+        self.solarize = float(solarize)
+        self.blur_radius = blur_lib.default_radius(self.height)
+        # keras.layers.RandomFlip does exactly SPEC's flip, per image; we feed
+        # it our own draws (its SeedGenerator knows nothing of replicas).
+        self.flip_layer = None
+        if self.flip:
+            self.flip_layer = keras.layers.RandomFlip(
+                "horizontal", data_format="channels_last", dtype="float32",
+                name="flip")
+            self.flip_layer.build(None)
+
+    @classmethod
+    def from_preset(cls, name, **overrides):
+        """Builds the `name` preset ("imagenet" or "cifar10") with overrides.
+
+        Example:
+
+        >>> SimCLRAugment.from_preset("cifar10", seed=0).strength
+        0.5
+        """
+        if name not in cls.PRESETS:
+            raise ValueError(f"Unknown preset {name!r}; choose from "
+                             f"{sorted(cls.PRESETS)}.")
+        return cls(**{**cls.PRESETS[name], **overrides})
+
+    @classmethod
+    def imagenet(cls, **overrides):
+        """224 px, strength 1.0, blur (SimCLR's ImageNet recipe)."""
+        return cls.from_preset("imagenet", **overrides)
+
+    @classmethod
+    def cifar10(cls, **overrides):
+        """32 px, strength 0.5, no blur (SimCLR's CIFAR-10 recipe)."""
+        return cls.from_preset("cifar10", **overrides)
+
+    def _sample(self, key, batch_size, height, width):
+        crop_key = aug.fold_in(key, aug.STAGE_CROP)
+        y0, x0, h, w = crop_lib.sample_crop_boxes(crop_key, batch_size,
+                                                  height, width)
+        params = {"y0": y0, "x0": x0, "h": h, "w": w}
+        if self.flip:
+            params["flip"] = aug.bernoulli(crop_key, aug.TAG_FLIP,
+                                           [batch_size], 0.5)
+        params["color"] = color_lib.sample_color(
+            aug.fold_in(key, aug.STAGE_COLOR), batch_size, self.strength)
+        if self.blur:
+            params["blur"] = blur_lib.sample_blur(
+                aug.fold_in(key, aug.STAGE_BLUR), batch_size)
+        if self.solarize > 0:
+            params["solarize"] = color_lib.sample_solarize(
+                aug.fold_in(key, aug.STAGE_SOLARIZE), batch_size,
+                self.solarize)
+        return params
+
+    def _apply(self, images, transformation):
+        if images.shape[1] is not None and images.shape[2] is not None:
+            return self.compiled(self._chain)(images, transformation)
+        # Source size varies: crop without XLA (which would recompile for
+        # every new size), then compile the rest (fixed output size).
+        return self.compiled(self._after_crop)(
+            self._crop(images, transformation), transformation)
+
+    def _chain(self, images, params):
+        return self._after_crop(self._crop(images, params), params)
+
+    def _crop(self, images, params):
+        boxes = (params["y0"], params["x0"], params["h"], params["w"])
+        return crop_lib.crop_and_resize(images, boxes, self.height,
+                                        self.width)
+
+    def _after_crop(self, x, params):
+        if self.flip:
+            flips = params["flip"][:, tf.newaxis, tf.newaxis, tf.newaxis]
+            x = self.flip_layer.transform_images(
+                x, {"flips": flips, "input_shape": tf.shape(x)})
+        x = color_lib.color_transform(x, params["color"])
+        if self.blur:
+            x = blur_lib.blur_transform(x, params["blur"], self.blur_radius)
+        if self.solarize > 0:
+            x = color_lib.solarize_transform(x, params["solarize"])
+        return x
+
+    def _inference(self, images):
+        shape = tf.shape(images)
+        batch, height, width = shape[0], shape[1], shape[2]
+        centre = crop_lib.center_boxes(batch, height, width, self.height,
+                                       self.width, _EVAL_CROP)
+        ones = tf.ones([batch], tf.float32)
+        whole = (0.0 * ones, 0.0 * ones, tf.cast(height, tf.float32) * ones,
+                 tf.cast(width, tf.float32) * ones)
+        large = tf.minimum(height, width) > _EVAL_MIN_SIDE
+        boxes = tuple(tf.where(large, c, f) for c, f in zip(centre, whole))
+        params = dict(zip(("y0", "x0", "h", "w"), boxes))
+        if images.shape[1] is not None and images.shape[2] is not None:
+            return self.compiled(self._crop)(images, params)
+        return self._crop(images, params)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-3]) + (self.height, self.width, 3)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(height=self.height, width=self.width,
+                      strength=self.strength, blur=self.blur, flip=self.flip,
+                      solarize=self.solarize)
+        return config

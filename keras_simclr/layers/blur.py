@@ -1,0 +1,171 @@
+"""Gaussian blur with a sigma per image (SPEC section 4, step 4).
+
+Why not `keras.layers.RandomGaussianBlur`: it draws one sigma for the whole
+batch (so does the SimCLR reference, which also zero-pads and so darkens the
+borders). Here every image has its own sigma and its own on/off draw, the
+kernel is separable with reflect padding, and images left unblurred get a
+unit kernel, which leaves them bit-for-bit unchanged.
+
+The 1-D passes are sums of shifted slices weighted per image: XLA fuses each
+pass into one loop. (A depthwise convolution with the batch folded into
+channels is the other way to have per-image kernels; XLA compiles grouped
+convolutions poorly on CPU.)
+"""
+
+import keras
+import tensorflow as tf
+
+from keras_simclr.layers import augmentation as aug
+
+
+def default_radius(side):
+    """SPEC: kernel radius (side // 10) // 2; 23 taps at 224 px."""
+    return (int(side) // 10) // 2
+
+
+def sample_blur(key, batch_size, probability=0.5, sigma=(0.1, 2.0)):
+    """Per-image blur parameters: `blur` (bool) and `sigma` (float32)."""
+    shape = [batch_size]
+    return {
+        "blur": aug.bernoulli(key, aug.TAG_BLUR, shape, probability),
+        "sigma": aug.uniform(key, aug.TAG_SIGMA, shape, sigma[0], sigma[1]),
+    }
+
+
+def gaussian_kernels(sigma, on, radius):
+    """(batch, 2 radius + 1) normalised kernels; a unit kernel where not on."""
+    t = tf.range(-radius, radius + 1, dtype=tf.float32)[tf.newaxis]
+    sigma = sigma[:, tf.newaxis]
+    k = tf.exp(-(t * t) / (2.0 * sigma * sigma))
+    k = k / tf.reduce_sum(k, axis=1, keepdims=True)
+    unit = tf.cast(tf.equal(t, 0.0), tf.float32)
+    return tf.where(on[:, tf.newaxis], k, unit)
+
+
+def _reflect_pad(x, radius, axis):
+    """Reflect padding (edge not repeated), as tf.pad(mode="REFLECT")."""
+    n = x.shape[axis]
+
+    def part(start, stop):
+        index = [slice(None)] * 4
+        index[axis] = slice(start, stop)
+        return x[tuple(index)]
+
+    return tf.concat([tf.reverse(part(1, radius + 1), [axis]), x,
+                      tf.reverse(part(n - radius - 1, n - 1), [axis])], axis)
+
+
+def _blur_axis(x, kernels, radius, axis):
+    n = x.shape[axis]
+    padded = _reflect_pad(x, radius, axis)
+    if aug.in_xla_context():
+        padded = _barrier(padded)
+    weights = kernels[:, tf.newaxis, tf.newaxis, tf.newaxis, :]
+    out = None
+    for j in range(2 * radius + 1):
+        index = [slice(None)] * 4
+        index[axis] = slice(j, j + n)
+        term = padded[tuple(index)] * weights[..., j]
+        out = term if out is None else out + term
+    return out
+
+
+def _barrier(x):
+    """Stops XLA fusing the padding (and the previous pass) into every one of
+    the shifted reads, which would recompute them once per tap."""
+    try:
+        from tensorflow.compiler.tf2xla.ops import gen_xla_ops
+    except ImportError:  # pragma: no cover - private TF module moved
+        return x
+    return gen_xla_ops.xla_optimization_barrier([x])[0]
+
+
+def blur_transform(images, params, radius):
+    """Blurs each image with its own Gaussian (float32 (b, h, w, c) in/out)."""
+    height, width = images.shape[1], images.shape[2]
+    radius = min(int(radius), height - 1, width - 1)
+    if radius <= 0:
+        return images
+    kernels = gaussian_kernels(params["sigma"], params["blur"], radius)
+
+    def blur(x):
+        x = _blur_axis(x, kernels, radius, axis=1)
+        x = _blur_axis(x, kernels, radius, axis=2)
+        return tf.clip_by_value(x, 0.0, 1.0)
+
+    return aug.skip_unless(params["blur"], blur, images)
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class GaussianBlur(aug.AugmentationLayer):
+    """Gaussian blur with a probability and a sigma per image.
+
+    Each image is blurred with probability `probability`, with sigma drawn
+    uniformly in `sigma` for that image; the kernel is separable, has
+    2 * radius + 1 taps with radius = (height // 10) // 2 when `kernel_size`
+    is None (23 taps at 224 px, 3 at 32 px) or kernel_size // 2 otherwise,
+    and the image is reflect-padded. With `training=False` the layer only
+    converts to float32 in [0, 1].
+
+    Args:
+        probability: probability that an image is blurred (0.5 in SimCLR).
+        sigma: (min, max) of the standard deviation, in pixels.
+        kernel_size: int or None (from the image height, as above).
+        seed: int or None.
+        **kwargs: base layer arguments such as `name`.
+
+    Returns:
+        float32 tensor in [0, 1] of the input's shape.
+
+    Example:
+
+    >>> layer = GaussianBlur(probability=1.0, seed=1)
+    >>> layer(np.random.rand(2, 64, 64, 3).astype("float32")).shape
+    TensorShape([2, 64, 64, 3])
+    """
+
+    def __init__(self, probability=0.5, sigma=(0.1, 2.0), kernel_size=None,
+                 seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not 0.0 <= float(probability) <= 1.0:
+            raise ValueError(f"probability must be in [0, 1], got "
+                             f"{probability}.")
+        sigma = tuple(float(s) for s in sigma)
+        if not 0.0 < sigma[0] <= sigma[1]:
+            raise ValueError(f"sigma must satisfy 0 < min <= max, got {sigma}.")
+        if kernel_size is not None and int(kernel_size) < 1:
+            raise ValueError(f"kernel_size must be >= 1 or None, got "
+                             f"{kernel_size}.")
+        self.probability = float(probability)
+        self.sigma = sigma
+        self.kernel_size = None if kernel_size is None else int(kernel_size)
+
+    def radius(self, height):
+        if self.kernel_size is not None:
+            return self.kernel_size // 2
+        if height is None:
+            raise ValueError(
+                f"{self.name}: the image height is not known statically, so "
+                f"the kernel size cannot be derived from it; pass kernel_size "
+                f"or give the images a static shape (e.g. tf.ensure_shape).")
+        return default_radius(height)
+
+    def _sample(self, key, batch_size, height, width):
+        return sample_blur(key, batch_size, self.probability, self.sigma)
+
+    def _apply(self, images, transformation):
+        if images.shape[1] is None or images.shape[2] is None:
+            raise ValueError(
+                f"{self.name}: needs a static image size (got "
+                f"{images.shape}); use tf.ensure_shape or resize first.")
+        return self.compiled(self._blur)(images, transformation)
+
+    def _blur(self, images, params):
+        return blur_transform(aug.to_float(images), params,
+                              self.radius(images.shape[1]))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(probability=self.probability, sigma=list(self.sigma),
+                      kernel_size=self.kernel_size)
+        return config

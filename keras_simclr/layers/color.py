@@ -1,0 +1,304 @@
+"""Colour distortion (SPEC section 4, step 3) and solarization.
+
+Why not `keras.layers.RandomColorJitter`, `RandomGrayscale` and friends: the
+jitter applies its ops in a fixed order with no probability, and SimCLR needs
+a fresh random order per image, the jitter as a whole with p = 0.8, a clip
+after every op, and multiplicative brightness.
+
+A random order per image, vectorised: brightness (B) and contrast (C) are
+per-channel affine maps ("A" ops, cheap); saturation (S) and hue (H) act in
+HSV space ("X" ops, dearer) and commute with each other exactly (saturation
+scales S, hue shifts H, both keep V and stay in [0, 1]). Every one of the 24
+orders fits the fixed template A X A A X A once adjacent S and H share an X
+slot, so each image runs through six slots, each doing that image's op or
+nothing: 4 cheap slots and 2 HSV round trips per image instead of evaluating
+all four ops at each of four steps. A table maps each order to its slot codes.
+"""
+
+import itertools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_simclr.layers import augmentation as aug
+
+BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
+_TEMPLATE = "AXAAXA"
+# A-slot codes: 0 nothing, 1 brightness, 2 contrast.
+# X-slot codes: bit 0 saturation, bit 1 hue (0 nothing).
+_GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # as tf.image.rgb_to_grayscale
+
+
+def _order_table():
+    """(24, 6) int32: the slot codes of each of the 24 orders."""
+    rows = []
+    for order in itertools.permutations(range(4)):
+        steps = []  # (kind, code)
+        for op in order:
+            if op in (BRIGHTNESS, CONTRAST):
+                steps.append(("A", op + 1))
+                continue
+            bit = 1 << (op - SATURATION)
+            if steps and steps[-1][0] == "X":  # S next to H: one slot
+                steps[-1] = ("X", steps[-1][1] | bit)
+            else:
+                steps.append(("X", bit))
+        codes, slot = [0] * len(_TEMPLATE), 0
+        for kind, code in steps:
+            while _TEMPLATE[slot] != kind:
+                slot += 1
+            codes[slot] = code
+            slot += 1
+        rows.append(codes)
+    return np.array(rows, np.int32)
+
+
+ORDERS = np.array(list(itertools.permutations(range(4))), np.int32)
+ORDER_TABLE = _order_table()
+
+
+def jitter_ranges(strength):
+    """(brightness, contrast, saturation, hue) ranges for `strength` s.
+
+    Brightness U[max(0, 1 - 0.8 s), 1 + 0.8 s] (multiplicative, SimCLRv2);
+    contrast and saturation U[1 - 0.8 s, 1 + 0.8 s] (lower end clamped at 0
+    for s > 1.25); hue shift U[-0.2 s, 0.2 s] of the hue circle.
+    """
+    s = float(strength)
+    bcs = (max(0.0, 1.0 - 0.8 * s), 1.0 + 0.8 * s)
+    return bcs, bcs, bcs, (-0.2 * s, 0.2 * s)
+
+
+def sample_color(key, batch_size, strength=1.0, jitter_probability=0.8,
+                 grayscale_probability=0.2):
+    """Per-image colour parameters.
+
+    Returns:
+        dict of (batch,) tensors: `jitter` (bool), `brightness`, `contrast`,
+        `saturation`, `hue` (float32), `order` (int32 in [0, 24): index into
+        `ORDERS`, the order of the four ops) and `grayscale` (bool).
+    """
+    shape = [batch_size]
+    (b, c, s, h) = jitter_ranges(strength)
+    return {
+        "jitter": aug.bernoulli(key, aug.TAG_JITTER, shape,
+                                jitter_probability),
+        "brightness": aug.uniform(key, aug.TAG_BRIGHTNESS, shape, *b),
+        "contrast": aug.uniform(key, aug.TAG_CONTRAST, shape, *c),
+        "saturation": aug.uniform(key, aug.TAG_SATURATION, shape, *s),
+        "hue": aug.uniform(key, aug.TAG_HUE, shape, *h),
+        "order": tf.minimum(tf.cast(
+            aug.uniform(key, aug.TAG_ORDER, shape) * 24.0, tf.int32), 23),
+        "grayscale": aug.bernoulli(key, aug.TAG_GRAY, shape,
+                                   grayscale_probability),
+    }
+
+
+def _per_image(v):
+    return v[:, tf.newaxis, tf.newaxis, tf.newaxis]
+
+
+def grayscale(images):
+    """Luma as tf.image.rgb_to_grayscale, keeping 3 channels."""
+    luma = tf.tensordot(images, tf.constant(_GRAY_WEIGHTS, tf.float32), 1)
+    return tf.repeat(luma[..., tf.newaxis], 3, axis=-1)
+
+
+def color_transform(images, params):
+    """Applies `sample_color`'s parameters; float32 [0, 1] in and out.
+
+    Each op as TensorFlow defines it (the reference calls these): brightness
+    x * f; contrast as tf.image.adjust_contrast (per-channel mean); saturation
+    and hue as tf.image.adjust_saturation / adjust_hue (HSV); clip to [0, 1]
+    after each op; then grayscale. A slot no image of the batch uses is
+    skipped (`augmentation.skip_unless`).
+    """
+    x = images
+    codes = tf.gather(tf.constant(ORDER_TABLE), params["order"])
+    codes = tf.where(params["jitter"][:, tf.newaxis], codes, 0)
+    for slot, kind in enumerate(_TEMPLATE):
+        code = codes[:, slot]
+        op = _affine_slot if kind == "A" else _hsv_slot
+        x = aug.skip_unless(tf.not_equal(code, 0),
+                            lambda x, op=op, code=code: op(x, code, params),
+                            x)
+    return aug.skip_unless(params["grayscale"],
+                           lambda x: _grayscale_where(x, params["grayscale"]),
+                           x)
+
+
+def _affine_slot(x, code, params):
+    """Brightness (code 1), contrast (code 2) or nothing (0), per image."""
+    is_contrast = tf.equal(code, 2)
+    contrast = params["contrast"]
+    gain = tf.where(tf.equal(code, 1), params["brightness"],
+                    tf.where(is_contrast, contrast, 1.0))
+    mean = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+    offset = tf.where(_per_image(is_contrast),
+                      (1.0 - _per_image(contrast)) * mean, 0.0)
+    # gain 1 and offset 0 leave x exactly as it was.
+    return tf.clip_by_value(_per_image(gain) * x + offset, 0.0, 1.0)
+
+
+def _hsv_slot(x, code, params):
+    """Saturation (bit 0) and / or hue (bit 1), or nothing (0), per image.
+
+    tf.image.adjust_saturation / adjust_hue semantics (HSV with S scaled and
+    clipped to [0, 1], H shifted around the circle), written out: with
+    V = max, C = max - min and the hue h in sextants, channel n in
+    (R, G, B) = (5, 3, 1) is V - C' * clip(min(k, 4 - k), 0, 1) with
+    k = (n + h') mod 6, h' = h + 6 * shift and C' = min(factor * C, V).
+    Same numbers as the tf.image round trip (to 1e-6), without its modulo
+    (a slow library call under XLA on CPU) or its six-way select.
+    """
+    sat = tf.where(tf.equal(code & 1, 1), params["saturation"], 1.0)
+    shift = tf.where(tf.equal(code & 2, 2), params["hue"], 0.0)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    v = tf.maximum(r, tf.maximum(g, b))
+    chroma = v - tf.minimum(r, tf.minimum(g, b))
+    inverse = 1.0 / tf.maximum(chroma, 1e-30)
+    # Ties resolved as tf.image.rgb_to_hsv: red, then green, then blue.
+    hue = tf.where(tf.equal(v, r), (g - b) * inverse,
+                   tf.where(tf.equal(v, g), (b - r) * inverse + 2.0,
+                            (r - g) * inverse + 4.0))
+    hue = hue + 6.0 * _per_image(shift)[..., 0]
+    chroma = tf.minimum(_per_image(sat)[..., 0] * chroma, v)
+    channels = []
+    for n in (5.0, 3.0, 1.0):
+        k = n + hue
+        k = k - 6.0 * tf.floor(k * (1.0 / 6.0))
+        channels.append(
+            v - chroma * tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0))
+    y = tf.clip_by_value(tf.stack(channels, axis=-1), 0.0, 1.0)
+    return tf.where(_per_image(tf.not_equal(code, 0)), y, x)
+
+
+def _grayscale_where(x, selected):
+    return tf.where(_per_image(selected), grayscale(x), x)
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class ColorDistortion(aug.AugmentationLayer):
+    """SimCLR's colour distortion, drawn per image (SPEC section 4, step 3).
+
+    With probability `jitter_probability` an image gets the colour jitter:
+    brightness (multiplicative, factor U[max(0, 1 - 0.8 s), 1 + 0.8 s]),
+    contrast and saturation (factor U[1 - 0.8 s, 1 + 0.8 s]) and hue (shift
+    U[-0.2 s, 0.2 s] of the hue circle), in a random order drawn per image,
+    each followed by a clip to [0, 1]. Then, with probability
+    `grayscale_probability`, grayscale (luma, kept as 3 channels). `strength`
+    s scales the jitter only: with s = 0 the jitter changes nothing and an
+    image comes out unchanged or as its grayscale.
+
+    With `training=False` the layer only converts to float32 in [0, 1].
+
+    Args:
+        strength: colour jitter strength s (1.0 for ImageNet, 0.5 for
+            CIFAR-10); 0 <= s <= 2.5 (hue shift at most half the circle).
+        jitter_probability: probability of the jitter.
+        grayscale_probability: probability of the grayscale conversion.
+        seed: int or None.
+        **kwargs: base layer arguments such as `name`.
+
+    Returns:
+        float32 tensor in [0, 1] of the input's shape.
+
+    Example:
+
+    >>> layer = ColorDistortion(strength=0.5, seed=1)
+    >>> layer(np.random.rand(8, 32, 32, 3).astype("float32")).shape
+    TensorShape([8, 32, 32, 3])
+    """
+
+    def __init__(self, strength=1.0, jitter_probability=0.8,
+                 grayscale_probability=0.2, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not 0.0 <= float(strength) <= 2.5:
+            raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
+        _check_probability("jitter_probability", jitter_probability)
+        _check_probability("grayscale_probability", grayscale_probability)
+        self.strength = float(strength)
+        self.jitter_probability = float(jitter_probability)
+        self.grayscale_probability = float(grayscale_probability)
+
+    def _sample(self, key, batch_size, height, width):
+        return sample_color(key, batch_size, self.strength,
+                            self.jitter_probability,
+                            self.grayscale_probability)
+
+    def _apply(self, images, transformation):
+        return self.compiled(_color)(images, transformation)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(strength=self.strength,
+                      jitter_probability=self.jitter_probability,
+                      grayscale_probability=self.grayscale_probability)
+        return config
+
+
+def _color(images, params):
+    return color_transform(aug.to_float(images), params)
+
+
+def sample_solarize(key, batch_size, probability):
+    return {"solarize": aug.bernoulli(key, aug.TAG_SOLARIZE, [batch_size],
+                                      probability)}
+
+
+def solarize_transform(images, params, threshold=0.5):
+    """x -> x where x < threshold, else 1 - x, for the selected images."""
+    solarized = tf.where(images < threshold, images, 1.0 - images)
+    return tf.where(_per_image(params["solarize"]), solarized, images)
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class Solarize(aug.AugmentationLayer):
+    """Solarization with a probability per image (SimCLRv2 / BYOL option).
+
+    Pixels at or above `threshold` become 1 - x (BYOL's definition, for
+    images in [0, 1]). Off by default (probability 0); BYOL uses 0.2 on one
+    of its two views. With `training=False` the layer only converts to
+    float32 in [0, 1].
+
+    Args:
+        probability: probability that an image is solarized.
+        threshold: in [0, 1].
+        seed: int or None.
+        **kwargs: base layer arguments such as `name`.
+
+    Returns:
+        float32 tensor in [0, 1] of the input's shape.
+
+    Example:
+
+    >>> layer = Solarize(probability=1.0)
+    >>> float(layer(np.full((1, 2, 2, 3), 0.75, "float32"))[0, 0, 0, 0])
+    0.25
+    """
+
+    def __init__(self, probability=0.0, threshold=0.5, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        _check_probability("probability", probability)
+        if not 0.0 <= float(threshold) <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}.")
+        self.probability = float(probability)
+        self.threshold = float(threshold)
+
+    def _sample(self, key, batch_size, height, width):
+        return sample_solarize(key, batch_size, self.probability)
+
+    def _apply(self, images, transformation):
+        return solarize_transform(aug.to_float(images), transformation,
+                                  self.threshold)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(probability=self.probability, threshold=self.threshold)
+        return config
+
+
+def _check_probability(name, value):
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}.")
