@@ -3,3 +3,5 @@ SimCLR's augmentations."""
 
 from keras_simclr.layers.batch_norm import batch_norm, synchronize_batch_norm
 from keras_simclr.layers.projection_head import ProjectionHead
+from keras_simclr.layers.augment import (  # augmentations
+    ColorDistortion, GaussianBlur, RandomResizedCrop, SimCLRAugment, Solarize)
