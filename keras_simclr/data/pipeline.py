@@ -1,7 +1,7 @@
 """Input pipelines for pretraining: a resumable, shardable stream of batches.
 
 The batch a training step sees is a pure function of the step number (and
-the seed): epoch e is the source shuffled with seed (seed, e), cut to a whole
+the seed): epoch e is the source shuffled with a stateless seed (seed, e), cut to a whole
 number of global batches, and each image's augmentation in tf.data is drawn
 from (seed, position in the stream). So a run resumed at step s reads exactly
 the batches an uninterrupted run reads from step s on, and N workers see the
@@ -74,7 +74,27 @@ def check_batch_size(global_batch_size, num_replicas):
 
 
 def _epoch_seed(seed, epoch):
-    return tf.cast(seed, tf.int64) * 1_000_003 + epoch
+    return tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(epoch, tf.int64)
+
+
+def _block_shuffle(data, block_size, seed):
+    """Shuffles each block of `block_size` elements with a stateless seed.
+
+    `Dataset.shuffle` cannot take a per-epoch seed tensor once a global seed
+    is set (`keras.utils.set_random_seed`), and its state does not survive a
+    restart; a permutation drawn from (seed, block) does both. With the
+    default block (the whole split) it is a full shuffle.
+    """
+
+    def shuffle_block(block_index, block):
+        count = tf.shape(tf.nest.flatten(block)[0])[0]
+        keys = tf.random.stateless_uniform([count], seed=tf.stack([seed, block_index]))
+        order = tf.argsort(keys)
+        return tf.data.Dataset.from_tensor_slices(
+            tf.nest.map_structure(lambda t: tf.gather(t, order), block)
+        )
+
+    return data.batch(block_size).enumerate().flat_map(shuffle_block)
 
 
 def pretraining_dataset(
@@ -86,7 +106,7 @@ def pretraining_dataset(
     data_dir=None,
     strategy=None,
     augment_on="device",
-    view_fn=None,
+    augment=None,
     with_labels=True,
     seed=0,
     start_step=0,
@@ -96,7 +116,7 @@ def pretraining_dataset(
 ):
     """Builds the input of `SimCLR.fit`: an infinite stream of global batches.
 
-    Pipeline: source -> (cache) -> per-epoch seeded shuffle -> whole batches
+    Pipeline: source -> (cache) -> per-epoch stateless shuffle -> whole batches
     only -> skip to `start_step` -> this input pipeline's share of every
     global batch -> decode, resize (and in "data" mode augment twice) ->
     batch per replica -> prefetch. Under a strategy with several replicas
@@ -115,17 +135,21 @@ def pretraining_dataset(
         strategy: a `tf.distribute.Strategy`; None uses the current one.
         augment_on: "device": batches of uint8 images, augmented by the
             model inside the training step; "data": both views augmented
-            here in tf.data with `view_fn`, as float32 in [0, 1].
-        view_fn: for "data" mode, `view_fn(image, seed) -> view` mapping one
-            float32 (H, W, 3) image in [0, 1] and a (2,) int32 stateless
-            seed to one augmented (image_size, image_size, 3) view.
+            here in tf.data by `augment`, as float32 in [0, 1].
+        augment: for "data" mode, an augmentation layer with the interface
+            of `keras_simclr.layers.SimCLRAugment`
+            (`get_random_transformation(image, seed=...)`,
+            `transform_images(images, transformation)`). Each view's
+            parameters are drawn per image from the stateless seed (seed,
+            position in the stream, view); the transform runs per batch.
         with_labels: add the int32 labels (-1: unlabelled) to each batch,
             for the online probe.
         seed: seed of the shuffle and of the tf.data augmentation.
         start_step: first global step of the stream (resume).
-        shuffle_buffer: shuffle buffer size; None shuffles the whole split
-            for in-memory data and folders, 10,000 examples for tfds.
-            0 turns shuffling off.
+        shuffle_buffer: shuffle block size: each block of that many
+            consecutive examples is permuted; None shuffles the whole split
+            for in-memory data and folders, blocks of 10,000 for tfds (whose
+            files tfds shuffles when preparing them). 0 turns shuffling off.
         cache: cache decoded, resized images in memory after the first
             epoch (for splits that fit in RAM).
         on_corrupt: "error" or "skip" corrupt files of an image folder.
@@ -153,8 +177,8 @@ def pretraining_dataset(
         raise PipelineError(
             f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}."
         )
-    if augment_on == "data" and view_fn is None:
-        raise PipelineError("augment_on='data' needs a view_fn.")
+    if augment_on == "data" and augment is None:
+        raise PipelineError("augment_on='data' needs an augment layer.")
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
     check_batch_size(global_batch_size, replicas)
@@ -184,11 +208,7 @@ def pretraining_dataset(
     def one_epoch(epoch):
         data = raw
         if shuffle_buffer:
-            data = data.shuffle(
-                shuffle_buffer,
-                seed=_epoch_seed(seed, epoch),
-                reshuffle_each_iteration=False,
-            )
+            data = _block_shuffle(data, shuffle_buffer, _epoch_seed(seed, epoch))
         return data.take(steps * global_batch_size)
 
     def worker_stream(pipeline_id, num_pipelines):
@@ -215,21 +235,30 @@ def pretraining_dataset(
             if not cache:
                 image = prepare(image)
             if augment_on == "data":
-                image = tf.cast(image, tf.float32) / 255.0
-                image = (
-                    tuple(
-                        view_fn(image, _view_seed(seed, position, view))
+                image = {
+                    "images": image,
+                    "params": tuple(
+                        _draw_params(augment, image, _view_seed(seed, position, view))
                         for view in (0, 1)
                     ),
-                )
-            if with_labels:
-                return image, label
-            return image
+                }
+            return (image, label) if with_labels else image
+
+        def augment_batch(batch, labels=None):
+            views = tuple(
+                augment.transform_images(batch["images"], params)
+                for params in batch["params"]
+            )
+            return ((views,) if labels is None else (views, labels))
 
         stream = stream.map(
             transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
         stream = stream.batch(per_replica, drop_remainder=True)
+        if augment_on == "data":
+            stream = stream.map(
+                augment_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
         options = tf.data.Options()
         # Sharding is done above, by position; tf.distribute must not shard
         # again.
@@ -251,11 +280,12 @@ def pretraining_dataset(
 
 def _view_seed(seed, position, view):
     """Stateless seed of one view of the image at `position` in the stream."""
-    position = tf.cast(position, tf.int64)
     return tf.stack(
-        [
-            tf.cast(seed, tf.int64) * 2 + view,
-            position,
-        ]
+        [tf.cast(seed, tf.int64) * 2 + view, tf.cast(position, tf.int64)]
     )
 
+
+def _draw_params(augment, image, seed):
+    """One image's augmentation parameters, without their batch axis."""
+    params = augment.get_random_transformation(image, seed=seed)
+    return tf.nest.map_structure(lambda t: t[0], params)
