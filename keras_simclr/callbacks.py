@@ -81,14 +81,8 @@ class KNNMonitor(keras.callbacks.Callback):
         self.log_dir = log_dir
         self.name = name
         self._writer = None
-        self._fn = None
 
     def on_train_begin(self, logs=None):
-        fn, encoder_size = evaluation._feature_fn(self.model)
-        self._size = evaluation._target_size(
-            self.image_size, encoder_size, self.train_data
-        )
-        self._fn = evaluation._compiled(fn, self._size)
         if self.log_dir and self._writer is None:
             self._writer = tf.summary.create_file_writer(
                 os.path.join(self.log_dir, "knn")
@@ -97,14 +91,10 @@ class KNNMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        if self._fn is None:
-            self.on_train_begin()
-        bank, bank_labels = evaluation._features(
-            self._fn, self.train_data, self._size, self.batch_size
-        )
-        val, val_labels = evaluation._features(
-            self._fn, self.val_data, self._size, self.batch_size
-        )
+        encoder = evaluation._FrozenEncoder(self.model)
+        size = evaluation._target_size(self.image_size, encoder.size, self.train_data)
+        bank, bank_labels = encoder.features(self.train_data, size, self.batch_size)
+        val, val_labels = encoder.features(self.val_data, size, self.batch_size)
         accuracy = evaluation.knn_accuracy(
             bank,
             bank_labels,
@@ -135,4 +125,3 @@ class KNNMonitor(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self._fn = None

@@ -105,34 +105,64 @@ def _as_dataset(data, what):
     return dataset.filter(lambda image, label: label >= 0)
 
 
-def _feature_fn(encoder):
-    """Returns (fn, static image size or None): fn maps float images to h."""
-    inner = getattr(encoder, "encoder", None)
-    if isinstance(inner, keras.layers.Layer):  # a SimCLR model
-        encoder = inner
-    if isinstance(encoder, (str, os.PathLike)):
-        loaded = tf.saved_model.load(os.fspath(encoder))
-        spec = loaded.signatures["serving_default"].structured_input_signature
-        size = tuple(spec[1]["images"].shape[1:3])
+class _FrozenEncoder:
+    """An encoder run in inference mode, whatever form it was given in.
 
-        def saved_model_fn(images):
-            return loaded(images, training=False)["representation"]
+    Attributes:
+        call: function of float images in [0, 1] -> h (for use in graphs).
+        size: the encoder's static (height, width), or None.
+    """
 
-        return saved_model_fn, (size if None not in size else None)
-    if isinstance(encoder, keras.layers.Layer):
-        size = None
-        inputs = getattr(encoder, "inputs", None)
-        if inputs and None not in tuple(inputs[0].shape[1:3]):
-            size = tuple(inputs[0].shape[1:3])
+    def __init__(self, encoder):
+        inner = getattr(encoder, "encoder", None)
+        if isinstance(inner, keras.layers.Layer):  # a SimCLR model
+            encoder = inner
+        self._model = encoder if isinstance(encoder, keras.Model) else None
+        if isinstance(encoder, (str, os.PathLike)):
+            loaded = tf.saved_model.load(os.fspath(encoder))
+            spec = loaded.signatures["serving_default"].structured_input_signature
+            size = tuple(spec[1]["images"].shape[1:3])
+            self.size = size if None not in size else None
+            self.call = lambda images: loaded(images, training=False)["representation"]
+        elif isinstance(encoder, keras.layers.Layer):
+            inputs = getattr(encoder, "inputs", None)
+            size = tuple(inputs[0].shape[1:3]) if inputs else (None, None)
+            self.size = size if None not in size else None
+            self.call = lambda images: encoder(images, training=False)
+        else:
+            raise ValueError(
+                "encoder must be a SimCLR model, a Keras encoder or the path of "
+                "a SavedModel written by export_encoder, got "
+                f"{type(encoder).__name__}."
+            )
+        self._compiled = None
 
-        def keras_fn(images):
-            return encoder(images, training=False)
+    def features(self, dataset, size, batch_size):
+        """h of every image of the eval-preprocessed dataset, and the labels.
 
-        return keras_fn, size
-    raise ValueError(
-        "encoder must be a SimCLR model, a Keras encoder or the path of a "
-        f"SavedModel written by export_encoder, got {type(encoder).__name__}."
-    )
+        A Keras model runs through `predict`, which distributes it over the
+        strategy it was built in (TPU, GPUs).
+        """
+        labels = _labels_of(dataset)
+        if not len(labels):
+            raise ValueError("The dataset holds no labelled image.")
+        preprocess = eval_preprocess_fn(size)
+        images = (
+            dataset.apply(tf.data.experimental.assert_cardinality(len(labels)))
+            .map(
+                lambda image, label: preprocess(image),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        if self._model is not None:
+            features = self._model.predict(images, verbose=0)
+        else:
+            if self._compiled is None:
+                self._compiled = tf.function(self.call, reduce_retracing=True)
+            features = np.concatenate([self._compiled(x).numpy() for x in images])
+        return features.astype(np.float32), labels
 
 
 def _target_size(image_size, encoder_size, dataset):
@@ -145,36 +175,6 @@ def _target_size(image_size, encoder_size, dataset):
                 "pass image_size (the size the encoder was pretrained at)."
             )
     return size
-
-
-def _compiled(fn, size):
-    """fn as a tf.function traced once, for any batch of `size` images."""
-    return tf.function(
-        fn, input_signature=[tf.TensorSpec((None,) + tuple(size) + (3,), tf.float32)]
-    )
-
-
-def _features(fn, dataset, size, batch_size):
-    """Runs fn over the eval-preprocessed dataset; returns NumPy (h, labels).
-
-    `fn` should come from `_compiled`.
-    """
-    preprocess = eval_preprocess_fn(size)
-    batches = (
-        dataset.map(
-            lambda image, label: (preprocess(image), label),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    features, labels = [], []
-    for images, label in batches:
-        features.append(tf.cast(fn(images), tf.float32).numpy())
-        labels.append(label.numpy())
-    if not features:
-        raise ValueError("The dataset holds no labelled image.")
-    return np.concatenate(features), np.concatenate(labels)
 
 
 def extract_features(encoder, data, image_size=None, batch_size=256):
@@ -198,10 +198,10 @@ def extract_features(encoder, data, image_size=None, batch_size=256):
 
     >>> h, y = extract_features(model, (images, labels))
     """
-    fn, encoder_size = _feature_fn(encoder)
+    frozen = _FrozenEncoder(encoder)
     dataset = _as_dataset(data, "data")
-    size = _target_size(image_size, encoder_size, dataset)
-    return _features(_compiled(fn, size), dataset, size, batch_size)
+    size = _target_size(image_size, frozen.size, dataset)
+    return frozen.features(dataset, size, batch_size)
 
 
 def _topk(logits, labels, k):
@@ -364,16 +364,15 @@ def linear_eval(
     0.91
     """
     start = time.time()
-    fn, encoder_size = _feature_fn(encoder)
+    frozen = _FrozenEncoder(encoder)
     train = _as_dataset(train_data, "train_data")
     test = _as_dataset(test_data, "test_data")
-    size = _target_size(image_size, encoder_size, train)
-    fn = _compiled(fn, size)
-    test_x, test_y = _features(fn, test, size, feature_batch_size)
+    size = _target_size(image_size, frozen.size, train)
+    test_x, test_y = frozen.features(test, size, feature_batch_size)
     if augment:
         train_y = _labels_of(train)
     else:
-        train_x, train_y = _features(fn, train, size, feature_batch_size)
+        train_x, train_y = frozen.features(train, size, feature_batch_size)
     num_train = len(train_y)
     classes = _num_classes(num_classes, test_y, train_y)
     _check_labels(test_y, classes, "test_data")
@@ -384,7 +383,9 @@ def linear_eval(
     )
     optimizer = keras.optimizers.SGD(schedule, momentum=momentum, nesterov=nesterov)
     if augment:
-        model = _FrozenFeatureClassifier(fn, classes, weight_decay, name="linear_eval")
+        model = _FrozenFeatureClassifier(
+            frozen.call, classes, weight_decay, name="linear_eval"
+        )
         batches = _training_batches(train, num_train, size, batch_size, True, seed)
     else:
         model = keras.Sequential(
@@ -609,9 +610,7 @@ def finetune(
             .map(lambda i, example: example)
         )
     subset_labels = labels[indices]
-    encoder = getattr(model_or_encoder, "encoder", model_or_encoder)
-    _, encoder_size = _feature_fn(encoder)
-    size = _target_size(image_size, encoder_size, train)
+    size = _target_size(image_size, _FrozenEncoder(model_or_encoder).size, train)
     test_labels = _labels_of(test)
     classes = _num_classes(num_classes, subset_labels, test_labels)
     _check_labels(test_labels, classes, "test_data")

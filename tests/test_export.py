@@ -270,6 +270,11 @@ def test_representation_only(tmp_path, exported):
         )
         assert sorted(out) == ["representation"]
         np.testing.assert_allclose(out["representation"], expected, atol=1e-5)
+    # Evaluation reads an exported encoder as it reads the Keras one.
+    data = (images, np.arange(2))
+    from_saved_model, _ = ks.evaluation.extract_features(str(path), data)
+    from_keras, _ = ks.evaluation.extract_features(model, data)
+    np.testing.assert_allclose(from_saved_model, from_keras, atol=1e-5)
 
 
 def test_free_input_size_and_errors(tmp_path):
