@@ -139,3 +139,28 @@ def test_synchronized_batch_norm_uses_global_statistics(replicas):
     np.testing.assert_allclose(out["out"], (x - mean) / np.sqrt(var + 1e-5), atol=1e-4)
     np.testing.assert_allclose(out["moving_mean"], 0.1 * mean, atol=1e-5)
     np.testing.assert_allclose(out["moving_var"], 0.9 + 0.1 * var, rtol=1e-5)
+
+
+AUGMENTED_FIT = """
+import keras_simclr as ks
+rng = np.random.default_rng(0)
+images = rng.integers(0, 256, size=(16, 16, 16, 3), dtype=np.uint8)
+with strategy.scope():
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
+    x = ks.layers.batch_norm()(x)
+    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, output_dim=8), temperature=0.5)
+    model.compile(optimizer=ks.optimizers.LARS(0.1))
+history = model.fit(images, batch_size=16, epochs=2, verbose=0)
+save(loss=np.array(history.history["loss"]),
+     augment=np.array(type(model.augment).__name__))
+"""
+
+
+def test_raw_images_are_augmented_on_every_replica():
+    out = run_with_replicas(AUGMENTED_FIT, 2)
+    assert str(out["augment"]) == "SimCLRAugment"
+    # Random views of random images: the loss is near log(2N - 1) = log 31.
+    assert np.all(np.isfinite(out["loss"]))
+    assert np.all(np.abs(out["loss"] - np.log(31)) < 1.0)
