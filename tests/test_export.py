@@ -79,6 +79,7 @@ try:
     blocked = False
 except ImportError:
     blocked = True
+keras.utils.set_random_seed(0)
 path, data = sys.argv[1], np.load(sys.argv[2])
 images = data["images"]
 result = {"blocked": blocked}
@@ -142,12 +143,11 @@ layer = keras.layers.TFSMLayer(
 inputs = keras.Input((images.shape[1], images.shape[2], 3), dtype="uint8")
 logits = keras.layers.Dense(4)(layer(inputs)["representation"])
 model = keras.Model(inputs, logits)
-model.compile(keras.optimizers.SGD(1.0),
+model.compile(keras.optimizers.SGD(0.3),
               keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 weights = [w.numpy().copy() for w in layer.trainable_weights]
-first = model.evaluate(images, data["labels"], verbose=0)
-model.fit(images, data["labels"], epochs=15, batch_size=len(images), verbose=0)
-result["tfsm_losses"] = [first, model.evaluate(images, data["labels"], verbose=0)]
+history = model.fit(images, data["labels"], epochs=15, batch_size=len(images), verbose=0)
+result["tfsm_losses"] = [history.history["loss"][0], history.history["loss"][-1]]
 result["tfsm_trainable"] = len(layer.trainable_weights)
 result["tfsm_changed"] = sum(
     int(not np.array_equal(a, w.numpy())) for a, w in zip(weights, layer.trainable_weights))
@@ -155,10 +155,8 @@ print("RESULT" + json.dumps(result))
 """
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("export")
-    model = _simclr()
+def _run_fresh_process(tmp, model):
+    """Exports `model`, runs _FRESH_PROCESS on it; returns (path, result, stderr)."""
     images = np.random.default_rng(1).integers(0, 256, (6, SIZE, SIZE, 3), "uint8")
     expected = _expected(model, images)
     path = model.export_encoder(str(tmp / "encoder"))
@@ -189,17 +187,21 @@ def exported(tmp_path_factory):
     )
     lines = [x for x in run.stdout.splitlines() if x.startswith("RESULT")]
     assert run.returncode == 0 and lines, run.stderr[-4000:]
-    return {
-        "model": model,
-        "path": path,
-        "result": json.loads(lines[0][len("RESULT") :]),
-        "num_trainable": len(variables),
-        "stderr": run.stderr,
-    }
+    return path, json.loads(lines[0][len("RESULT") :]), run.stderr
 
 
-def test_serves_without_keras_simclr(exported):
-    result = exported["result"]
+# One test, one export and one fresh process: the checks share them (a
+# module fixture would be rebuilt on every pytest-xdist worker).
+def test_export_serves_and_finetunes_without_keras_simclr(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _simclr()
+    path, result, stderr = _run_fresh_process(tmp_path, model)
+    num_trainable = len(model.encoder.trainable_variables) + len(
+        model.projection_head.trainable_variables
+    )
+    head_trainable = len(model.projection_head.trainable_variables)
+
+    # Serving: signature, outputs equal to the in-memory model's, any batch.
     assert result["blocked"]
     assert result["signatures"] == ["serving_default", "train"]
     assert result["input"] == ["uint8", [None, SIZE, SIZE, 3]]
@@ -215,36 +217,25 @@ def test_serves_without_keras_simclr(exported):
     assert result["diff_float_call"] < 1e-5
     assert result["diff_tfsm"] < 1e-5
 
-
-def test_gradients_in_fresh_process_match_the_model(exported):
-    result = exported["result"]
-    assert result["num_trainable"] == exported["num_trainable"]
+    # Gradients in training mode match the in-memory model's, and the
+    # exported functions carry no gradient the loader cannot restore.
+    assert result["num_trainable"] == num_trainable
     assert result["none_grads"] == 0
     assert result["grad_rel_err"] < 1e-3
-    # The exported functions carry no gradient the loader cannot restore.
-    assert "unsaved custom gradients" not in exported["stderr"]
+    assert "unsaved custom gradients" not in stderr
 
-
-def test_finetunes_in_fresh_process(exported):
-    result = exported["result"]
+    # Fine-tuning: the loss falls; every variable moves (weights by the
+    # optimizer, moving statistics by batch norm in training mode) but the
+    # head's weights, outside the loss.
     first, last = result["losses"]
     assert last < 0.5 * first
-    # Every variable moves (weights by the optimizer, moving statistics by
-    # batch norm in training mode) but the head's weights, outside the loss.
-    head = exported["model"].projection_head
-    assert sum(result["changed"]) == result["num_variables"] - len(
-        head.trainable_variables
-    )
+    assert sum(result["changed"]) == result["num_variables"] - head_trainable
     first, last = result["tfsm_losses"]
     assert last < 0.7 * first
-    assert result["tfsm_trainable"] == exported["num_trainable"]
-    assert result["tfsm_changed"] == result["tfsm_trainable"] - len(
-        head.trainable_variables
-    )
+    assert result["tfsm_trainable"] == num_trainable
+    assert result["tfsm_changed"] == result["tfsm_trainable"] - head_trainable
 
-
-def test_metadata_describes_input_and_outputs(exported):
-    with open(os.path.join(exported["path"], export.METADATA_FILE)) as f:
+    with open(os.path.join(path, export.METADATA_FILE)) as f:
         metadata = json.load(f)
     assert metadata["image_size"] == [SIZE, SIZE]
     assert metadata["outputs"] == {
@@ -255,8 +246,22 @@ def test_metadata_describes_input_and_outputs(exported):
     }
 
 
-def test_representation_only(tmp_path, exported):
-    model = exported["model"]
+def _tiny_encoder(size=SIZE):
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
+    x = ks.layers.batch_norm()(x)
+    x = keras.layers.ReLU()(x)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+
+
+def test_representation_only(tmp_path):
+    model = ks.SimCLR(
+        _tiny_encoder(),
+        projection_head=ks.layers.ProjectionHead(**HEAD),
+        augment=keras.layers.Identity(),
+    )
+    model(np.zeros((1, SIZE, SIZE, 3), "uint8"))
+    _randomize([model.encoder, model.projection_head])
     images = np.random.default_rng(3).integers(0, 256, (2, SIZE, SIZE, 3), "uint8")
     expected = _expected(model, images)["representation"]
     for path, source in (
@@ -278,15 +283,14 @@ def test_representation_only(tmp_path, exported):
 
 
 def test_free_input_size_and_errors(tmp_path):
-    encoder = ks.encoders.ResNet(18, cifar_stem=True)
-    encoder.build((None, None, None, 3))
+    encoder = _tiny_encoder(size=None)
     export.export_encoder(encoder, tmp_path / "free")
     loaded = tf.saved_model.load(str(tmp_path / "free"))
     spec = loaded.signatures["serving_default"].structured_input_signature[1]
     assert list(spec["images"].shape) == [None, None, None, 3]
     out = loaded.signatures["serving_default"](images=tf.zeros((2, 24, 20, 3), tf.uint8))
-    assert out["representation"].shape == (2, 512)
-    fixed = ks.encoders.ResNet(18, cifar_stem=True, input_shape=(SIZE, SIZE, 3))
+    assert out["representation"].shape == (2, 8)
+    fixed = _tiny_encoder()
     with pytest.raises(ValueError, match="differs from the encoder's input size"):
         export.export_encoder(fixed, tmp_path / "bad", image_size=32)
     with pytest.raises(ValueError, match="SimCLR model or a Keras encoder"):
