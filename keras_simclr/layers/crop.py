@@ -222,9 +222,11 @@ class RandomResizedCrop(aug.AugmentationLayer):
     Per image: area fraction uniform in `scale`, aspect ratio (width / height
     of the box, in source pixels) log-uniform in `ratio`, up to 100 attempts,
     else the whole image (SPEC section 4, as torchvision); the box is then
-    resized to (height, width). This is the paper's sampler (mean area about
-    0.54 for the default scale); the reference code's
-    `sample_distorted_bounding_box` has mean area about 0.42.
+    resized to (height, width). This is the paper's sampler: the drawn areas
+    average 0.54 for the default scale, but a large area fits only with a
+    ratio near the image's, so the boxes kept average 0.478 of a square image
+    (0.432 of a 4:3 one); the reference code's
+    `sample_distorted_bounding_box` averages about 0.42.
 
     Inputs are uint8 in [0, 255] or float in [0, 1], one image or a batch, any
     size; outputs are float32 in [0, 1] of shape (..., height, width, 3).
