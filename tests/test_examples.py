@@ -1,0 +1,149 @@
+"""Runs every example script and the Colab notebook with tiny settings.
+
+Everything reads the embedded "shapes" dataset (generated, no download) at
+16 px, for a few steps.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import numpy as np
+import tensorflow as tf
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+# Runs a script with `import keras_simclr` failing, then the script itself.
+_WITHOUT_KERAS_SIMCLR = """
+import runpy, sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "keras_simclr" or name.startswith("keras_simclr."):
+            raise ImportError("keras_simclr is blocked")
+sys.meta_path.insert(0, _Block())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def run(script, *args, cwd, block_keras_simclr=False):
+    """Runs examples/`script`; returns the JSON objects it printed, one per line."""
+    command = [sys.executable, str(EXAMPLES / script), *args]
+    if block_keras_simclr:
+        command = [sys.executable, "-c", _WITHOUT_KERAS_SIMCLR, *command[1:]]
+    result = subprocess.run(
+        command, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+# The chain shares one pretraining: one test (a module fixture would run on
+# every pytest-xdist worker).
+def test_cifar10_examples_on_generated_data(tmp_path):
+    data = ["--dataset=shapes", "--train_split=train[:200]", "--test_split=test[:64]"]
+    model_dir = tmp_path / "run"
+
+    # Pretraining: the reference's recipe, 3 steps of batch 16 at 16 px.
+    (summary,) = run(
+        "pretrain_cifar10.py", "--dataset=shapes", "--image_size=16",
+        "--batch_size=16", "--train_steps=3", "--knn_every=1", "--knn_bank=64",
+        "--test_split=test[:64]", f"--model_dir={model_dir}", cwd=tmp_path,
+    )
+    assert summary["steps"] == 3
+    assert np.isfinite(summary["loss"]) and 0 <= summary["knn_accuracy"] <= 1
+    assert (model_dir / "model.keras").is_file()
+    assert (model_dir / "saved_encoder" / "saved_model.pb").is_file()
+
+    # Linear evaluation, with the random-encoder baseline.
+    (results,) = run(
+        "linear_eval.py", f"--model_dir={model_dir}", *data, "--epochs=2",
+        "--batch_size=64", "--baseline", cwd=tmp_path,
+    )
+    for name in ("pretrained", "random"):
+        assert results[name]["num_train"] == 200 and results[name]["num_test"] == 64
+        assert results[name]["image_size"] == [16, 16]
+        assert 0 <= results[name]["top1"] <= results[name]["top5"] <= 1
+
+    # Fine-tuning on 5% of 200 labels: 1 per class, from head layer 1.
+    (results,) = run(
+        "finetune_semi_supervised.py", f"--model_dir={model_dir}", *data,
+        "--label_fractions=0.05", "--epochs=1", cwd=tmp_path,
+    )
+    assert results["num_labelled"] == 10 and results["per_class"] == 1
+    assert results["head_layer"] == 1 and results["epochs"] == 1
+    assert Path(results["model"]).name == "finetuned_5pct.keras"
+    assert Path(results["model"]).is_file()
+
+    # Serving, in a process that cannot import keras_simclr.
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    pixels = [rng.integers(0, 256, (20 + i, 24, 3), np.uint8) for i in range(5)]
+    for i, image in enumerate(pixels):
+        tf.io.write_file(str(images / f"img{i}.png"), tf.io.encode_png(image))
+    output = tmp_path / "embeddings.npy"
+    *_, served = run(
+        "serve_encoder.py", f"--saved_model={model_dir / 'saved_encoder'}",
+        f"--images={images}", f"--output={output}", cwd=tmp_path,
+        block_keras_simclr=True,
+    )
+    assert served == {"images": 5, "dim": 512, "output": str(output)}
+    resized = tf.stack([
+        tf.cast(tf.clip_by_value(tf.round(
+            tf.image.resize(image, (16, 16), antialias=True)), 0, 255), tf.uint8)
+        for image in pixels
+    ])
+    signature = tf.saved_model.load(str(model_dir / "saved_encoder")).signatures[
+        "serving_default"
+    ]
+    np.testing.assert_allclose(
+        np.load(output), signature(images=resized)["representation"], atol=1e-5
+    )
+
+
+def test_colab_notebook_runs_on_cpu(tmp_path):
+    notebook = nbformat.read(EXAMPLES / "simclr_colab_tpu.ipynb", as_version=4)
+    (parameters,) = [
+        cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
+    ]
+    parameters.source = "\n".join([
+        'DATASET = "shapes"',
+        "IMAGE_SIZE = 16",
+        "BATCH_SIZE = 16",
+        "EPOCHS = 1",
+        "TRAIN_STEPS = 2",
+        'TRAIN_SPLIT = "train[:64]"',
+        'EVAL_TRAIN_SPLIT = "train[:128]"',
+        'TEST_SPLIT = "test[:32]"',
+        "LINEAR_EVAL_EPOCHS = 2",
+        f"MODEL_DIR = {str(tmp_path / 'run')!r}",
+        'KERAS_SIMCLR = "keras-simclr"',
+    ])
+    nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    printed = [
+        json.loads(line)
+        for cell in notebook.cells if cell.cell_type == "code"
+        for output in cell.get("outputs", []) if output.get("name") == "stdout"
+        for line in output["text"].splitlines() if line.startswith("{")
+    ]
+    linear, shapes, served = printed
+    assert linear["num_train"] == 128 and linear["num_test"] == 32
+    assert 0 <= linear["top1"] <= linear["top5"] <= 1
+    assert shapes == {
+        "representation": [8, 512],
+        "head_layer_1": [8, 512],
+        "head_layer_2": [8, 512],
+        "projection": [8, 128],
+    }
+    assert served["export_max_abs_difference"] < 1e-5
+    assert (tmp_path / "run" / "model.keras").is_file()
+    assert (tmp_path / "run" / "saved_encoder" / "saved_model.pb").is_file()
