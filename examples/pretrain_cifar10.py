@@ -4,7 +4,8 @@ The defaults are google-research/simclr's CIFAR-10 command: ResNet-18 with
 the CIFAR stem, batch 512, 1000 epochs, LARS with learning rate 1.0 scaled
 linearly (2.0 at batch 512), 10 warmup epochs then cosine decay, weight decay
 1e-4, temperature 0.5, colour strength 0.5, no blur, a 3-layer projection
-head. Linear evaluation of that encoder reaches about 91% top-1 (the
+head. An epoch here is 97 whole batches: 97,000 steps in all, where the
+reference, which counts the partial batch, runs 97,657. Linear evaluation of that encoder reaches about 91% top-1 (the
 reference's figure); `examples/linear_eval.py` measures it.
 
     python examples/pretrain_cifar10.py --model_dir=runs/cifar10
