@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from test_evaluation import _numpy_knn
+
 import keras_simclr as ks
 from keras_simclr.callbacks import KNNMonitor
 
@@ -37,18 +39,6 @@ def _model():
     return model
 
 
-def _numpy_knn(bank, bank_labels, queries, labels, k, temperature):
-    bank = bank / np.linalg.norm(bank, axis=1, keepdims=True)
-    queries = queries / np.linalg.norm(queries, axis=1, keepdims=True)
-    similarity = queries @ bank.T
-    nearest = np.argsort(-similarity, axis=1)[:, :k]
-    weights = np.exp(np.take_along_axis(similarity, nearest, 1) / temperature)
-    votes = np.zeros((len(queries), 3))
-    for c in range(3):
-        votes[:, c] = np.sum(weights * (bank_labels[nearest] == c), axis=1)
-    return float(np.mean(np.argmax(votes, axis=1) == labels))
-
-
 def _scalars(log_dir, tag):
     values = []
     for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
@@ -71,7 +61,9 @@ def test_knn_accuracy_in_history_and_tensorboard(tmp_path):
     accuracies = history.history["knn_accuracy"]
     assert len(accuracies) == 2
     features = lambda x: model.encoder(x, training=False).numpy()  # noqa: E731
-    expected = _numpy_knn(features(bank[0]), bank[1], features(val[0]), val[1], 10, 0.1)
+    expected = _numpy_knn(
+        features(bank[0]), bank[1], features(val[0]), val[1], 10, 0.1, 3
+    )
     assert accuracies[-1] == expected
     assert 0.5 < expected <= 1.0
     logged = _scalars(str(tmp_path / "logs" / "knn"), "epoch_knn_accuracy")
