@@ -332,6 +332,27 @@ def test_xla_matches_tf_data_and_eager_for_one_seed(xla):
     np.testing.assert_allclose(plain, eager, atol=2e-5)
 
 
+def test_chunked_calls_match_one_call(xla):
+    """Outside XLA a batch runs a few images per compiled call (8 at
+    64 px); static and dynamic batches, with the overlapping last chunk,
+    give the numbers of one uncompiled call."""
+    assert aug.chunk_size(64, 64) == 8 and aug.chunk_size(224, 224) == 1
+    images = tf.constant(_images(11, 70, 80, seed=8))
+    augment = layers.SimCLRAugment(64, 64, blur=True, seed=3)
+    params = augment.get_random_transformation(images, seed=[1, 2])
+    static = augment.transform_images(images, params)
+    dynamic = tf.function(
+        augment.transform_images,
+        input_signature=[tf.TensorSpec((None, 70, 80, 3), tf.uint8),
+                         tf.nest.map_structure(
+                             lambda t: tf.TensorSpec((None,), t.dtype),
+                             params)])(images, params)
+    augment.jit_compile = False
+    plain = augment.transform_images(images, params)
+    np.testing.assert_allclose(static, plain, atol=2e-5)
+    np.testing.assert_allclose(dynamic, plain, atol=2e-5)
+
+
 class TinySimCLR(keras.Model):
     """A custom train_step that augments twice, as SimCLR does."""
 
@@ -450,8 +471,8 @@ def test_flip_rate():
     # The flip is a mirror image: a left-to-right ramp, full box.
     ramp = np.tile(np.linspace(0, 1, 8, dtype="float32")[None, :, None],
                    (8, 1, 3))[None]
-    flipped = augment._after_crop(
-        tf.constant(ramp), {"flip": tf.constant([True]),
+    flipped = augment._after_crop(  # takes (batch, height, 3, width)
+        tf.transpose(ramp, [0, 1, 3, 2]), {"flip": tf.constant([True]),
                             "color": {"jitter": tf.constant([False]),
                                       "grayscale": tf.constant([False]),
                                       **{k: tf.ones([1]) for k in (

@@ -80,9 +80,18 @@ def _barrier(x):
     return gen_xla_ops.xla_optimization_barrier([x])[0]
 
 
-def blur_transform(images, params, radius):
-    """Blurs each image with its own Gaussian (float32 (b, h, w, c) in/out)."""
-    height, width = images.shape[1], images.shape[2]
+def blur_transform(images, params, radius, channels_axis=-1):
+    """Blurs each image with its own Gaussian.
+
+    Args:
+        images: float32 (batch, height, width, c), or (batch, height, c,
+            width) with `channels_axis=2`.
+        params: from `sample_blur`.
+        radius: kernel radius (2 * radius + 1 taps).
+        channels_axis: -1 or 2.
+    """
+    width_axis = 2 if channels_axis == -1 else 3
+    height, width = images.shape[1], images.shape[width_axis]
     radius = min(int(radius), height - 1, width - 1)
     if radius <= 0:
         return images
@@ -90,7 +99,7 @@ def blur_transform(images, params, radius):
 
     def blur(x):
         x = _blur_axis(x, kernels, radius, axis=1)
-        x = _blur_axis(x, kernels, radius, axis=2)
+        x = _blur_axis(x, kernels, radius, axis=width_axis)
         return tf.clip_by_value(x, 0.0, 1.0)
 
     return aug.skip_unless(params["blur"], blur, images)
@@ -158,7 +167,8 @@ class GaussianBlur(aug.AugmentationLayer):
             raise ValueError(
                 f"{self.name}: needs a static image size (got "
                 f"{images.shape}); use tf.ensure_shape or resize first.")
-        return self.compiled(self._blur)(images, transformation)
+        return self.run_compiled(self._blur, images, transformation,
+                                 tuple(images.shape[1:]))
 
     def _blur(self, images, params):
         return blur_transform(aug.to_float(images), params,

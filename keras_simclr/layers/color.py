@@ -100,12 +100,12 @@ def _per_image(v):
 
 
 def grayscale(images):
-    """Luma as tf.image.rgb_to_grayscale, keeping 3 channels."""
+    """Luma as tf.image.rgb_to_grayscale, keeping 3 channels (NHWC)."""
     luma = tf.tensordot(images, tf.constant(_GRAY_WEIGHTS, tf.float32), 1)
     return tf.repeat(luma[..., tf.newaxis], 3, axis=-1)
 
 
-def color_transform(images, params):
+def color_transform(images, params, channels_axis=-1):
     """Applies `sample_color`'s parameters; float32 [0, 1] in and out.
 
     Each op as TensorFlow defines it (the reference calls these): brightness
@@ -113,35 +113,44 @@ def color_transform(images, params):
     and hue as tf.image.adjust_saturation / adjust_hue (HSV); clip to [0, 1]
     after each op; then grayscale. A slot no image of the batch uses is
     skipped (`augmentation.skip_unless`).
+
+    Args:
+        images: float32 (batch, height, width, 3), or (batch, height, 3,
+            width) with `channels_axis=2` (faster: every channel is read
+            contiguously).
+        params: from `sample_color`.
+        channels_axis: -1 or 2.
     """
+    axis = 3 if channels_axis == -1 else channels_axis
     x = images
     codes = tf.gather(tf.constant(ORDER_TABLE), params["order"])
     codes = tf.where(params["jitter"][:, tf.newaxis], codes, 0)
     for slot, kind in enumerate(_TEMPLATE):
         code = codes[:, slot]
         op = _affine_slot if kind == "A" else _hsv_slot
-        x = aug.skip_unless(tf.not_equal(code, 0),
-                            lambda x, op=op, code=code: op(x, code, params),
-                            x)
-    return aug.skip_unless(params["grayscale"],
-                           lambda x: _grayscale_where(x, params["grayscale"]),
-                           x)
+        x = aug.skip_unless(
+            tf.not_equal(code, 0),
+            lambda x, op=op, code=code: op(x, code, params, axis), x)
+    selected = params["grayscale"]
+    return aug.skip_unless(
+        selected, lambda x: _grayscale_where(x, selected, axis), x)
 
 
-def _affine_slot(x, code, params):
+def _affine_slot(x, code, params, axis):
     """Brightness (code 1), contrast (code 2) or nothing (0), per image."""
     is_contrast = tf.equal(code, 2)
     contrast = params["contrast"]
     gain = tf.where(tf.equal(code, 1), params["brightness"],
                     tf.where(is_contrast, contrast, 1.0))
-    mean = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+    spatial = [a for a in (1, 2, 3) if a != axis]
+    mean = tf.reduce_mean(x, axis=spatial, keepdims=True)
     offset = tf.where(_per_image(is_contrast),
                       (1.0 - _per_image(contrast)) * mean, 0.0)
     # gain 1 and offset 0 leave x exactly as it was.
     return tf.clip_by_value(_per_image(gain) * x + offset, 0.0, 1.0)
 
 
-def _hsv_slot(x, code, params):
+def _hsv_slot(x, code, params, axis):
     """Saturation (bit 0) and / or hue (bit 1), or nothing (0), per image.
 
     tf.image.adjust_saturation / adjust_hue semantics (HSV with S scaled and
@@ -154,7 +163,7 @@ def _hsv_slot(x, code, params):
     """
     sat = tf.where(tf.equal(code & 1, 1), params["saturation"], 1.0)
     shift = tf.where(tf.equal(code & 2, 2), params["hue"], 0.0)
-    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    r, g, b = tf.unstack(x, axis=axis)
     v = tf.maximum(r, tf.maximum(g, b))
     chroma = v - tf.minimum(r, tf.minimum(g, b))
     inverse = 1.0 / tf.maximum(chroma, 1e-30)
@@ -162,20 +171,23 @@ def _hsv_slot(x, code, params):
     hue = tf.where(tf.equal(v, r), (g - b) * inverse,
                    tf.where(tf.equal(v, g), (b - r) * inverse + 2.0,
                             (r - g) * inverse + 4.0))
-    hue = hue + 6.0 * _per_image(shift)[..., 0]
-    chroma = tf.minimum(_per_image(sat)[..., 0] * chroma, v)
+    hue = hue + 6.0 * shift[:, tf.newaxis, tf.newaxis]
+    chroma = tf.minimum(sat[:, tf.newaxis, tf.newaxis] * chroma, v)
     channels = []
     for n in (5.0, 3.0, 1.0):
         k = n + hue
         k = k - 6.0 * tf.floor(k * (1.0 / 6.0))
         channels.append(
             v - chroma * tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0))
-    y = tf.clip_by_value(tf.stack(channels, axis=-1), 0.0, 1.0)
+    y = tf.clip_by_value(tf.stack(channels, axis=axis), 0.0, 1.0)
     return tf.where(_per_image(tf.not_equal(code, 0)), y, x)
 
 
-def _grayscale_where(x, selected):
-    return tf.where(_per_image(selected), grayscale(x), x)
+def _grayscale_where(x, selected, axis):
+    r, g, b = tf.unstack(x, axis=axis)
+    w = _GRAY_WEIGHTS
+    luma = w[0] * r + w[1] * g + w[2] * b
+    return tf.where(_per_image(selected), tf.expand_dims(luma, axis), x)
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
@@ -228,7 +240,8 @@ class ColorDistortion(aug.AugmentationLayer):
                             self.grayscale_probability)
 
     def _apply(self, images, transformation):
-        return self.compiled(_color)(images, transformation)
+        return self.run_compiled(_color, images, transformation,
+                                 tuple(images.shape[1:]))
 
     def get_config(self):
         config = super().get_config()

@@ -144,17 +144,37 @@ def interpolation_taps(start, size, out_size, interpolation="bilinear"):
     return index, tf.stack(weights, -1)
 
 
-def _gather_axis(images, index, weight, axis):
-    """sum_k weight[b, o, k] * images[b, ..., index[b, o, k], ...]."""
+def _gather_rows(x, index, weight):
+    """(batch, rows, m) -> (batch, out, m): sum_k weight * x[b, index]."""
     out = None
-    taps = index.shape[-1]
-    for k in range(taps):
-        picked = tf.gather(images, index[:, :, k], axis=axis, batch_dims=1)
-        picked = tf.cast(picked, tf.float32)
-        w = weight[:, :, k]
-        w = (w[:, :, tf.newaxis, tf.newaxis] if axis == 1
-             else w[:, tf.newaxis, :, tf.newaxis])
-        term = picked * w
+    for k in range(index.shape[-1]):
+        picked = tf.cast(
+            tf.gather(x, index[:, :, k], axis=1, batch_dims=1), tf.float32)
+        term = picked * weight[:, :, k, tf.newaxis]
+        out = term if out is None else out + term
+    return out
+
+
+def _gather_columns(x, index, weight, channels, planar):
+    """(batch, r, width * c) -> (batch, r, out * c) or (batch, r, c * out).
+
+    Picks pixel columns of an interleaved row: element 3 * x + c. Ordered
+    (c, out), the result is a row of planar channels, so the colour
+    operations after it read each channel contiguously, with no transpose.
+    """
+    c = tf.range(channels)
+    out = None
+    for k in range(index.shape[-1]):
+        i = index[:, :, k]
+        if planar:
+            flat = i[:, tf.newaxis, :] * channels + c[None, :, None]
+            w = tf.tile(weight[:, :, k], [1, channels])
+        else:
+            flat = i[:, :, tf.newaxis] * channels + c[None, None, :]
+            w = tf.repeat(weight[:, :, k], channels, axis=1)
+        flat = tf.reshape(flat, [tf.shape(i)[0], -1])
+        picked = tf.cast(tf.gather(x, flat, axis=2, batch_dims=1), tf.float32)
+        term = picked * w[:, tf.newaxis, :]
         out = term if out is None else out + term
     return out
 
@@ -166,43 +186,56 @@ def _dense(index, weight, in_size):
         axis=-2)
 
 
-def resample(images, taps_y, taps_x, scale=1.0):
+def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
     """Separable resampling of a batch with per-image taps.
 
     Args:
         images: (batch, height, width, channels), uint8 or float.
         taps_y, taps_x: `(index, weight)` from `interpolation_taps`.
         scale: factor folded into the weights (1 / 255 for uint8).
+        channels_axis: -1 for a (batch, out_height, out_width, channels)
+            result, 2 for (batch, out_height, channels, out_width), the
+            layout `SimCLRAugment` computes in.
 
     Returns:
-        float32 (batch, out_height, out_width, channels).
+        float32, laid out as `channels_axis` says.
     """
     (iy, wy), (ix, wx) = taps_y, taps_x
     wy = wy * scale
-    height, width = images.shape[1], images.shape[2]
+    height, width, channels = images.shape[1], images.shape[2], \
+        images.shape[3]
     out_h, out_w = iy.shape[1], ix.shape[1]
+    planar = channels_axis == 2
     if height is not None and width is not None and (
             height * width <= _MATMUL_MAX_PIXELS):
         # Two batched matmuls with dense per-image matrices.
         x = tf.cast(images, tf.float32)
         x = tf.einsum("boh,bhwc->bowc", _dense(iy, wy, height), x)
-        return tf.einsum("bpw,bowc->bopc", _dense(ix, wx, width), x)
-    # Gather taps; do first the pass that leaves less data.
-    rows_first = (height is None or width is None
-                  or out_h * width <= height * out_w)
-    if rows_first:
-        return _gather_axis(_gather_axis(images, iy, wy, 1), ix, wx, 2)
-    return _gather_axis(_gather_axis(images, ix, wx, 2), iy, wy, 1)
+        return tf.einsum("bpw,bowc->bocp" if planar else "bpw,bowc->bopc",
+                         _dense(ix, wx, width), x)
+    # Gather taps: whole rows (contiguous) along y, single values along x;
+    # first the pass that leaves less data.
+    batch = tf.shape(images)[0]
+    flat = tf.reshape(images, [batch, tf.shape(images)[1], -1])
+    if height is None or width is None or out_h * width <= height * out_w:
+        x = _gather_rows(flat, iy, wy)
+        x = _gather_columns(x, ix, wx, channels, planar)
+    else:
+        x = _gather_columns(flat, ix, wx, channels, planar)
+        x = _gather_rows(x, iy, wy)
+    shape = [out_h, channels, out_w] if planar else [out_h, out_w, channels]
+    return tf.reshape(x, [batch] + shape)
 
 
 def crop_and_resize(images, boxes, out_height, out_width,
-                    interpolation="bilinear"):
+                    interpolation="bilinear", channels_axis=-1):
     """Crops each image to its box and resizes it; float32 in [0, 1].
 
     Args:
         images: (batch, height, width, 3), uint8 in [0, 255] or float in
             [0, 1].
         boxes: `(y0, x0, h, w)`, float32 (batch,) each.
+        channels_axis: -1 (NHWC result) or 2 (batch, height, 3, width).
     """
     y0, x0, h, w = boxes
     scale = 1.0 / 255.0 if images.dtype == tf.uint8 else 1.0
@@ -211,7 +244,7 @@ def crop_and_resize(images, boxes, out_height, out_width,
     out = resample(images,
                    interpolation_taps(y0, h, out_height, interpolation),
                    interpolation_taps(x0, w, out_width, interpolation),
-                   scale)
+                   scale, channels_axis)
     return tf.clip_by_value(out, 0.0, 1.0)  # bicubic overshoots
 
 
@@ -292,8 +325,10 @@ class RandomResizedCrop(aug.AugmentationLayer):
         return self._run(images, boxes)
 
     def _run(self, images, boxes):
-        fn = self.compiled(self._crop) if _static(images) else self._crop
-        return fn(images, boxes)
+        if not _static(images):
+            return self._crop(images, boxes)
+        return self.run_compiled(self._crop, images, boxes,
+                                 (self.height, self.width, 3))
 
     def _crop(self, images, boxes):
         return crop_and_resize(images, boxes, self.height, self.width,
