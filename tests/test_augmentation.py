@@ -567,3 +567,29 @@ def test_presets():
             cifar.seed) == (32, 32, 0.5, False, 3)
     with pytest.raises(ValueError, match="preset"):
         layers.SimCLRAugment.from_preset("mnist")
+
+
+# ----------------------------------------------------------------- example --
+
+
+def test_show_augmentations_example(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "show_augmentations",
+        os.path.join(REPO_ROOT, "examples", "show_augmentations.py"))
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    out = str(tmp_path / "grid.png")
+    example.main(["--out", out, "--views", "3", "--tile", "24"])
+    grid = tf.io.decode_png(tf.io.read_file(out)).numpy()
+    step = 24 + example.GAP
+    assert grid.shape == (example.GAP + 2 * step, example.GAP + 4 * step, 3)
+    # With an image file: the first tile of the first row is that image.
+    source = str(tmp_path / "source.png")
+    card = example.test_card(60, 90)
+    tf.io.write_file(source, tf.io.encode_png(card))
+    example.main([source, "--out", out, "--views", "3", "--tile", "24"])
+    grid = tf.io.decode_png(tf.io.read_file(out)).numpy()
+    first = grid[example.GAP:example.GAP + 24, example.GAP:example.GAP + 24]
+    np.testing.assert_array_equal(first, example.tile(card, 24))
+    assert grid[example.GAP:example.GAP + 24, step + example.GAP:].std() > 10
