@@ -35,6 +35,7 @@ __all__ = [
     "linear_eval",
 ]
 
+
 def _as_size(image_size):
     if image_size is None:
         return None
