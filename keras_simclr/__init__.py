@@ -10,3 +10,4 @@ __version__ = "0.1.0"
 from keras_simclr import encoders, layers, losses, optimizers, schedules
 from keras_simclr.model import SimCLR
 from keras_simclr import callbacks, evaluation, export
+from keras_simclr import data

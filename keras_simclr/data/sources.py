@@ -303,12 +303,12 @@ def find_corrupt_images(paths):
     )
 
     def decodes(index, path):
-        _decode(tf.io.read_file(path))
-        return index
+        # Return something computed from the image, or the decode is pruned.
+        return index, tf.size(_decode(tf.io.read_file(path)))
 
     decoded = indices.map(decodes, num_parallel_calls=tf.data.AUTOTUNE)
     decoded = decoded.ignore_errors()
-    good = {int(i) for i in decoded.as_numpy_iterator()}
+    good = {int(i) for i, _ in decoded.as_numpy_iterator()}
     return sorted(p for i, p in enumerate(paths) if i not in good)
 
 
@@ -329,11 +329,12 @@ def _read_image_file(path):
     # Files that are not images at all (empty, HTML error pages saved as
     # .jpg, ...) fail here with their name; TensorFlow's own decode error
     # does not name the file (`find_corrupt_images` names the rest).
-    tf.debugging.Assert(
+    check = tf.debugging.Assert(
         _check_header(contents),
         ["keras-simclr: corrupt or non-JPEG/PNG image file:", path],
     )
-    return _decode(contents)
+    with tf.control_dependencies([check]):
+        return _decode(contents)
 
 
 # ---------------------------------------------------------------------------
