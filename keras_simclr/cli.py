@@ -169,6 +169,8 @@ flags.DEFINE_string("model_dir", None, "Where checkpoints, logs and the model go
 flags.DEFINE_integer("checkpoint_steps", None, "Save resume state every N steps "
                      "(default: every epoch).")
 flags.DEFINE_integer("seed", 0, "Seed of initialisation, shuffling and augmentation.")
+flags.DEFINE_bool("export", True, "pretrain: export the encoder to model_dir/saved_encoder "
+                  "at the end.")
 flags.DEFINE_bool("deterministic", False, "Bit-reproducible runs "
                   "(tf.config.experimental.enable_op_determinism; slower).")
 flags.DEFINE_string("tpu", None, "TPU name or address ('local' on a TPU VM).")
@@ -202,7 +204,7 @@ _PRETRAIN_KEYS = (
     "color_jitter_strength", "blur", "resnet_depth", "width_multiplier",
     "cifar_stem", "proj_layers", "proj_dim", "probe", "mixed_precision",
     "jit_compile", "augment_on", "shuffle_buffer", "cache", "skip_corrupt",
-    "checkpoint_steps", "seed", "deterministic", "preset",
+    "checkpoint_steps", "seed", "deterministic", "preset", "export",
 )
 # What a resumed run must share with the run that wrote the checkpoint.
 _RESUME_KEYS = (
@@ -458,17 +460,32 @@ def _make_checkpoint_callback(keras):
 
 def _make_stop_callback(keras):
     class StopAtStep(keras.callbacks.Callback):
-        """Stops `fit` right after global step `total` (mid-epoch too)."""
+        """Stops `fit` right after global step `total` (mid-epoch too).
+
+        Also times the steps after the first (which includes tracing and
+        compiling), for the throughput of the summary.
+        """
 
         def __init__(self, start_step, total):
             super().__init__()
             self.step = start_step
             self.total = total
+            self.first_step_end = None
+            self.timed_steps = 0
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
+            if self.first_step_end is None:
+                self.first_step_end = time.time()
+            else:
+                self.timed_steps += 1
             if self.step >= self.total:
                 self.model.stop_training = True
+
+        def steps_per_second(self):
+            if not self.timed_steps:
+                return None
+            return self.timed_steps / (time.time() - self.first_step_end)
 
     return StopAtStep
 
@@ -582,13 +599,14 @@ def pretrain(model_dir):
 
 def _pretrain(config, strategy, model_dir, write_dir, chief):
     from keras_simclr import data
+    from keras_simclr import strategy as strategies
 
     info = data.describe(config["dataset"], config["split"], config["data_dir"])
     config = _complete_config(config, info)
     _check_resume(config, model_dir)
-    _tensorflow_setup(config)
     replicas = strategy.num_replicas_in_sync
     data.check_batch_size(config["batch_size"], replicas)
+    _tensorflow_setup(config)
     latest = _latest_checkpoint(model_dir)
     start_step = latest[0] if latest else 0
     inputs, info, steps_per_epoch = data.pretraining_dataset(
@@ -619,13 +637,16 @@ def _pretrain(config, strategy, model_dir, write_dir, chief):
         optimizer = _optimizer(config, schedule, model)
         model.compile(optimizer=optimizer, jit_compile=config["jit_compile"])
         model.optimizer.build(model.trainable_variables)
+    if strategies.cluster_spec_from_env():
+        _work_around_keras_multi_worker_bugs(model)
     if latest:
         restore_checkpoint(model, latest[1])
         print(f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True)
     checkpoint_steps = config["checkpoint_steps"] or steps_per_epoch
     os.makedirs(os.path.join(write_dir, "logs"), exist_ok=True)
+    stopper = _make_stop_callback(keras)(start_step, total_steps)
     callbacks = [
-        _make_stop_callback(keras)(start_step, total_steps),
+        stopper,
         _make_checkpoint_callback(keras)(
             os.path.join(write_dir, "checkpoints"), checkpoint_steps, start_step
         ),
@@ -652,12 +673,13 @@ def _pretrain(config, strategy, model_dir, write_dir, chief):
         metrics = {k: float(v[-1]) for k, v in history.history.items()}
     seconds = time.time() - started
     steps_run = max(0, total_steps - start_step)
-    _save_model(model, write_dir)
+    steps_per_second = stopper.steps_per_second() or steps_run / max(seconds, 1e-9)
+    _save_model(model, write_dir, chief, config["export"])
     summary = dict(
         steps=total_steps,
         steps_this_run=steps_run,
         seconds=round(seconds, 1),
-        images_per_second=round(steps_run * config["batch_size"] / max(seconds, 1e-9), 1),
+        images_per_second=round(steps_per_second * config["batch_size"], 1),
         replicas=replicas,
         model=os.path.join(model_dir, "model.keras"),
         **metrics,
@@ -667,25 +689,51 @@ def _pretrain(config, strategy, model_dir, write_dir, chief):
     return summary
 
 
+def _work_around_keras_multi_worker_bugs(model):
+    """Lets `fit` run under MultiWorkerMirroredStrategy (Keras 3.15).
+
+    Keras averages each step's logs over workers with
+    `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars
+    (tensorflow/tensorflow#72388): the logs are given a length-1 axis for
+    it to reduce. And `fit` reduces one input batch to build the model
+    symbolically, which fails on nested batches such as ((view1, view2),
+    labels); the model is already built, so that step is skipped.
+    """
+    import tensorflow as tf
+
+    train_step = model.train_step
+    model.train_step = lambda data: {
+        name: tf.reshape(value, [1]) for name, value in train_step(data).items()
+    }
+    model._maybe_symbolic_build = lambda *args, **kwargs: None
+
+
 def _tensorboard_installed():
     import importlib.util
 
     return importlib.util.find_spec("tensorboard") is not None
 
 
-def _save_model(model, write_dir):
-    """Writes model.keras (atomically) and the SavedModel encoder."""
+def _save_model(model, write_dir, chief, export=True):
+    """Writes model.keras (atomically) and, on the chief, the SavedModel.
+
+    The encoder is exported from a copy loaded from model.keras, outside any
+    strategy: a SavedModel cannot capture distributed variables.
+    """
+    import keras
+
     path = os.path.join(write_dir, "model.keras")
     partial = os.path.join(write_dir, ".partial-model.keras")
     model.save(partial)
     os.replace(partial, path)
-    if hasattr(model, "export_encoder"):
-        target = os.path.join(write_dir, "saved_encoder")
-        partial = os.path.join(write_dir, ".partial-saved_encoder")
-        shutil.rmtree(partial, ignore_errors=True)
-        model.export_encoder(partial)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(partial, target)
+    if not (chief and export):
+        return
+    target = os.path.join(write_dir, "saved_encoder")
+    partial = os.path.join(write_dir, ".partial-saved_encoder")
+    shutil.rmtree(partial, ignore_errors=True)
+    keras.saving.load_model(path).export_encoder(partial)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
 
 
 def _format_summary(summary):
