@@ -201,19 +201,30 @@ def export_encoder(
     )
     root.regularization_losses = []
     call = tf.function(forward, autograph=False)
+    uint8 = tf.TensorSpec([None, height, width, 3], tf.uint8, name="images")
+
+    def signature(training):
+        # A tf.function, not a concrete function: `save` traces it itself,
+        # which is what lets it save variables of a tf.distribute strategy.
+        return tf.function(
+            lambda images: forward(images, training),
+            input_signature=[uint8],
+            autograph=False,
+        )
+
     with _local_batch_norm(parts):
-        signatures = {}
         for dtype in (tf.uint8, tf.float32):
             spec = tf.TensorSpec([None, height, width, 3], dtype, name="images")
             for training in (False, True):
-                concrete = call.get_concrete_function(spec, training=training)
-                if dtype == tf.uint8:
-                    name = TRAINING_SIGNATURE if training else SERVING_SIGNATURE
-                    signatures[name] = concrete
+                call.get_concrete_function(spec, training=training)
         root.__call__ = call
+        signatures = {
+            SERVING_SIGNATURE: signature(training=False),
+            TRAINING_SIGNATURE: signature(training=True),
+        }
         path = os.fspath(path)
         tf.saved_model.save(root, path, signatures=signatures, options=options)
-    outputs = signatures[SERVING_SIGNATURE].structured_outputs
+    outputs = signatures[SERVING_SIGNATURE].get_concrete_function().structured_outputs
     metadata = {
         "image_size": [height, width],
         "input": "images: uint8 RGB [batch, height, width, 3] in [0, 255]",
