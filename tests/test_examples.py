@@ -147,3 +147,31 @@ def test_colab_notebook_runs_on_cpu(tmp_path):
     assert served["export_max_abs_difference"] < 1e-5
     assert (tmp_path / "run" / "model.keras").is_file()
     assert (tmp_path / "run" / "saved_encoder" / "saved_model.pb").is_file()
+
+
+def test_pretrain_image_folder(tmp_path):
+    folder = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["red", "green", "blue"]):
+        (folder / name).mkdir(parents=True)
+        for i in range(16):
+            image = rng.integers(0, 100, (20, 20, 3), np.uint8)
+            image[..., c] += 150
+            tf.io.write_file(str(folder / name / f"{i}.png"), tf.io.encode_png(image))
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "pretrain_image_folder.py"), f"--folder={folder}",
+         "--image_size=16", "--batch_size=16", "--epochs=1", f"--out={out}"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "38 training images, classes: ['blue', 'green', 'red']" in result.stdout
+    (top1,) = [
+        float(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()
+        if line.startswith("linear evaluation top-1:")
+    ]
+    assert 0 <= top1 <= 1
+    assert (out / "model.keras").is_file()
+    outputs = tf.saved_model.load(str(out / "saved_encoder")).signatures[
+        "serving_default"](images=tf.zeros((2, 16, 16, 3), tf.uint8))
+    assert outputs["representation"].shape == (2, 512)
