@@ -65,7 +65,7 @@ class KNNMonitor(keras.callbacks.Callback):
     ):
         super().__init__()
         if k < 1 or temperature <= 0 or every_n_epochs < 1:
-            raise ValueError(
+            raise evaluation.EvaluationError(
                 f"k and every_n_epochs must be >= 1 and temperature > 0, got "
                 f"k={k}, every_n_epochs={every_n_epochs}, "
                 f"temperature={temperature}."

@@ -27,6 +27,7 @@ from keras_simclr.layers import RandomResizedCrop, SimCLRAugment
 from keras_simclr.layers.projection_head import ProjectionHead
 
 __all__ = [
+    "EvaluationError",
     "class_balanced_subset",
     "eval_preprocess_fn",
     "extract_features",
@@ -34,6 +35,14 @@ __all__ = [
     "knn_accuracy",
     "linear_eval",
 ]
+
+
+class EvaluationError(ValueError):
+    """A user error in an evaluation's inputs or settings.
+
+    The message says what is wrong and how to fix it; the command line
+    prints it as one line.
+    """
 
 
 def _as_size(image_size):
@@ -79,12 +88,12 @@ def _as_dataset(data, what):
     if isinstance(data, tf.data.Dataset):
         spec = data.element_spec
         if not (isinstance(spec, tuple) and len(spec) == 2):
-            raise ValueError(
+            raise EvaluationError(
                 f"{what} must yield (image, label) pairs, got elements "
                 f"{spec}. Map it with .map(lambda x: (x['image'], x['label']))."
             )
         if spec[0].shape.rank != 3:
-            raise ValueError(
+            raise EvaluationError(
                 f"{what} must be unbatched: images of shape (H, W, 3), got "
                 f"{spec[0].shape}. Call .unbatch() on it."
             )
@@ -92,13 +101,13 @@ def _as_dataset(data, what):
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         images, labels = np.asarray(data[0]), np.asarray(data[1])
         if images.ndim != 4 or len(images) != len(labels):
-            raise ValueError(
+            raise EvaluationError(
                 f"{what} as arrays must be (images (N, H, W, 3), labels (N,)), "
                 f"got shapes {images.shape} and {labels.shape}."
             )
         dataset = tf.data.Dataset.from_tensor_slices((images, labels.reshape(-1)))
     else:
-        raise ValueError(
+        raise EvaluationError(
             f"{what} must be a tf.data.Dataset of (image, label) or a tuple "
             f"(images, labels) of arrays, got {type(data).__name__}."
         )
@@ -131,7 +140,7 @@ class _FrozenEncoder:
             self.size = size if None not in size else None
             self.call = lambda images: encoder(images, training=False)
         else:
-            raise ValueError(
+            raise EvaluationError(
                 "encoder must be a SimCLR model, a Keras encoder or the path of "
                 "a SavedModel written by export_encoder, got "
                 f"{type(encoder).__name__}."
@@ -146,7 +155,7 @@ class _FrozenEncoder:
         """
         labels = _labels_of(dataset)
         if not len(labels):
-            raise ValueError("The dataset holds no labelled image.")
+            raise EvaluationError("The dataset holds no labelled image.")
         preprocess = eval_preprocess_fn(size)
         images = (
             dataset.apply(tf.data.experimental.assert_cardinality(len(labels)))
@@ -171,7 +180,7 @@ def _target_size(image_size, encoder_size, dataset):
     if size is None:
         size = tuple(dataset.element_spec[0].shape[:2])
         if None in size:
-            raise ValueError(
+            raise EvaluationError(
                 "The images vary in size and the encoder accepts any size: "
                 "pass image_size (the size the encoder was pretrained at)."
             )
@@ -194,6 +203,10 @@ def extract_features(encoder, data, image_size=None, batch_size=256):
 
     Returns:
         `(features, labels)`: float32 array (N, d) and int32 array (N,).
+
+    Raises:
+        EvaluationError: data of the wrong form, no labelled image, or
+            images of varying sizes without `image_size`.
 
     Example:
 
@@ -219,7 +232,7 @@ def _num_classes(num_classes, *label_arrays):
 
 def _check_labels(labels, num_classes, what):
     if labels.size and labels.max() >= num_classes:
-        raise ValueError(
+        raise EvaluationError(
             f"{what} has label {labels.max()} >= num_classes={num_classes}."
         )
 
@@ -358,6 +371,10 @@ def linear_eval(
         `batch_size`, `learning_rate`, `momentum`, `nesterov`,
         `weight_decay`, `augment`, `image_size`, `seconds`.
 
+    Raises:
+        EvaluationError: data of the wrong form, labels >= `num_classes`,
+            or images of varying sizes without `image_size`.
+
     Example:
 
     >>> results = linear_eval(model, (x_train, y_train), (x_test, y_test))
@@ -446,6 +463,9 @@ def class_balanced_subset(labels, fraction, seed=0, num_classes=None):
     Returns:
         A sorted int64 array of indices into `labels`.
 
+    Raises:
+        EvaluationError: `fraction` outside (0, 1].
+
     Example:
 
     >>> labels = np.arange(1000) % 10
@@ -453,7 +473,7 @@ def class_balanced_subset(labels, fraction, seed=0, num_classes=None):
     10
     """
     if not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
+        raise EvaluationError(f"fraction must be in (0, 1], got {fraction}.")
     labels = np.asarray(labels).reshape(-1)
     labelled = np.flatnonzero(labels >= 0)
     if fraction == 1:
@@ -493,18 +513,18 @@ def _finetune_network(model_or_encoder, head_layer, size, num_classes):
     if not isinstance(encoder, keras.layers.Layer):
         encoder, head = model_or_encoder, None
     if not isinstance(encoder, keras.layers.Layer):
-        raise ValueError(
+        raise EvaluationError(
             "finetune needs a SimCLR model or a Keras encoder, got "
             f"{type(model_or_encoder).__name__}."
         )
     if head_layer:
         if not isinstance(head, ProjectionHead):
-            raise ValueError(
+            raise EvaluationError(
                 f"head_layer={head_layer} keeps layers of a ProjectionHead; "
                 "it needs a SimCLR model with one (a bare encoder has none)."
             )
         if not 0 <= head_layer <= head.num_layers:
-            raise ValueError(
+            raise EvaluationError(
                 f"head_layer must be in [0, {head.num_layers}], got {head_layer}."
             )
     inputs = keras.Input(tuple(size) + (3,), name="images")
@@ -590,6 +610,10 @@ def finetune(
         `head_layer`, `epochs`, `batch_size`, `learning_rate`, `optimizer`,
         `num_classes`, `num_test`, `image_size`, `seconds`.
 
+    Raises:
+        EvaluationError: as `linear_eval`; also `head_layer` out of range
+            or without a `ProjectionHead`, an unknown `optimizer`.
+
     Example:
 
     >>> classifier, results = finetune(model, train, test, label_fraction=0.01,
@@ -639,7 +663,7 @@ def finetune(
                 weight_decay=weight_decay or None,
             )
         else:
-            raise ValueError(
+            raise EvaluationError(
                 f"optimizer must be 'lars', 'momentum' or a Keras optimizer, "
                 f"got {optimizer!r}."
             )

@@ -151,7 +151,7 @@ def test_class_balanced_subset():
     np.testing.assert_array_equal(
         evaluation.class_balanced_subset(labels, 1.0), np.flatnonzero(labels >= 0)
     )
-    with pytest.raises(ValueError, match="fraction"):
+    with pytest.raises(evaluation.EvaluationError, match="fraction"):
         evaluation.class_balanced_subset(labels, 0.0)
 
 
@@ -191,7 +191,7 @@ def test_finetune_keeps_head_layers_and_leaves_the_model_alone(tmp_path):
     # Paper defaults: LARS, 0.005 * sqrt(batch), batch capped at the subset.
     assert results["optimizer"] == "lars" and results["batch_size"] == 16
     assert results["learning_rate"] == pytest.approx(0.005 * math.sqrt(16))
-    with pytest.raises(ValueError, match="head_layer"):
+    with pytest.raises(evaluation.EvaluationError, match="head_layer"):
         evaluation.finetune(model.encoder, train, test, head_layer=1, epochs=0)
     # Saved with the library's layers only: loads in safe mode.
     finetuned.save(tmp_path / "finetuned.keras")
