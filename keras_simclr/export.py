@@ -135,7 +135,10 @@ def export_encoder(
     exported too, so `tf.GradientTape` reaches every weight. Batch norm in
     the exported functions uses local (per-replica) statistics. With Keras:
     `keras.layers.TFSMLayer(path, call_endpoint="serving_default",
-    call_training_endpoint="train")` trains its weights inside `fit`.
+    call_training_endpoint="train")` trains its weights inside `fit` (in
+    Keras 3.15 only with an optimizer without slot variables, e.g. plain
+    SGD: TFSMLayer names its weights `...:0`, which momentum and Adam
+    reject as scope names).
 
     A JSON description (input size, output widths, preprocessing) is
     written to `assets.extra/keras_simclr.json` inside the SavedModel.
