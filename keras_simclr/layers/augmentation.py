@@ -187,6 +187,24 @@ def chunk_size(height, width):
     return 2 ** (fit.bit_length() - 1)
 
 
+def _pack(params):
+    """Per-image parameters (a nest of (batch,) tensors) as one (batch, n)
+    float32 matrix, and the function that unpacks it. Bools and small ints
+    (all these parameters are) are exact in float32."""
+    flat = tf.nest.flatten(params)
+    dtypes = [t.dtype for t in flat]
+    packed = tf.stack([tf.cast(t, tf.float32) for t in flat], axis=1)
+
+    def unpack(matrix):
+        columns = tf.unstack(matrix, num=len(flat), axis=1)
+        return tf.nest.pack_sequence_as(
+            params, [tf.cast(c, d) for c, d in zip(columns, dtypes)])
+
+    unpack.signature = (str(tf.nest.map_structure(lambda _: 0, params)),
+                        tuple(d.name for d in dtypes))
+    return packed, unpack
+
+
 # ------------------------------------------------------------- skipping --
 
 
@@ -296,14 +314,15 @@ class AugmentationLayer(keras.layers.Layer):
         on TensorFlow's inter-op threads; and with one image per call the
         ops that image does not need (its blur, its unused jitter slots) are
         skipped (`skip_unless`). In this package's benchmark that is 2-3x
-        faster than one call for a batch of 64 images of 224 px. Under XLA
-        (a compiled train step) it is one call: XLA gains nothing from
-        splitting inside one computation.
+        faster than one call for a batch of 64 images of 224 px. The
+        per-image parameters travel packed in one float32 matrix, so a chunk
+        costs two slices and one call. Under XLA (a compiled train step) it
+        is one call: XLA gains nothing from splitting inside one
+        computation.
 
         Args:
             fn: maps (images, params) to float32 images of shape
-                (batch,) + out_shape; `params` is a nest of (batch, ...)
-                tensors.
+                (batch,) + out_shape; `params` is a nest of (batch,) tensors.
             out_shape: (height, width, channels) of an output image, ints;
                 None or with None entries when not static (then one call).
         """
@@ -311,37 +330,26 @@ class AugmentationLayer(keras.layers.Layer):
         if compiled is fn or out_shape is None or None in out_shape:
             return compiled(images, params)
         chunk = chunk_size(out_shape[0], out_shape[1])
+        packed, unpack = _pack(params)
+        run = self.compiled(fn, unpack)
         static_batch = images.shape[0]
-        if static_batch is not None:
-            if static_batch <= chunk:
-                return compiled(images, params)
-            outputs = []
-            for start in range(0, static_batch, chunk):
-                stop = min(start + chunk, static_batch)
-                outputs.append(compiled(
-                    images[start:stop], tf.nest.map_structure(
-                        lambda t, a=start, b=stop: t[a:b], params)))
-            return tf.concat(outputs, axis=0)
-
+        if static_batch is not None and static_batch <= chunk:
+            return run(images, packed)
         batch = tf.shape(images)[0]
 
         def chunked():
-            # Fixed-size chunks (one compiled shape); the last one overlaps
-            # the one before it and the overlap is kept once.
+            # A loop of fixed-size chunks (one compiled shape; a few calls
+            # in flight at a time); the last chunk overlaps the one before it
+            # and the overlap is kept once.
             count = (batch + chunk - 1) // chunk
 
             def one(i):
                 start = tf.minimum(i * chunk, batch - chunk)
+                return run(
+                    tf.slice(images, [start, 0, 0, 0], [chunk, -1, -1, -1]),
+                    tf.slice(packed, [start, 0], [chunk, -1]))
 
-                def take(t):
-                    rank = t.shape.rank
-                    return tf.slice(t, [start] + [0] * (rank - 1),
-                                    [chunk] + [-1] * (rank - 1))
-
-                return compiled(take(images),
-                                tf.nest.map_structure(take, params))
-
-            out = tf.map_fn(one, tf.range(count), parallel_iterations=4,
+            out = tf.map_fn(one, tf.range(count), parallel_iterations=8,
                             fn_output_signature=tf.TensorSpec(
                                 (chunk,) + tuple(out_shape), tf.float32))
             out = tf.reshape(out, [-1] + list(out_shape))
@@ -349,10 +357,11 @@ class AugmentationLayer(keras.layers.Layer):
             return tf.concat([out[:head], out[head + count * chunk - batch:]],
                              axis=0)
 
-        return tf.cond(batch <= chunk, lambda: compiled(images, params),
-                       chunked)
+        if static_batch is not None:
+            return chunked()
+        return tf.cond(batch <= chunk, lambda: run(images, packed), chunked)
 
-    def compiled(self, fn):
+    def compiled(self, fn, unpack=None):
         """`fn` compiled with XLA (cached on the layer), or `fn` itself.
 
         The image transforms are long chains of per-pixel arithmetic with a
@@ -360,7 +369,8 @@ class AugmentationLayer(keras.layers.Layer):
         plain TensorFlow runs each op over the whole batch (several times
         slower on CPU). Nothing is compiled when `self.jit_compile` is False
         or when already tracing for XLA (the outer compilation covers it).
-        `fn` takes tensors, or nests of them, only.
+        `fn` takes tensors, or nests of them, only. With `unpack` (from
+        `_pack`), the compiled function takes the packed parameters.
         """
         if not self.jit_compile or in_xla_context():
             return fn
@@ -369,15 +379,13 @@ class AugmentationLayer(keras.layers.Layer):
             cache = {}
             # Plain attribute: not tracked by Keras, not saved.
             object.__setattr__(self, "_xla_functions", cache)
-        name = fn.__name__
-        if name not in cache:
-            cache[name] = tf.function(fn, jit_compile=True,
-                                      reduce_retracing=True, autograph=False)
-        return cache[name]
-
-    def compute_output_spec(self, images, training=True):
-        return keras.KerasTensor(
-            self.compute_output_shape(tuple(images.shape)), dtype="float32")
+        key = (fn.__name__, None if unpack is None else unpack.signature)
+        if key not in cache:
+            target = fn if unpack is None else (
+                lambda images, packed: fn(images, unpack(packed)))
+            cache[key] = tf.function(target, jit_compile=True,
+                                     reduce_retracing=True, autograph=False)
+        return cache[key]
 
     # -- to implement --
 
