@@ -42,7 +42,7 @@ PRESETS = {
         dataset="shapes",
         image_size=32,
         batch_size=128,
-        epochs=12,
+        epochs=6,
         learning_rate=1.0,
         learning_rate_scaling="linear",
         warmup_epochs=1,
@@ -668,7 +668,7 @@ def _pretrain(config, strategy, model_dir, write_dir, chief):
             steps_per_epoch=fit_steps,
             shuffle=False,
             callbacks=callbacks,
-            verbose=1 if sys.stdout.isatty() else 2,
+            verbose=_verbose(),
         )
         metrics = {k: float(v[-1]) for k, v in history.history.items()}
     seconds = time.time() - started
@@ -801,7 +801,7 @@ def linear_eval(model_dir):
     train, test, num_classes, image_size = _evaluation_data(config)
     metrics = evaluation.linear_eval(
         model.encoder, train, test, num_classes=num_classes, image_size=image_size,
-        **_present_kwargs(epochs="epochs", batch_size="batch_size",
+        verbose=_verbose(), **_present_kwargs(epochs="epochs", batch_size="batch_size",
                           learning_rate="learning_rate", momentum="momentum",
                           weight_decay="weight_decay"),
     )
@@ -817,9 +817,10 @@ def finetune(model_dir):
     from keras_simclr import evaluation
 
     config, model = _load_run(model_dir)
-    train, test, num_classes, _ = _evaluation_data(config)
+    train, test, num_classes, image_size = _evaluation_data(config)
     finetuned, metrics = evaluation.finetune(
-        model, train, test, num_classes=num_classes,
+        model, train, test, num_classes=num_classes, image_size=image_size,
+        verbose=_verbose(),
         **_present_kwargs(label_fraction="label_fraction", head_layer="head_layer",
                           epochs="epochs", batch_size="batch_size",
                           learning_rate="learning_rate", seed="seed"),
@@ -840,6 +841,11 @@ def export(model_dir):
     model.export_encoder(target, include_projection=FLAGS.include_projection)
     print(f"keras-simclr: encoder exported to {target}", flush=True)
     return target
+
+
+def _verbose():
+    """Keras progress bars when interactive, one line per epoch otherwise."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def _jsonable(metrics):

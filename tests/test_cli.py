@@ -96,6 +96,24 @@ def test_user_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert " — " in lines[0]  # what is wrong — how to fix it
 
 
+def test_corrupt_image_is_named(tmp_path, capsys):
+    from PIL import Image
+
+    for i in range(4):
+        (tmp_path / "a").mkdir(exist_ok=True)
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "a" / f"{i}.png")
+    bad = tmp_path / "a" / "1b.jpg"  # read in step 2: sorted, no shuffle
+    bad.write_text("<html>not an image</html>")
+    argv = ["pretrain", "--preset=demo", f"--dataset={tmp_path}",
+            f"--model_dir={tmp_path / 'run'}", "--batch_size=2", "--train_steps=2",
+            "--shuffle_buffer=0", "--noexport", "--noprobe"]
+    code, err = _run_in_process(argv, capsys)
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        f"keras-simclr: error: corrupt image file {bad} — delete or replace it, "
+        "or pass --skip_corrupt to skip unreadable files")
+
+
 def test_batch_not_divisible_by_replicas(tmp_path):
     proc = subprocess.run(
         CLI + ["pretrain", "--preset=demo", f"--model_dir={tmp_path}",
@@ -184,3 +202,13 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
         ["export", f"--model_dir={model_dir}", f"--export_dir={tmp_path / 'enc'}"],
         capsys)
     assert code == 0 and (tmp_path / "enc" / "saved_model.pb").exists()
+    code, _ = _run_in_process(
+        ["finetune", f"--model_dir={model_dir}", "--split=train[:75%]",
+         "--eval_split=train[75%:]", "--epochs=1", "--batch_size=8",
+         "--label_fraction=0.5"], capsys)
+    assert code == 0
+    results = json.loads((model_dir / "results.json").read_text())
+    assert results["finetune"]["label_fraction"] == 0.5
+    assert 0 <= results["finetune"]["top1"] <= 1
+    finetuned = keras.saving.load_model(results["finetune"]["model"])
+    assert finetuned.output_shape == (None, 10)
