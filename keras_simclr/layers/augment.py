@@ -40,9 +40,13 @@ class SimCLRAugment(aug.AugmentationLayer):
 
     The whole chain compiles with XLA (`tf.function(jit_compile=True)`, on
     TPU and GPU too) and runs in `tf.data` (`dataset.batch(n).map(layer)`);
-    outside XLA the layer compiles its transform itself (see
-    `AugmentationLayer.jit_compile`). Randomness is per image and per replica
-    (see `keras_simclr.layers.augmentation`).
+    outside XLA the layer compiles its transform itself and calls it a few
+    images at a time (`AugmentationLayer.run_compiled`; set
+    `layer.jit_compile = False` for plain TensorFlow ops, same numbers).
+    Randomness is per image and per replica (see
+    `keras_simclr.layers.augmentation`). For images larger than about 64 px
+    map it over batches or single images alike; for small images (CIFAR)
+    batch first: one call per 32 px image costs more than the image.
 
     Presets: `SimCLRAugment.PRESETS["imagenet"]` (224 px, strength 1.0,
     blur) and `["cifar10"]` (32 px, strength 0.5, no blur), built with
