@@ -4,9 +4,10 @@ Three pipelines, run in alternating rounds so that they share whatever else
 the machine is doing, at two sizes:
 
 - reference: the SimCLR reference code's way, one image at a time in
-  `tf.data` (`map(per_image, AUTOTUNE).batch(n)`): sample_distorted_bounding_box,
-  slice, bicubic resize, flip, colour jitter in a random order via
-  tf.switch_case, grayscale, blur; float conversion included;
+  `tf.data` (`map(per_image, AUTOTUNE).batch(n)`):
+  sample_distorted_bounding_box, slice, bicubic resize, flip, colour jitter
+  in a random order via tf.switch_case, grayscale, blur; float conversion
+  included;
 - SimCLRAugment in `tf.data`: `batch(n).map(layer, AUTOTUNE)`;
 - SimCLRAugment under XLA: `tf.function(jit_compile=True)` on a batch already
   in memory (as inside a compiled train step).

@@ -27,9 +27,10 @@ PUBLIC = [layers.RandomResizedCrop, layers.ColorDistortion,
 @pytest.fixture(autouse=True)
 def plain_ops(monkeypatch):
     """Most tests run the transforms as plain TensorFlow ops: the same numbers
-    as the XLA-compiled default (test_xla_matches_tf_data_and_eager_for_one_seed
-    checks), without a compilation per shape. Tests that use the `xla` fixture
-    run the default."""
+    as the XLA-compiled default (which
+    test_xla_matches_tf_data_and_eager_for_one_seed checks), without a
+    compilation per shape. Tests that use the `xla` fixture run the
+    default."""
     monkeypatch.setattr(aug.AugmentationLayer, "jit_compile", False)
 
 

@@ -104,7 +104,7 @@ def prepare_images(images, layer_name):
 
 
 def to_float(images):
-    """uint8 [0, 255] -> float32 [0, 1]; floats -> float32 clipped to [0, 1]."""
+    """uint8 [0, 255] -> float32 [0, 1]; floats -> float32, clipped."""
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) * (1.0 / 255.0)
     return tf.clip_by_value(tf.cast(images, tf.float32), 0.0, 1.0)

@@ -141,7 +141,8 @@ class GaussianBlur(aug.AugmentationLayer):
                              f"{probability}.")
         sigma = tuple(float(s) for s in sigma)
         if not 0.0 < sigma[0] <= sigma[1]:
-            raise ValueError(f"sigma must satisfy 0 < min <= max, got {sigma}.")
+            raise ValueError(
+                f"sigma must satisfy 0 < min <= max, got {sigma}.")
         if kernel_size is not None and int(kernel_size) < 1:
             raise ValueError(f"kernel_size must be >= 1 or None, got "
                              f"{kernel_size}.")

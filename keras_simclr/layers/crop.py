@@ -299,7 +299,8 @@ class RandomResizedCrop(aug.AugmentationLayer):
             raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got "
                              f"{scale}.")
         if not 0.0 < ratio[0] <= ratio[1]:
-            raise ValueError(f"ratio must satisfy 0 < min <= max, got {ratio}.")
+            raise ValueError(
+                f"ratio must satisfy 0 < min <= max, got {ratio}.")
         if interpolation not in ("bilinear", "bicubic"):
             raise ValueError(f"interpolation must be 'bilinear' or 'bicubic', "
                              f"got {interpolation!r}.")
