@@ -253,7 +253,9 @@ def _check_ranges(config):
         ("learning_rate", lambda v: v >= 0, "a non-negative base learning rate"),
         ("weight_decay", lambda v: v >= 0, "a non-negative weight decay"),
         ("warmup_epochs", lambda v: v >= 0, "a non-negative number of warmup epochs"),
-        ("color_jitter_strength", lambda v: v >= 0, "a strength >= 0 (0.5 or 1.0)"),
+        ("color_jitter_strength", lambda v: 0 <= v <= 2.5, "a strength in [0, 2.5] "
+         "(0.5 or 1.0)"),
+        ("momentum", lambda v: 0 <= v <= 1, "a momentum in [0, 1], e.g. 0.9"),
         ("width_multiplier", lambda v: v >= 1, "an integer >= 1"),
         ("proj_layers", lambda v: v >= 1, "at least 1 layer (2: v1, 3: v2)"),
         ("proj_dim", lambda v: v >= 1, "a positive width, e.g. 128"),
@@ -891,6 +893,10 @@ def main(argv):
         else:
             {"linear-eval": linear_eval, "finetune": finetune, "export": export}[
                 command](FLAGS.model_dir)
+    except KeyboardInterrupt:
+        print("keras-simclr: interrupted — run the same command again to resume "
+              "from the last checkpoint", file=sys.stderr, flush=True)
+        sys.exit(130)
     except Exception as error:
         if isinstance(error, _user_errors()):
             print(f"keras-simclr: error: {error}", file=sys.stderr, flush=True)
