@@ -9,9 +9,10 @@ The first positional argument is the command; the flags are shared. A run's
 files live in `--model_dir`:
 
     config.json      the resolved pretraining flags
-    checkpoints/     resume state (weights, optimizer slots, step), written
-                     atomically; a killed run started again resumes here
-    logs/            TensorBoard
+    checkpoints/     resume state (weights, optimizer slots, step, random
+                     generators), written atomically; a killed run started
+                     again with the same command resumes here
+    logs/            metrics.csv, and TensorBoard files if it is installed
     model.keras      the final SimCLR model (`keras.saving.load_model`)
     saved_encoder/   the encoder as a TF SavedModel
     results.json     summaries: "pretrain", then one key per evaluation
@@ -120,7 +121,9 @@ DEFAULTS = dict(
 )
 
 # --- data
-flags.DEFINE_enum("preset", None, list(PRESETS), "Recipe whose values are the defaults.")
+flags.DEFINE_enum("preset", None, list(PRESETS), "Recipe whose values are the defaults: "
+                  "demo (embedded data, minutes on a CPU), cifar10 (the reference's), "
+                  "imagenet (the paper's).")
 flags.DEFINE_string(
     "dataset", None,
     "A tfds name (cifar10, stl10, imagenet2012, ...), a folder of images (class "
@@ -932,6 +935,11 @@ def _explain_decode_error(error):
 
 
 def _parse_flags(argv):
+    if any(arg in ("-h", "--help", "-help", "--helpshort") for arg in argv[1:]):
+        # absl's own --help lists the flags of __main__, here the console
+        # script's stub, which defines none.
+        print(__doc__ + "\nFlags:\n" + FLAGS.module_help(__name__), flush=True)
+        sys.exit(0)
     try:
         return FLAGS(argv)
     except flags.Error as error:
