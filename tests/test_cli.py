@@ -126,6 +126,15 @@ def test_batch_not_divisible_by_replicas(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_help_lists_the_flags(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli._parse_flags(["keras-simclr", "--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    assert "keras-simclr pretrain --preset=demo" in out
+    assert "--preset: <demo|cifar10|imagenet>" in out and "--learning_rate_scaling" in out
+
+
 def test_console_script_is_declared():
     from importlib.metadata import entry_points
 
