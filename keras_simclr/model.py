@@ -216,6 +216,8 @@ class SimCLR(keras.Model):
                 "keras_simclr.layers.SimCLRAugment(height, width) or give "
                 "(view1, view2) pairs."
             )
+        # Every augmentation sees float images in [0, 1], whatever came in.
+        x = _to_float_images(x)
         # Views are always random, in evaluation too: the validation loss
         # measures the contrastive task, with BN in inference mode.
         if isinstance(self.augment, keras.layers.Layer):

@@ -190,3 +190,11 @@ def test_default_augmentation_is_simclr_for_the_input_size():
     images, _ = data(4)
     views = model.augment(images, training=True)
     assert views.shape == (4, 8, 8, 3)
+
+
+def test_uint8_images_reach_any_augmentation_as_floats():
+    images, _ = data(16)
+    model = make_model()  # GaussianNoise, which cannot add noise to uint8
+    model.compile(optimizer="sgd")
+    history = model.fit((images * 255).astype(np.uint8), batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
