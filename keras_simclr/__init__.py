@@ -3,11 +3,21 @@
 The public API is small; everything a user needs is re-exported here:
 
     import keras_simclr as ks
-    model = ks.SimCLR(ks.encoders.ResNet(depth=18, cifar_stem=True))
+    encoder = ks.encoders.ResNet(depth=18, cifar_stem=True, input_shape=(32, 32, 3))
+    model = ks.SimCLR(encoder, temperature=0.5)
 """
 
 __version__ = "0.1.0"
-from keras_simclr import encoders, layers, losses, optimizers, schedules
+
+from keras_simclr import (
+    callbacks,
+    data,
+    encoders,
+    evaluation,
+    export,
+    layers,
+    losses,
+    optimizers,
+    schedules,
+)
 from keras_simclr.model import SimCLR
-from keras_simclr import callbacks, evaluation, export
-from keras_simclr import data

@@ -146,8 +146,9 @@ flags.DEFINE_bool("skip_corrupt", False, "Skip unreadable image files (one warni
 flags.DEFINE_integer("batch_size", None, "Global batch size (all replicas).")
 flags.DEFINE_integer("epochs", None, "Training epochs.")
 flags.DEFINE_integer("train_steps", None, "Training steps; overrides --epochs.")
-flags.DEFINE_float("learning_rate", None, "Base learning rate, scaled by "
-                   "--learning_rate_scaling.")
+flags.DEFINE_float("learning_rate", None, "pretrain: base learning rate, scaled "
+                   "by --learning_rate_scaling; linear-eval, finetune: the "
+                   "learning rate as is.")
 flags.DEFINE_enum("learning_rate_scaling", None, ["linear", "sqrt"],
                   "linear: lr * batch / 256; sqrt: lr * sqrt(batch).")
 flags.DEFINE_float("warmup_epochs", None, "Epochs of linear warmup before the cosine decay.")
@@ -830,10 +831,12 @@ def finetune(model_dir):
                           epochs="epochs", batch_size="batch_size",
                           learning_rate="learning_rate", seed="seed"),
     )
-    path = os.path.join(model_dir, "finetuned.keras")
+    fraction = FLAGS.label_fraction or 1.0
+    key = f"finetune_{fraction * 100:g}pct"  # runs on 1% and 10% coexist
+    path = os.path.join(model_dir, f"{key}.keras")
     finetuned.save(path)
-    update_results(model_dir, "finetune", _jsonable(dict(
-        metrics, label_fraction=FLAGS.label_fraction or 1.0, model=path)))
+    update_results(model_dir, key, _jsonable(dict(
+        metrics, label_fraction=fraction, model=path)))
     print(f"keras-simclr: fine-tuned top-1 {metrics['top1']:.4f}; model: {path}",
           flush=True)
     return metrics
@@ -865,9 +868,10 @@ def _jsonable(metrics):
 def _user_errors():
     """The exception types that mean 'bad input', not 'bug'."""
     from keras_simclr.data import DataError, PipelineError
+    from keras_simclr.evaluation import EvaluationError
     from keras_simclr.strategy import StrategyError
 
-    return (UsageError, DataError, PipelineError, StrategyError)
+    return (UsageError, DataError, PipelineError, EvaluationError, StrategyError)
 
 
 def main(argv):

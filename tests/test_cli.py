@@ -211,13 +211,16 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
         ["export", f"--model_dir={model_dir}", f"--export_dir={tmp_path / 'enc'}"],
         capsys)
     assert code == 0 and (tmp_path / "enc" / "saved_model.pb").exists()
+    code, err = _run_in_process(
+        ["finetune", f"--model_dir={model_dir}", "--head_layer=9"], capsys)
+    assert code == 2 and "head_layer" in err and len(err.strip().splitlines()) == 1
     code, _ = _run_in_process(
         ["finetune", f"--model_dir={model_dir}", "--split=train[:75%]",
          "--eval_split=train[75%:]", "--epochs=1", "--batch_size=8",
          "--label_fraction=0.5"], capsys)
     assert code == 0
     results = json.loads((model_dir / "results.json").read_text())
-    assert results["finetune"]["label_fraction"] == 0.5
-    assert 0 <= results["finetune"]["top1"] <= 1
-    finetuned = keras.saving.load_model(results["finetune"]["model"])
+    assert results["finetune_50pct"]["label_fraction"] == 0.5
+    assert 0 <= results["finetune_50pct"]["top1"] <= 1
+    finetuned = keras.saving.load_model(results["finetune_50pct"]["model"])
     assert finetuned.output_shape == (None, 10)

@@ -52,7 +52,7 @@ def test_evaluate_finetune_and_export_a_run(tmp_path):
          "--eval_split=train[120:]", "--label_fraction=0.1", "--head_layer=1",
          "--epochs=1")
     results = json.loads((model_dir / "results.json").read_text())
-    tuned = results["finetune"]
+    tuned = results["finetune_10pct"]
     assert (tuned["num_labelled"], tuned["per_class"], tuned["head_layer"]) == (10, 1, 1)
     assert tuned["label_fraction"] == 0.1 and tuned["num_test"] == 40
     assert 0 <= tuned["top1"] <= tuned["top5"] <= 1
