@@ -643,8 +643,6 @@ def _pretrain(config, strategy, model_dir, write_dir, chief):
         optimizer = _optimizer(config, schedule, model)
         model.compile(optimizer=optimizer, jit_compile=config["jit_compile"])
         model.optimizer.build(model.trainable_variables)
-    if strategies.cluster_spec_from_env():
-        _work_around_keras_multi_worker_bugs(model)
     if latest:
         restore_checkpoint(model, latest[1])
         print(f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True)
@@ -693,25 +691,6 @@ def _pretrain(config, strategy, model_dir, write_dir, chief):
     if chief:
         update_results(model_dir, "pretrain", summary)
     return summary
-
-
-def _work_around_keras_multi_worker_bugs(model):
-    """Lets `fit` run under MultiWorkerMirroredStrategy (Keras 3.15).
-
-    Keras averages each step's logs over workers with
-    `strategy.reduce("MEAN", v, axis=0)`, which fails on scalars
-    (tensorflow/tensorflow#72388): the logs are given a length-1 axis for
-    it to reduce. And `fit` reduces one input batch to build the model
-    symbolically, which fails on nested batches such as ((view1, view2),
-    labels); the model is already built, so that step is skipped.
-    """
-    import tensorflow as tf
-
-    train_step = model.train_step
-    model.train_step = lambda data: {
-        name: tf.reshape(value, [1]) for name, value in train_step(data).items()
-    }
-    model._maybe_symbolic_build = lambda *args, **kwargs: None
 
 
 def _tensorboard_installed():

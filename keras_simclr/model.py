@@ -86,6 +86,11 @@ class SimCLR(keras.Model):
     encoder. Exclude it from weight decay with LARS'
     `exclude_from_weight_decay=["probe"]`, as the reference does.
 
+    Under `MultiWorkerMirroredStrategy`, build the model
+    (`model.build((None, height, width, 3))`) inside `strategy.scope()`
+    before `fit`: Keras 3's symbolic build fails there on nested batches,
+    and a built SimCLR skips it.
+
     Args:
         encoder: a Keras model mapping images to (batch, d) representations,
             e.g. `keras_simclr.encoders.ResNet(...)`.
@@ -280,12 +285,34 @@ class SimCLR(keras.Model):
             variables = [v for v in variables if id(v) not in probe_ids]
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
 
     def test_step(self, data):
         x, labels = _split_views_and_labels(data)
         self._forward(x, labels, training=False)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
+
+    def _logs(self):
+        logs = {m.name: m.result() for m in self.metrics}
+        if self._multi_worker():
+            # Keras 3 averages logs over workers with strategy.reduce(...,
+            # axis=0), which fails on scalars (tensorflow#72388).
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
+
+    def _multi_worker(self):
+        return isinstance(
+            self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy
+        )
+
+    def _maybe_symbolic_build(self, *args, **kwargs):
+        # Under MultiWorkerMirroredStrategy, Keras 3 reduces one input batch
+        # across workers to build the model symbolically, which fails on
+        # nested batches such as ((view1, view2), labels). A built model
+        # needs none of it.
+        if self.built and self._multi_worker():
+            return
+        super()._maybe_symbolic_build(*args, **kwargs)
 
     def get_config(self):
         config = super().get_config()
