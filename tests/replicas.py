@@ -56,7 +56,10 @@ def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
         result = os.path.join(tmp, "result.npz")
         with open(script, "w") as f:
             f.write(_PRELUDE + textwrap.dedent(snippet))
-        full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+        # The tests folder is importable, for shared helpers (tiny_models).
+        tests_dir = os.path.dirname(os.path.abspath(__file__))
+        path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
+        full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path,
                         KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
         full_env.update(env or {})
         proc = subprocess.run(

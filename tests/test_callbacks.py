@@ -10,6 +10,7 @@ import tensorflow as tf
 from test_evaluation import _numpy_knn
 
 import keras_simclr as ks
+from tiny_models import tiny_encoder
 from keras_simclr.callbacks import KNNMonitor
 
 SIZE = 8
@@ -25,13 +26,8 @@ def _data(n, seed):
 
 
 def _model():
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
-    x = ks.layers.batch_norm()(x)
-    x = keras.layers.ReLU()(x)
-    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
     model = ks.SimCLR(
-        encoder,
+        tiny_encoder(SIZE),
         projection_head=ks.layers.ProjectionHead(2, output_dim=8),
         augment=keras.layers.GaussianNoise(0.05, seed=1),
     )

@@ -49,13 +49,9 @@ images = (0.7 * rng.uniform(size=(16, 1, 1, 3))
 # Deterministic "augmentation": the second view is a fixed transform.
 view1, view2 = images, np.clip(images[:, :, ::-1] * 0.8 + 0.1, 0.0, 1.0)
 labels = np.arange(16) % 4
+from tiny_models import tiny_encoder
 with strategy.scope():
-    inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
-    x = ks.layers.batch_norm()(x)
-    x = keras.layers.ReLU()(x)
-    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
-    model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, output_dim=16),
+    model = ks.SimCLR(tiny_encoder(8), ks.layers.ProjectionHead(2, output_dim=16),
                       augment=keras.layers.Identity(), temperature=0.2,
                       num_classes=4)
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
@@ -145,12 +141,10 @@ AUGMENTED_FIT = """
 import keras_simclr as ks
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, size=(16, 16, 16, 3), dtype=np.uint8)
+from tiny_models import tiny_encoder
 with strategy.scope():
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
-    x = ks.layers.batch_norm()(x)
-    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
-    model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, output_dim=8), temperature=0.5)
+    model = ks.SimCLR(tiny_encoder(16), ks.layers.ProjectionHead(2, output_dim=8),
+                      temperature=0.5)
     model.compile(optimizer=ks.optimizers.LARS(0.1))
 history = model.fit(images, batch_size=16, epochs=2, verbose=0)
 save(loss=np.array(history.history["loss"]),

@@ -343,14 +343,10 @@ def test_model_trained_under_mirrored_strategy_exports_and_evaluates():
         rng = np.random.default_rng(0)
         labels = (np.arange(64) % 4).astype(np.int32)
         images = rng.integers(0, 256, (64, 8, 8, 3)).astype(np.uint8)
+        from tiny_models import tiny_encoder
         with strategy.scope():
-            inputs = keras.Input((8, 8, 3))
-            x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
-            x = ks.layers.batch_norm()(x)
-            x = keras.layers.ReLU()(x)
-            encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
             model = ks.SimCLR(
-                encoder,
+                tiny_encoder(8),
                 projection_head=ks.layers.ProjectionHead(2, output_dim=8),
                 augment=keras.layers.GaussianNoise(0.05, seed=1),
             )

@@ -4,14 +4,7 @@ import pytest
 import tensorflow as tf
 
 import keras_simclr as ks
-
-
-def tiny_encoder(size=8):
-    inputs = keras.Input((size, size, 3))
-    x = keras.layers.Conv2D(8, 3, use_bias=False)(inputs)
-    x = ks.layers.batch_norm()(x)
-    x = keras.layers.ReLU()(x)
-    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="tiny")
+from tiny_models import tiny_encoder
 
 
 def data(n=32, size=8, seed=0):
