@@ -179,3 +179,18 @@ def test_released_names():
     assert names["simclrv1/r50_4x/pretrained"] == "gs://simclr-checkpoints-tf2/simclrv1/pretrain/4x"
     assert len(names) == 13 * 7 + 3
     assert ks.pretrained is pretrained
+
+
+def test_checkpoint_without_projection_head_gets_a_new_one(tmp_path):
+    # SimCLRv1 releases: encoder and supervised head only.
+    spec = fixture("r50_1x_sk0")
+    tensors = {k: np.full(v.shape, 0.5, np.float32) if k.endswith("moving_variance" + SUFFIX) else v
+               for k, v in reference_tensors(
+                   spec, lambda key, shape, kind: np.zeros(shape, np.float32),
+                   with_slots=False).items()
+               if "_projection_head" not in k}
+    model = pretrained.load(write_checkpoint(tmp_path / "v1", tensors), image_size=64)
+    assert isinstance(model.projection_head, ks.layers.ProjectionHead)
+    assert model.projection_head.num_layers == 3 and model.probe.units == 1000
+    assert np.all(model.encoder.get_layer("stem_bn").moving_variance.numpy() == 0.5)
+    assert np.any(model.projection_head.dense_layers[0].kernel.numpy())  # random, not loaded
