@@ -97,10 +97,10 @@ def _resolve(path_or_name):
     return path
 
 
-def _model_shapes(reader):
+def _model_shapes(all_shapes):
     """{attribute path: shape} of the model variables, optimizer slots skipped."""
     shapes = {}
-    for key, shape in reader.get_variable_to_shape_map().items():
+    for key, shape in all_shapes.items():
         if key.startswith("model/") and key.endswith(_SUFFIX) and (
             ".OPTIMIZER_SLOT" not in key
         ):
@@ -122,7 +122,10 @@ def _check_layout(shapes, prefix, all_keys):
             f"TF2 conversion under {_BUCKET}"
         )
     else:
-        hint = "expected keys under model/resnet_model/ as the reference's tf2 code writes"
+        hint = (
+            "expected keys under model/resnet_model/, as the reference's tf2 "
+            "code writes them"
+        )
     raise CheckpointMismatchError(
         f"{prefix} is not a SimCLR reference TF2 checkpoint: {hint}."
     )
@@ -136,10 +139,16 @@ def _architecture(shapes, sk_ratio, prefix):
     stem_out = shapes[stem + "4/conv2d/kernel"][-1] if deep_stem else first[-1]
     blocks = []
     for group in range(4):
-        pattern = re.compile(re.escape(f"{_RESNET}block_groups/{group}/layers/") + r"(\d+)/")
+        scope = re.escape(f"{_RESNET}block_groups/{group}/layers/")
+        pattern = re.compile(scope + r"(\d+)/")
         blocks.append(len({m.group(1) for k in shapes if (m := pattern.match(k))}))
-    kind = "bottleneck" if any("/conv_relu_dropblock_layers/" in k for k in shapes) else "basic"
-    depths = [d for d, layout in encoders._RESNET_LAYOUTS.items() if layout == (kind, tuple(blocks))]
+    bottleneck = any("/conv_relu_dropblock_layers/" in k for k in shapes)
+    kind = "bottleneck" if bottleneck else "basic"
+    depths = [
+        depth
+        for depth, layout in encoders._RESNET_LAYOUTS.items()
+        if layout == (kind, tuple(blocks))
+    ]
     if not depths:
         raise CheckpointMismatchError(
             f"{prefix} has {kind} blocks per group {blocks}, which no "
@@ -164,7 +173,10 @@ def _encoder_layout(encoder, depth, sk_ratio, cifar_stem):
     layer = encoder.get_layer
     stem = _RESNET + "initial_conv_relu_max_pool/"
     if sk_ratio > 0 and not cifar_stem:
-        names = ("stem_conv1", "stem_bn1", "stem_conv2", "stem_bn2", "stem_conv", None, "stem_bn")
+        names = (
+            "stem_conv1", "stem_bn1", "stem_conv2", "stem_bn2", "stem_conv",
+            None, "stem_bn",
+        )
     else:
         names = ("stem_conv", None, "stem_bn")
     for i, name in enumerate(names):
@@ -181,7 +193,10 @@ def _encoder_layout(encoder, depth, sk_ratio, cifar_stem):
                 yield branch + "1/bn", layer(f"{name}_bn1")
                 if sk_ratio > 0:
                     sk = layer(f"{name}_sk")
-                    yield branch + "3/conv2d_fixed_padding/conv2d", layer(f"{name}_conv2")
+                    yield (
+                        branch + "3/conv2d_fixed_padding/conv2d",
+                        layer(f"{name}_conv2"),
+                    )
                     yield branch + "3/batch_norm_relu/bn", layer(f"{name}_bn2")
                     yield branch + "3/conv2d_0", sk.squeeze
                     yield branch + "3/batch_norm_relu_1/bn", sk.squeeze_bn
@@ -301,7 +316,7 @@ def load(
     prefix = _resolve(path_or_name)
     reader = tf.train.load_checkpoint(prefix)
     all_keys = reader.get_variable_to_shape_map()
-    shapes = _model_shapes(reader)
+    shapes = _model_shapes(all_keys)
     _check_layout(shapes, prefix, all_keys)
     arch = _architecture(shapes, sk_ratio, prefix)
     size = (image_size, image_size) if image_size else (None, None)
@@ -323,7 +338,8 @@ def load(
             synchronized=synchronized_batch_norm,
             name="projection_head",
         )
-    num_classes = shapes[_PROBE + "/kernel"][-1] if _PROBE + "/kernel" in shapes else None
+    probe_kernel = shapes.get(_PROBE + "/kernel")
+    num_classes = probe_kernel[-1] if probe_kernel else None
     model = SimCLR(
         encoder,
         projection_head=head,
@@ -333,7 +349,9 @@ def load(
     )
     model.build((None,) + size + (3,))
 
-    layout = list(_encoder_layout(encoder, arch["depth"], arch["sk_ratio"], arch["cifar_stem"]))
+    layout = list(
+        _encoder_layout(encoder, arch["depth"], arch["sk_ratio"], arch["cifar_stem"])
+    )
     loaded_weights = list(encoder.weights)
     if head is not None:
         for j, (dense, bn) in enumerate(zip(head.dense_layers, head.bn_layers)):
