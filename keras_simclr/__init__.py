@@ -18,6 +18,7 @@ from keras_simclr import (
     layers,
     losses,
     optimizers,
+    pretrained,
     schedules,
 )
 from keras_simclr.model import SimCLR

@@ -3,6 +3,7 @@
 import keras
 
 from keras_simclr.layers.batch_norm import batch_norm
+from keras_simclr.layers.selective_kernel import SelectiveKernelMix
 
 # (block kind, blocks per group) for each supported depth.
 _RESNET_LAYOUTS = {
@@ -18,8 +19,9 @@ _RESNET_LAYOUTS = {
 class _ResNetBuilder:
     """Adds ResNet layers to a functional graph with one set of settings."""
 
-    def __init__(self, synchronized):
+    def __init__(self, synchronized, sk_ratio):
         self.synchronized = synchronized
+        self.sk_ratio = sk_ratio
         # The reference's tf.keras.initializers.VarianceScaling(): scale 1,
         # fan_in, truncated normal.
         self.initializer = keras.initializers.VarianceScaling()
@@ -46,8 +48,37 @@ class _ResNetBuilder:
         return keras.layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
     def shortcut(self, x, filters, strides, name):
+        if self.sk_ratio > 0:
+            # ResNet-D: average-pool, then a stride-1 1x1 convolution.
+            if strides > 1:
+                x = keras.layers.ZeroPadding2D(
+                    ((0, 1), (0, 1)), name=f"{name}_proj_pad"
+                )(x)
+            x = keras.layers.AveragePooling2D(
+                2,
+                strides,
+                padding="same" if strides == 1 else "valid",
+                name=f"{name}_proj_pool",
+            )(x)
+            strides = 1
         x = self.conv(x, filters, 1, strides, f"{name}_proj")
         return self.bn(x, relu=False, name=f"{name}_proj_bn")
+
+    def stem(self, x, filters, cifar_stem):
+        if cifar_stem:
+            x = self.conv(x, filters, 3, 1, "stem_conv")
+            return self.bn(x, relu=True, name="stem_bn")
+        if self.sk_ratio > 0:
+            # ResNet-D's deep stem: three 3x3 convolutions for the 7x7.
+            x = self.conv(x, filters // 2, 3, 2, "stem_conv1")
+            x = self.bn(x, relu=True, name="stem_bn1")
+            x = self.conv(x, filters // 2, 3, 1, "stem_conv2")
+            x = self.bn(x, relu=True, name="stem_bn2")
+            x = self.conv(x, filters, 3, 1, "stem_conv")
+        else:
+            x = self.conv(x, filters, 7, 2, "stem_conv")
+        x = self.bn(x, relu=True, name="stem_bn")
+        return keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
 
     def basic_block(self, x, filters, strides, project, name):
         shortcut = self.shortcut(x, filters, strides, name) if project else x
@@ -63,8 +94,16 @@ class _ResNetBuilder:
         x = self.conv(x, filters, 1, 1, f"{name}_conv1")
         x = self.bn(x, relu=True, name=f"{name}_bn1")
         # v1.5: the stride sits on the 3x3 convolution.
-        x = self.conv(x, filters, 3, strides, f"{name}_conv2")
-        x = self.bn(x, relu=True, name=f"{name}_bn2")
+        if self.sk_ratio > 0:
+            # Selective kernel: two 3x3 streams as one convolution, mixed.
+            x = self.conv(x, 2 * filters, 3, strides, f"{name}_conv2")
+            x = self.bn(x, relu=True, name=f"{name}_bn2")
+            x = SelectiveKernelMix(
+                self.sk_ratio, synchronized=self.synchronized, name=f"{name}_sk"
+            )(x)
+        else:
+            x = self.conv(x, filters, 3, strides, f"{name}_conv2")
+            x = self.bn(x, relu=True, name=f"{name}_bn2")
         x = self.conv(x, 4 * filters, 1, 1, f"{name}_conv3")
         x = self.bn(x, relu=False, name=f"{name}_bn3", zero_gamma=True)
         x = keras.layers.Add(name=f"{name}_add")([x, shortcut])
@@ -77,6 +116,7 @@ def ResNet(
     cifar_stem=False,
     input_shape=(None, None, 3),
     synchronized_batch_norm=True,
+    sk_ratio=0.0,
     name=None,
 ):
     """SimCLR's ResNet encoder: images in [0, 1] -> pooled representation h.
@@ -91,6 +131,15 @@ def ResNet(
     CIFAR-10 variant of ResNet-18 has 11,173,056 trainable parameters, as in
     the reference.
 
+    With `sk_ratio > 0` it is SimCLRv2's selective-kernel ResNet, as the
+    reference builds it: the 3x3 convolution of every bottleneck block
+    becomes a selective kernel (`layers.SelectiveKernelMix`), projection
+    shortcuts average-pool before a stride-1 1x1 convolution (ResNet-D) and
+    the 7x7 stem becomes three 3x3 convolutions (32, 32, 64 channels x
+    width). Trainable parameters at 224 px, as the reference's: ResNet-50
+    1x 23,508,032 without SK, 35,215,584 with; ResNet-101 2x SK
+    257,132,224; ResNet-152 3x SK 794,704,160.
+
     Args:
         depth: 18, 34, 50, 101, 152 or 200.
         width_multiplier: channel multiplier (1 to 4 in the paper).
@@ -99,7 +148,12 @@ def ResNet(
         input_shape: (height, width, 3); None sizes accept any image size.
         synchronized_batch_norm: global batch statistics under
             `tf.distribute`.
-        name: model name; default `resnet{depth}` (plus `_{w}x` if w > 1).
+        sk_ratio: selective kernels with this squeeze ratio (SimCLRv2 uses
+            0.0625); 0 for the plain ResNet. Basic blocks (depths 18, 34)
+            get the ResNet-D shortcut and stem but no selective kernel, as
+            in the reference.
+        name: model name; default `resnet{depth}` (plus `_{w}x` if w > 1,
+            `_sk` with selective kernels).
 
     Returns:
         A functional `keras.Model` mapping (batch, H, W, 3) float images in
@@ -120,28 +174,31 @@ def ResNet(
             f"width_multiplier must be a positive integer, got "
             f"{width_multiplier}."
         )
+    if not isinstance(sk_ratio, (int, float)) or not 0 <= sk_ratio < 1:
+        raise ValueError(
+            f"sk_ratio must be a number in [0, 1), got {sk_ratio!r}. "
+            "SimCLRv2's selective-kernel ResNets use 0.0625; 0 disables them."
+        )
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(
             f"input_shape must be (height, width, 3), got {input_shape}."
         )
     kind, blocks_per_group = _RESNET_LAYOUTS[depth]
     width = int(width_multiplier)
-    builder = _ResNetBuilder(synchronized_batch_norm)
+    builder = _ResNetBuilder(synchronized_batch_norm, float(sk_ratio))
     block = builder.basic_block if kind == "basic" else builder.bottleneck_block
 
     images = keras.Input(shape=input_shape, name="images")
-    if cifar_stem:
-        x = builder.conv(images, 64 * width, 3, 1, "stem_conv")
-        x = builder.bn(x, relu=True, name="stem_bn")
-    else:
-        x = builder.conv(images, 64 * width, 7, 2, "stem_conv")
-        x = builder.bn(x, relu=True, name="stem_bn")
-        x = keras.layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
+    x = builder.stem(images, 64 * width, cifar_stem)
     for group, num_blocks in enumerate(blocks_per_group):
         filters = 64 * width * 2**group
         for i in range(num_blocks):
             strides = 2 if (i == 0 and group > 0) else 1
             x = block(x, filters, strides, i == 0, f"group{group + 1}_block{i + 1}")
     h = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    default_name = f"resnet{depth}" + (f"_{width}x" if width > 1 else "")
+    default_name = (
+        f"resnet{depth}"
+        + (f"_{width}x" if width > 1 else "")
+        + ("_sk" if sk_ratio > 0 else "")
+    )
     return keras.Model(images, h, name=name or default_name)

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_simclr as ks
 
@@ -90,3 +91,100 @@ def test_synchronize_batch_norm_keeps_weights_and_outputs():
     np.testing.assert_allclose(synced(x, training=False), base(x, training=False), atol=1e-5)
     with pytest.raises(ValueError, match="Functional or Sequential"):
         ks.layers.synchronize_batch_norm(ks.layers.ProjectionHead())
+
+
+@pytest.mark.parametrize(
+    "depth, width, sk_ratio, expected",
+    [(50, 1, 0.0, 23_508_032), (50, 1, 0.0625, 35_215_584),
+     (101, 2, 0.0625, 257_132_224), (152, 3, 0.0625, 794_704_160)],
+)
+def test_sk_resnets_match_the_reference_parameter_counts(depth, width, sk_ratio, expected):
+    # Counted from the variables' shapes, never allocated (R152 3x is 3 GB).
+    with keras.StatelessScope(initialize_variables=False):
+        encoder = ks.encoders.ResNet(depth, width, sk_ratio=sk_ratio,
+                                     input_shape=(224, 224, 3))
+    assert trainable_count(encoder) == expected
+    assert encoder.output_shape == (None, 2048 * width)
+
+
+def small_sk_resnet(**kwargs):
+    return ks.encoders.ResNet(50, sk_ratio=0.0625, input_shape=(32, 32, 3), **kwargs)
+
+
+def test_sk_resnet_structure():
+    encoder = small_sk_resnet()
+    assert encoder.name == "resnet50_sk"
+    convs = [l for l in encoder.layers if isinstance(l, keras.layers.Conv2D)]
+    assert not any(c.use_bias for c in convs)
+    # Deep stem: 3x3/2 to 32, 3x3 to 32, 3x3 to 64.
+    assert [(encoder.get_layer(n).kernel_size, encoder.get_layer(n).strides,
+             encoder.get_layer(n).filters) for n in ("stem_conv1", "stem_conv2", "stem_conv")] == [
+        ((3, 3), (2, 2), 32), ((3, 3), (1, 1), 32), ((3, 3), (1, 1), 64)]
+    sks = [l for l in encoder.layers if isinstance(l, ks.layers.SelectiveKernelMix)]
+    assert len(sks) == 16
+    sk = encoder.get_layer("group4_block1_sk")
+    assert tuple(sk.squeeze.kernel.shape) == (1, 1, 512, 32)
+    assert tuple(sk.expand.kernel.shape) == (1, 1, 32, 1024)
+    assert encoder.get_layer("group4_block1_conv2").filters == 1024
+    assert encoder.get_layer("group4_block1_conv2").strides == (2, 2)
+    # ResNet-D shortcut: (pad), average pool, stride-1 1x1 convolution.
+    pool = encoder.get_layer("group2_block1_proj_pool")
+    assert pool.pool_size == (2, 2) and pool.strides == (2, 2) and pool.padding == "valid"
+    assert encoder.get_layer("group2_block1_proj").strides == (1, 1)
+    assert encoder.get_layer("group1_block1_proj_pool").padding == "same"
+    bns = [l for l in encoder.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns += [s.squeeze_bn for s in sks]
+    assert all(b.synchronized and b.epsilon == 1e-5 and b.momentum == 0.9 for b in bns)
+    zero = [b.name for b in bns if not np.any(b.gamma.numpy())]
+    assert len(zero) == 16 and all(name.endswith("_bn3") for name in zero)
+    unsynced = small_sk_resnet(synchronized_batch_norm=False)
+    assert not any(s.squeeze_bn.synchronized for s in unsynced.layers
+                   if isinstance(s, ks.layers.SelectiveKernelMix))
+
+
+def test_selective_kernel_mix_matches_numpy():
+    rng = np.random.default_rng(0)
+    mix = ks.layers.SelectiveKernelMix(sk_ratio=0.25, min_width=4)
+    x = rng.normal(size=(3, 5, 5, 32)).astype("float32")
+    mix.build(x.shape)
+    for w in mix.weights:
+        w.assign(rng.uniform(0.5, 1.5, size=w.shape).astype("float32")
+                 if "variance" in w.name else rng.normal(size=w.shape).astype("float32"))
+    got = mix(x, training=False).numpy()
+    bn = mix.squeeze_bn
+    a, b = x[..., :16], x[..., 16:]
+    g = (a + b).mean(axis=(1, 2), keepdims=True) @ mix.squeeze.kernel.numpy()[0, 0]
+    assert g.shape[-1] == 4  # max(int(16 * 0.25), 4)
+    g = (g - bn.moving_mean.numpy()) / np.sqrt(bn.moving_variance.numpy() + 1e-5)
+    g = np.maximum(g * bn.gamma.numpy() + bn.beta.numpy(), 0)
+    m = g @ mix.expand.kernel.numpy()[0, 0]
+    wa = 1 / (1 + np.exp(m[..., 16:] - m[..., :16]))
+    np.testing.assert_allclose(got, a * wa + b * (1 - wa), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="sk_ratio"):
+        ks.layers.SelectiveKernelMix(sk_ratio=0)
+
+
+def test_sk_resnet_config_xla_and_mixed_precision():
+    encoder = small_sk_resnet()
+    x = np.random.default_rng(1).uniform(size=(2, 32, 32, 3)).astype("float32")
+    expected = encoder(x, training=False).numpy()
+    restored = keras.Model.from_config(encoder.get_config())
+    restored.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(restored(x, training=False), expected, rtol=1e-5, atol=1e-5)
+    xla = tf.function(lambda v: encoder(v, training=False), jit_compile=True)
+    np.testing.assert_allclose(xla(x), expected, rtol=1e-4, atol=1e-4)
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        half = small_sk_resnet()
+    finally:
+        keras.config.set_dtype_policy("float32")
+    half.set_weights(encoder.get_weights())
+    sk = half.get_layer("group1_block1_sk")
+    assert sk.squeeze.compute_dtype == "float16" and sk.squeeze.kernel.dtype == "float32"
+    h = half(x, training=False).numpy().astype("float32")
+    assert np.linalg.norm(h - expected) / np.linalg.norm(expected) < 2e-2
+
+
+def test_bad_sk_ratio():
+    with pytest.raises(ValueError, match="sk_ratio must be a number in"):
+        ks.encoders.ResNet(50, sk_ratio=-0.1)

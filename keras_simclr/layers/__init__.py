@@ -3,5 +3,6 @@ SimCLR's augmentations."""
 
 from keras_simclr.layers.batch_norm import batch_norm, synchronize_batch_norm
 from keras_simclr.layers.projection_head import ProjectionHead
+from keras_simclr.layers.selective_kernel import SelectiveKernelMix
 from keras_simclr.layers.augment import (  # augmentations
     ColorDistortion, GaussianBlur, RandomResizedCrop, SimCLRAugment, Solarize)

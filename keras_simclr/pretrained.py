@@ -1,0 +1,372 @@
+"""Google's released SimCLR v1/v2 TF2 checkpoints as keras_simclr models.
+
+The reference implementation (google-research/simclr, `tf2/`) saves its
+model with `tf.train.Checkpoint(model=model)`: every variable's key is its
+Python attribute path, e.g.
+`model/resnet_model/block_groups/0/layers/0/conv_relu_dropblock_layers/0/
+conv2d/kernel/.ATTRIBUTES/VARIABLE_VALUE`. `load` infers the architecture
+from those keys' shapes, builds the matching `encoders.ResNet`,
+`layers.ProjectionHead` and linear probe, and maps every key to exactly one
+Keras weight.
+"""
+
+import re
+import types
+
+import keras
+import tensorflow as tf
+
+from keras_simclr import encoders
+from keras_simclr.layers.projection_head import ProjectionHead
+from keras_simclr.model import SimCLR
+
+_BUCKET = "gs://simclr-checkpoints-tf2"
+_V2_ARCHITECTURES = (
+    "r50_1x_sk0", "r50_1x_sk1", "r50_2x_sk0", "r50_2x_sk1",
+    "r101_1x_sk0", "r101_1x_sk1", "r101_2x_sk0", "r101_2x_sk1",
+    "r152_1x_sk0", "r152_1x_sk1", "r152_2x_sk0", "r152_2x_sk1",
+    "r152_3x_sk1",
+)  # Table 1 of the SimCLRv2 paper, as the reference's README lists them.
+_V2_STAGES = (
+    "pretrained", "finetuned_1pct", "finetuned_10pct", "finetuned_100pct",
+    "supervised", "distill_1pct", "distill_10pct",
+)
+
+RELEASED_MODELS = types.MappingProxyType(
+    {
+        **{
+            f"simclrv2/{arch}/{stage}": f"{_BUCKET}/simclrv2/{stage}/{arch}"
+            for arch in _V2_ARCHITECTURES
+            for stage in _V2_STAGES
+        },
+        **{
+            f"simclrv1/r50_{w}/pretrained": f"{_BUCKET}/simclrv1/pretrain/{w}"
+            for w in ("1x", "2x", "4x")
+        },
+    }
+)
+"""Released model name -> its directory in Google's TF2 bucket.
+
+`simclrv2/<arch>/<stage>` with arch `r{50,101,152}_{1,2,3}x_sk{0,1}` (the
+13 architectures of the SimCLRv2 paper) and stage `pretrained`,
+`finetuned_{1,10,100}pct`, `supervised`, `distill_{1,10}pct`;
+`simclrv1/r50_{1,2,4}x/pretrained`.
+"""
+
+_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+_RESNET = "model/resnet_model/"
+_HEAD = "model/_projection_head/linear_layers/"
+_PROBE = "model/supervised_head/linear_layer/dense"
+# Every released SK model uses this ratio; the squeeze width
+# max(int(filters * ratio), 32) only reveals it when it exceeds 32.
+_DEFAULT_SK_RATIO = 0.0625
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint and the model built for it do not match one to one."""
+
+
+def _resolve(path_or_name):
+    """Returns a checkpoint prefix for a released name, directory or prefix."""
+    path = RELEASED_MODELS.get(path_or_name, path_or_name)
+    if re.fullmatch(r"simclrv[12]/.*", str(path)):
+        raise ValueError(
+            f"path_or_name {path_or_name!r} is not a released model name; see "
+            "keras_simclr.pretrained.RELEASED_MODELS (e.g. "
+            "'simclrv2/r50_1x_sk1/pretrained'), or give a checkpoint path."
+        )
+    path = str(path)
+    if tf.io.gfile.isdir(path):
+        latest = tf.train.latest_checkpoint(path)
+        if latest:
+            return latest
+        for candidate in ("saved_model/variables/variables", "variables/variables"):
+            prefix = f"{path.rstrip('/')}/{candidate}"
+            if tf.io.gfile.exists(prefix + ".index"):
+                return prefix
+        raise ValueError(
+            f"path_or_name {path!r} is a directory without a TF checkpoint "
+            "(no 'checkpoint' file, no SavedModel variables). Give the "
+            "directory holding ckpt-N.index or the prefix path/ckpt-N."
+        )
+    if not tf.io.gfile.exists(path + ".index"):
+        raise ValueError(
+            f"path_or_name {path!r} is neither a released model name, a "
+            "directory nor a checkpoint prefix (no .index file found)."
+        )
+    return path
+
+
+def _model_shapes(all_shapes):
+    """{attribute path: shape} of the model variables, optimizer slots skipped."""
+    shapes = {}
+    for key, shape in all_shapes.items():
+        if key.startswith("model/") and key.endswith(_SUFFIX) and (
+            ".OPTIMIZER_SLOT" not in key
+        ):
+            shapes[key[: -len(_SUFFIX)]] = tuple(shape)
+    return shapes
+
+
+def _check_layout(shapes, prefix, all_keys):
+    if any(k.startswith(_RESNET + "initial_conv_relu_max_pool/") for k in shapes):
+        return
+    if any(k.startswith("trainable_variables_list/") for k in all_keys):
+        hint = (
+            "these are a SavedModel's variables, named by position, not by "
+            "layer; load the release's checkpoint (ckpt-N) instead"
+        )
+    elif any(k.startswith("base_model/") for k in all_keys):
+        hint = (
+            "this is a TF1 checkpoint (gs://simclr-checkpoints); use the "
+            f"TF2 conversion under {_BUCKET}"
+        )
+    else:
+        hint = (
+            "expected keys under model/resnet_model/, as the reference's tf2 "
+            "code writes them"
+        )
+    raise CheckpointMismatchError(
+        f"{prefix} is not a SimCLR reference TF2 checkpoint: {hint}."
+    )
+
+
+def _architecture(shapes, sk_ratio, prefix):
+    """Infers encoders.ResNet arguments from the checkpoint's shapes."""
+    stem = _RESNET + "initial_conv_relu_max_pool/"
+    deep_stem = stem + "4/conv2d/kernel" in shapes
+    first = shapes[stem + "0/conv2d/kernel"]
+    stem_out = shapes[stem + "4/conv2d/kernel"][-1] if deep_stem else first[-1]
+    blocks = []
+    for group in range(4):
+        scope = re.escape(f"{_RESNET}block_groups/{group}/layers/")
+        pattern = re.compile(scope + r"(\d+)/")
+        blocks.append(len({m.group(1) for k in shapes if (m := pattern.match(k))}))
+    bottleneck = any("/conv_relu_dropblock_layers/" in k for k in shapes)
+    kind = "bottleneck" if bottleneck else "basic"
+    depths = [
+        depth
+        for depth, layout in encoders._RESNET_LAYOUTS.items()
+        if layout == (kind, tuple(blocks))
+    ]
+    if not depths:
+        raise CheckpointMismatchError(
+            f"{prefix} has {kind} blocks per group {blocks}, which no "
+            f"ResNet depth has (known: {sorted(encoders._RESNET_LAYOUTS)})."
+        )
+    if sk_ratio is None:
+        sk_ratio = 0.0
+        squeezes = [s for k, s in shapes.items() if k.endswith("/conv2d_0/kernel")]
+        if deep_stem or squeezes:
+            wide = [s[-1] / s[-2] for s in squeezes if s[-1] > 32]
+            sk_ratio = wide[0] if wide else _DEFAULT_SK_RATIO
+    return dict(
+        depth=depths[0],
+        width_multiplier=stem_out // 64,
+        cifar_stem=not deep_stem and first[0] == 3,
+        sk_ratio=sk_ratio,
+    )
+
+
+def _encoder_layout(encoder, depth, sk_ratio, cifar_stem):
+    """Yields (reference attribute path, Keras layer) for every encoder layer."""
+    layer = encoder.get_layer
+    stem = _RESNET + "initial_conv_relu_max_pool/"
+    if sk_ratio > 0 and not cifar_stem:
+        names = (
+            "stem_conv1", "stem_bn1", "stem_conv2", "stem_bn2", "stem_conv",
+            None, "stem_bn",
+        )
+    else:
+        names = ("stem_conv", None, "stem_bn")
+    for i, name in enumerate(names):
+        if name:
+            yield stem + f"{i}/" + ("conv2d" if "conv" in name else "bn"), layer(name)
+    kind, blocks_per_group = encoders._RESNET_LAYOUTS[depth]
+    for g, num_blocks in enumerate(blocks_per_group):
+        for b in range(num_blocks):
+            name = f"group{g + 1}_block{b + 1}"
+            scope = f"{_RESNET}block_groups/{g}/layers/{b}/"
+            if kind == "bottleneck":
+                branch = scope + "conv_relu_dropblock_layers/"
+                yield branch + "0/conv2d", layer(f"{name}_conv1")
+                yield branch + "1/bn", layer(f"{name}_bn1")
+                if sk_ratio > 0:
+                    sk = layer(f"{name}_sk")
+                    yield (
+                        branch + "3/conv2d_fixed_padding/conv2d",
+                        layer(f"{name}_conv2"),
+                    )
+                    yield branch + "3/batch_norm_relu/bn", layer(f"{name}_bn2")
+                    yield branch + "3/conv2d_0", sk.squeeze
+                    yield branch + "3/batch_norm_relu_1/bn", sk.squeeze_bn
+                    yield branch + "3/conv2d_1", sk.expand
+                    yield branch + "5/conv2d", layer(f"{name}_conv3")
+                    yield branch + "6/bn", layer(f"{name}_bn3")
+                else:
+                    yield branch + "3/conv2d", layer(f"{name}_conv2")
+                    yield branch + "4/bn", layer(f"{name}_bn2")
+                    yield branch + "6/conv2d", layer(f"{name}_conv3")
+                    yield branch + "7/bn", layer(f"{name}_bn3")
+                shortcut = scope + "projection_layers/"
+            else:
+                branch = scope + "conv2d_bn_layers/"
+                for i, part in enumerate(("conv1", "bn1", "conv2", "bn2")):
+                    kind_path = "conv2d" if "conv" in part else "bn"
+                    yield branch + f"{i}/{kind_path}", layer(f"{name}_{part}")
+                shortcut = scope + "shortcut_layers/"
+            if b == 0:
+                # ResNet-D puts (padding and) pooling layers, which hold no
+                # variables, before the convolution.
+                first = 0 if sk_ratio == 0 else (1 if g == 0 else 2)
+                yield shortcut + f"{first}/conv2d", layer(f"{name}_proj")
+                yield shortcut + f"{first + 1}/bn", layer(f"{name}_proj_bn")
+
+
+def _expected_keys(layout):
+    """{checkpoint attribute path: Keras variable} for (path, layer) pairs."""
+    expected = {}
+    for scope, layer in layout:
+        for variable in layer.weights:
+            expected[f"{scope}/{variable.name}"] = variable
+    return expected
+
+
+def _mismatch_report(shapes, expected, model_weights):
+    lines = []
+    missing = sorted(set(expected) - set(shapes))
+    unused = sorted(set(shapes) - set(expected))
+    wrong = sorted(
+        k for k in set(shapes) & set(expected)
+        if tuple(shapes[k]) != tuple(expected[k].shape)
+    )
+    mapped = {id(v) for v in expected.values()}
+    unset = [v.path for v in model_weights if id(v) not in mapped]
+    for title, items in (
+        ("model weights without a checkpoint key", missing),
+        ("checkpoint variables no model weight uses", unused),
+        ("shape mismatches (checkpoint vs model)", [
+            f"{k}: {list(shapes[k])} vs {list(expected[k].shape)}" for k in wrong
+        ]),
+        ("model weights the mapping does not cover", unset),
+    ):
+        if items:
+            lines.append(f"{len(items)} {title}:")
+            lines += [f"  {item}" for item in items[:20]]
+            if len(items) > 20:
+                lines.append(f"  ... and {len(items) - 20} more")
+    return "\n".join(lines)
+
+
+def load(
+    path_or_name,
+    image_size=224,
+    probe_layer=0,
+    sk_ratio=None,
+    synchronized_batch_norm=True,
+    **simclr_kwargs,
+):
+    """Builds a `SimCLR` model holding a reference TF2 checkpoint's weights.
+
+    Reads the checkpoint with `tf.train.load_checkpoint` (any TF file
+    system: local, `gs://`, ...), infers depth, width, selective kernels
+    and the heads from its variables' shapes, and returns a model ready to
+    `fit` (continue pretraining) or to hand to `evaluation.linear_eval` /
+    `evaluation.finetune`:
+    - `model.encoder`: the `encoders.ResNet`, returning h (images in
+      [0, 1], no mean/std normalisation, as the reference);
+    - `model.projection_head`: the checkpoint's `ProjectionHead` where it
+      has one (SimCLRv2); SimCLRv1 releases have none, so it is a new,
+      randomly initialised 3-layer head;
+    - `model.probe`: the checkpoint's supervised linear head (1000 ImageNet
+      classes) where present, reading h (`probe_layer=0`, as the reference
+      trains it during pretraining), else None.
+    Optimizer slots, `global_step` and `save_counter` are skipped. Every
+    model variable of the checkpoint is used exactly once and every weight
+    of the model is set exactly once, or `CheckpointMismatchError` lists
+    what did not match. Loading a released name reads Google's bucket
+    (network access needed); nothing is fetched at import.
+
+    Args:
+        path_or_name: a name of `RELEASED_MODELS`, a directory holding a TF
+            checkpoint (its latest `ckpt-N`), or a checkpoint prefix.
+        image_size: input size of the encoder (None for any size; then
+            pass `augment=` for pretraining).
+        probe_layer: which features the supervised head reads, as
+            `SimCLR(probe_layer=...)`; the checkpoint cannot tell.
+        sk_ratio: None infers it (SimCLRv2's 0.0625 for SK models).
+        synchronized_batch_norm: global batch statistics under
+            `tf.distribute`.
+        **simclr_kwargs: other `SimCLR` arguments (temperature, augment).
+
+    Returns:
+        A built `keras_simclr.SimCLR`.
+
+    Raises:
+        ValueError: an unknown name or a path without a checkpoint.
+        CheckpointMismatchError: the checkpoint is not the reference's
+            layout, or does not map one to one onto the model.
+
+    Example:
+
+    >>> model = keras_simclr.pretrained.load("simclrv2/r50_1x_sk1/pretrained")
+    >>> h = model.predict(images)             # (batch, 2048)
+    >>> logits = model.probe(h)               # ImageNet classes
+    """
+    prefix = _resolve(path_or_name)
+    reader = tf.train.load_checkpoint(prefix)
+    all_keys = reader.get_variable_to_shape_map()
+    shapes = _model_shapes(all_keys)
+    _check_layout(shapes, prefix, all_keys)
+    arch = _architecture(shapes, sk_ratio, prefix)
+    size = (image_size, image_size) if image_size else (None, None)
+    encoder = encoders.ResNet(
+        input_shape=size + (3,),
+        synchronized_batch_norm=synchronized_batch_norm,
+        **arch,
+    )
+    width = encoder.output_shape[-1]
+
+    num_head_layers = len({k.split("/")[3] for k in shapes if k.startswith(_HEAD)})
+    head = None
+    if num_head_layers:
+        hidden = shapes[_HEAD + "0/dense/kernel"][-1]
+        head = ProjectionHead(
+            num_layers=num_head_layers,
+            hidden_dim=None if hidden == width else hidden,
+            output_dim=shapes[f"{_HEAD}{num_head_layers - 1}/dense/kernel"][-1],
+            synchronized=synchronized_batch_norm,
+            name="projection_head",
+        )
+    probe_kernel = shapes.get(_PROBE + "/kernel")
+    num_classes = probe_kernel[-1] if probe_kernel else None
+    model = SimCLR(
+        encoder,
+        projection_head=head,
+        num_classes=num_classes,
+        probe_layer=probe_layer if num_classes else 0,
+        **simclr_kwargs,
+    )
+    model.build((None,) + size + (3,))
+
+    layout = list(
+        _encoder_layout(encoder, arch["depth"], arch["sk_ratio"], arch["cifar_stem"])
+    )
+    loaded_weights = list(encoder.weights)
+    if head is not None:
+        for j, (dense, bn) in enumerate(zip(head.dense_layers, head.bn_layers)):
+            layout += [(f"{_HEAD}{j}/dense", dense), (f"{_HEAD}{j}/bn_relu/bn", bn)]
+        loaded_weights += head.weights
+    if model.probe is not None:
+        layout.append((_PROBE, model.probe))
+        loaded_weights += model.probe.weights
+    expected = _expected_keys(layout)
+    report = _mismatch_report(shapes, expected, loaded_weights)
+    if report:
+        raise CheckpointMismatchError(
+            f"{prefix} does not match the {encoder.name} built for it "
+            f"({arch}):\n{report}"
+        )
+    for key, variable in expected.items():
+        variable.assign(tf.cast(reader.get_tensor(key + _SUFFIX), variable.dtype))
+    return model
