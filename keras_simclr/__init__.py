@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from keras_simclr import (
     callbacks,
     data,
+    distillation,
     encoders,
     evaluation,
     export,
@@ -20,4 +21,5 @@ from keras_simclr import (
     optimizers,
     schedules,
 )
+from keras_simclr.distillation import Distillation
 from keras_simclr.model import SimCLR
