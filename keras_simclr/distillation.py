@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import evaluation
+from keras_simclr import evaluation, export
 from keras_simclr.layers import RandomResizedCrop
 from keras_simclr.model import _check_images, _to_float_images
 
@@ -309,6 +309,40 @@ class Distillation(keras.Model):
             augment=serialize(self.augment) if self._augment_given else None,
         )
         return config
+
+    def export_encoder(self, path, **kwargs):
+        """Writes the student's encoder as a SavedModel, as `SimCLR` does.
+
+        See `keras_simclr.export.export_encoder`: `serving_default` takes
+        uint8 `images` and returns `representation`, the h of the student's
+        encoder (its one nested model: the encoder of `classifier_student`
+        or of a fine-tuned network). For the whole classifier use Keras:
+        `model.student.export(path)` (a `SavedModelTeacher` reads it).
+
+        Args:
+            path: directory to write to.
+            **kwargs: `image_size`, `options` of `export.export_encoder`.
+
+        Returns:
+            `path`, as a string.
+
+        Raises:
+            DistillationError: the student holds no single nested encoder.
+
+        Example:
+
+        >>> distiller.export_encoder("runs/shapes/student_encoder")
+        """
+        encoders = [layer for layer in getattr(self.student, "layers", [])
+                    if isinstance(layer, keras.Model)]
+        if len(encoders) != 1:
+            raise DistillationError(
+                f"the student {self.student.name!r} holds {len(encoders)} nested "
+                "models, not one encoder: export the one you mean with "
+                "keras_simclr.export.export_encoder(encoder, path)."
+            )
+        return export.export_encoder(encoders[0], path, include_projection=False,
+                                     **kwargs)
 
     @classmethod
     def from_config(cls, config):
