@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from keras_simclr import evaluation, export
 from keras_simclr.layers import RandomResizedCrop
-from keras_simclr.model import _check_images, _to_float_images
+from keras_simclr.model import _check_images, _to_float_images, deserialize_parts
 
 __all__ = [
     "Distillation",
@@ -292,11 +292,18 @@ class Distillation(keras.Model):
         variables = self.student.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs(data)
 
     def test_step(self, data):
         self._forward(data, training=False)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs(data)
+
+    def _logs(self, data):
+        """The metrics' values; the label metrics only for labelled batches."""
+        metrics = self.metrics
+        if keras.utils.unpack_x_y_sample_weight(data)[1] is None:
+            metrics = metrics[:3]
+        return {m.name: m.result() for m in metrics}
 
     def get_config(self):
         config = super().get_config()
@@ -346,11 +353,7 @@ class Distillation(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("teacher", "student", "augment"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_parts(config, ("teacher", "student", "augment")))
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
@@ -630,7 +633,7 @@ def distill(
         keep[evaluation.class_balanced_subset(labels, label_fraction, seed, classes)] = True
     elif not 0 < label_fraction <= 1:
         raise DistillationError(f"label_fraction must be in (0, 1], got {label_fraction}.")
-    masked = tf.constant(np.where(keep, labels, -1).astype(np.int32))
+    masked = tf.constant(np.where(keep, labels, -1).astype(np.int32))  # -1: unlabelled
     train = train.enumerate().map(lambda i, example: (example[0], masked[i]))
     batch = min(batch_size, len(labels))
     steps = max(1, epochs * math.ceil(len(labels) / batch))
@@ -644,6 +647,8 @@ def distill(
     )
     model.compile(optimizer=opt)
     batches = evaluation._training_batches(train, len(labels), size, batch, False, seed)
+    if not alpha:
+        batches = batches.map(lambda images, labels: images)
     history = model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
     logits = evaluation._test_logits(student, test, len(test_labels), size)
     teacher_logits = evaluation._test_logits(

@@ -36,6 +36,15 @@ def _check_images(images, what="images"):
         )
 
 
+def deserialize_parts(config, keys):
+    """A copy of a model's config with its serialized layers at `keys` rebuilt."""
+    config = dict(config)
+    for key in keys:
+        if config.get(key) is not None:
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+    return config
+
+
 def _split_views_and_labels(data):
     """Unpacks a batch into (x, view_pair or None, labels or None).
 
@@ -329,11 +338,7 @@ class SimCLR(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projection_head", "augment"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_parts(config, ("encoder", "projection_head", "augment")))
 
     def export_encoder(self, path, include_projection=True, **kwargs):
         """Writes the encoder (and head) as a TensorFlow SavedModel.
