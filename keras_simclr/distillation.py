@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from keras_simclr import evaluation, export
 from keras_simclr.layers import RandomResizedCrop
-from keras_simclr.model import _check_images, _to_float_images, deserialize_parts
+from keras_simclr.model import (
+    _check_images, _to_float_images, deserialize_parts, worker_safe_logs)
 
 __all__ = [
     "Distillation",
@@ -303,7 +304,7 @@ class Distillation(keras.Model):
         metrics = self.metrics
         if keras.utils.unpack_x_y_sample_weight(data)[1] is None:
             metrics = metrics[:3]
-        return {m.name: m.result() for m in metrics}
+        return worker_safe_logs(self, metrics)
 
     def get_config(self):
         config = super().get_config()

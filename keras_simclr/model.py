@@ -45,6 +45,19 @@ def deserialize_parts(config, keys):
     return config
 
 
+def worker_safe_logs(model, metrics):
+    """`{name: result}` of `metrics`, in a form `fit` can reduce over workers.
+
+    Keras 3 averages logs over workers with `strategy.reduce(..., axis=0)`,
+    which fails on scalars (tensorflow#72388): under
+    `MultiWorkerMirroredStrategy` every value gets shape (1,).
+    """
+    logs = {m.name: m.result() for m in metrics}
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
 def _split_views_and_labels(data):
     """Unpacks a batch into (x, view_pair or None, labels or None).
 
@@ -302,12 +315,7 @@ class SimCLR(keras.Model):
         return self._logs()
 
     def _logs(self):
-        logs = {m.name: m.result() for m in self.metrics}
-        if self._multi_worker():
-            # Keras 3 averages logs over workers with strategy.reduce(...,
-            # axis=0), which fails on scalars (tensorflow#72388).
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return worker_safe_logs(self, self.metrics)
 
     def _multi_worker(self):
         return isinstance(
