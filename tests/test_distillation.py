@@ -311,3 +311,22 @@ def test_distill_end_to_end_on_arrays():
     np.testing.assert_allclose(
         results["teacher_top1"],
         np.mean(np.argmax(teacher_model()(images, training=False), -1) == np.abs(labels)))
+
+
+def test_other_bad_inputs(tmp_path):
+    images, labels = data()
+    teacher = teacher_model()
+    model = ks.Distillation(teacher, classifier("s", 2))
+    with pytest.raises(distillation.DistillationError, match="needs the image size"):
+        model.build((None, None, None, 3))
+    flat = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Flatten(),
+                             keras.layers.Dense(CLASSES)])
+    with pytest.raises(distillation.DistillationError, match="holds 0 nested models"):
+        ks.Distillation(teacher, flat).export_encoder(str(tmp_path / "e"))
+    conv = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(CLASSES, 1)])
+    with pytest.raises(distillation.DistillationError, match=r"\(batch, classes\) logits"):
+        distillation.distill(teacher, (images, labels), (images, np.abs(labels)), student=conv)
+    with pytest.raises(distillation.DistillationError, match="test_data holds no labelled"):
+        distillation.distill(teacher, (images, labels), (images, labels * 0 - 1))
+    with pytest.raises(distillation.DistillationError, match="train_data holds no image"):
+        distillation.distill(teacher, (images[:0], labels[:0]), (images, np.abs(labels)))
