@@ -161,7 +161,10 @@ class Distillation(keras.Model):
 
     `teacher.trainable` is set to False. The student is what this stage
     produces: save it (`model.student.save(...)`), export its encoder
-    (`keras_simclr.export.export_encoder(model.student)`), or evaluate it.
+    (`model.export_encoder(path)`), or evaluate it. The whole model saves
+    to `.keras`; with a SavedModel teacher it reloads with
+    `keras.saving.load_model(path, safe_mode=False)` (Keras's rule for
+    external SavedModels).
 
     Args:
         teacher: a Keras classifier mapping float images in [0, 1] to logits
