@@ -188,6 +188,7 @@ def test_simclr_v2_three_stages_distillation_beats_the_labels_alone(tmp_path):
         "--pretrain_epochs=8", "--finetune_epochs=10", "--finetune_batch_size=50",
         "--distill_epochs=10", "--baseline", cwd=tmp_path,
     )
+    print(json.dumps(summary))  # the numbers, in CI's log
     assert summary["num_train"] == 2000 and summary["num_labelled"] == 200
     assert summary["student_top1"] > summary["baseline_top1"] + 0.04
     assert summary["teacher_top1"] > summary["baseline_top1"] + 0.03
