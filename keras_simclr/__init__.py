@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from keras_simclr import (
     callbacks,
     data,
+    distillation,
     encoders,
     evaluation,
     export,
@@ -21,4 +22,5 @@ from keras_simclr import (
     pretrained,
     schedules,
 )
+from keras_simclr.distillation import Distillation
 from keras_simclr.model import SimCLR

@@ -83,8 +83,8 @@ def eval_preprocess_fn(image_size):
     return lambda image: layer(image, training=False)
 
 
-def _as_dataset(data, what):
-    """(images, labels) arrays or a dataset -> dataset of labelled pairs."""
+def _as_dataset(data, what, keep_unlabelled=False):
+    """(images, labels) arrays or a dataset -> dataset of (labelled) pairs."""
     if isinstance(data, tf.data.Dataset):
         spec = data.element_spec
         if not (isinstance(spec, tuple) and len(spec) == 2):
@@ -112,6 +112,8 @@ def _as_dataset(data, what):
             f"(images, labels) of arrays, got {type(data).__name__}."
         )
     dataset = dataset.map(lambda image, label: (image, tf.cast(label, tf.int32)))
+    if keep_unlabelled:
+        return dataset
     return dataset.filter(lambda image, label: label >= 0)
 
 
@@ -541,6 +543,52 @@ def _finetune_network(model_or_encoder, head_layer, size, num_classes):
     return keras.Model(inputs, logits, name="finetuned")
 
 
+def _make_optimizer(optimizer, learning_rate, lars_lr, batch, momentum,
+                    weight_decay, steps):
+    """(optimizer, peak learning rate, name) of fine-tuning and distillation.
+
+    "lars" (peak `lars_lr` unless `learning_rate` is given) or "momentum"
+    (Nesterov SGD, peak 0.05 * batch / 256 unless given), both with a
+    cosine decay to 0 over `steps`; or a Keras optimizer, used as given.
+    """
+    if not isinstance(optimizer, str):
+        return optimizer, learning_rate, type(optimizer).__name__
+    if optimizer == "lars":
+        lr = learning_rate if learning_rate is not None else lars_lr
+        opt = simclr_optimizers.LARS(
+            keras.optimizers.schedules.CosineDecay(lr, steps),
+            momentum=momentum,
+            weight_decay=weight_decay,
+            exclude_from_weight_decay=["classifier"],
+        )
+    elif optimizer == "momentum":
+        lr = learning_rate if learning_rate is not None else 0.05 * batch / 256
+        opt = keras.optimizers.SGD(
+            keras.optimizers.schedules.CosineDecay(lr, steps),
+            momentum=momentum,
+            nesterov=True,
+            weight_decay=weight_decay or None,
+        )
+    else:
+        raise EvaluationError(
+            f"optimizer must be 'lars', 'momentum' or a Keras optimizer, "
+            f"got {optimizer!r}."
+        )
+    return opt, lr, optimizer
+
+
+def _test_logits(model, test, num_test, size):
+    """Logits of `model` on the eval-preprocessed images of `test`."""
+    preprocess = eval_preprocess_fn(size)
+    batches = (
+        test.apply(tf.data.experimental.assert_cardinality(num_test))
+        .map(lambda image, label: preprocess(image))
+        .batch(256)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return model.predict(batches, verbose=0)
+
+
 def finetune(
     model_or_encoder,
     train_data,
@@ -647,45 +695,17 @@ def finetune(
     if epochs is None:
         epochs = 60 if label_fraction <= 0.01 else 30
     steps = max(1, epochs * math.ceil(num_labelled / batch))
-    if isinstance(optimizer, str):
-        if optimizer == "lars":
-            lr = learning_rate if learning_rate is not None else 0.005 * math.sqrt(batch)
-            opt = simclr_optimizers.LARS(
-                keras.optimizers.schedules.CosineDecay(lr, steps),
-                momentum=momentum,
-                weight_decay=weight_decay,
-                exclude_from_weight_decay=["classifier"],
-            )
-        elif optimizer == "momentum":
-            lr = learning_rate if learning_rate is not None else 0.05 * batch / 256
-            opt = keras.optimizers.SGD(
-                keras.optimizers.schedules.CosineDecay(lr, steps),
-                momentum=momentum,
-                nesterov=True,
-                weight_decay=weight_decay or None,
-            )
-        else:
-            raise EvaluationError(
-                f"optimizer must be 'lars', 'momentum' or a Keras optimizer, "
-                f"got {optimizer!r}."
-            )
-        optimizer_name = optimizer
-    else:
-        opt, lr, optimizer_name = optimizer, learning_rate, type(optimizer).__name__
+    opt, lr, optimizer_name = _make_optimizer(
+        optimizer, learning_rate, 0.005 * math.sqrt(batch), batch, momentum,
+        weight_decay, steps,
+    )
     model = _finetune_network(model_or_encoder, head_layer, size, classes)
     _compile(model, opt, classes)
     batches = _training_batches(
         train, num_labelled, size, batch, augment, seed, cache=label_fraction < 1
     )
     model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
-    preprocess = eval_preprocess_fn(size)
-    test_batches = (
-        test.apply(tf.data.experimental.assert_cardinality(len(test_labels)))
-        .map(lambda image, label: preprocess(image))
-        .batch(256)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    logits = model.predict(test_batches, verbose=0)
+    logits = _test_logits(model, test, len(test_labels), size)
     return model, {
         "top1": _topk(logits, test_labels, 1),
         "top5": _topk(logits, test_labels, 5),

@@ -36,6 +36,28 @@ def _check_images(images, what="images"):
         )
 
 
+def deserialize_parts(config, keys):
+    """A copy of a model's config with its serialized layers at `keys` rebuilt."""
+    config = dict(config)
+    for key in keys:
+        if config.get(key) is not None:
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+    return config
+
+
+def worker_safe_logs(model, metrics):
+    """`{name: result}` of `metrics`, in a form `fit` can reduce over workers.
+
+    Keras 3 averages logs over workers with `strategy.reduce(..., axis=0)`,
+    which fails on scalars (tensorflow#72388): under
+    `MultiWorkerMirroredStrategy` every value gets shape (1,).
+    """
+    logs = {m.name: m.result() for m in metrics}
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
 def _split_views_and_labels(data):
     """Unpacks a batch into (x, view_pair or None, labels or None).
 
@@ -293,12 +315,7 @@ class SimCLR(keras.Model):
         return self._logs()
 
     def _logs(self):
-        logs = {m.name: m.result() for m in self.metrics}
-        if self._multi_worker():
-            # Keras 3 averages logs over workers with strategy.reduce(...,
-            # axis=0), which fails on scalars (tensorflow#72388).
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return worker_safe_logs(self, self.metrics)
 
     def _multi_worker(self):
         return isinstance(
@@ -329,11 +346,7 @@ class SimCLR(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "projection_head", "augment"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_parts(config, ("encoder", "projection_head", "augment")))
 
     def export_encoder(self, path, include_projection=True, **kwargs):
         """Writes the encoder (and head) as a TensorFlow SavedModel.

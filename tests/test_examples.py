@@ -175,3 +175,26 @@ def test_pretrain_image_folder(tmp_path):
     outputs = tf.saved_model.load(str(out / "saved_encoder")).signatures[
         "serving_default"](images=tf.zeros((2, 16, 16, 3), tf.uint8))
     assert outputs["representation"].shape == (2, 512)
+
+
+def test_simclr_v2_three_stages_distillation_beats_the_labels_alone(tmp_path):
+    # A CPU-sized run: 2,000 images of 32 px, a 16-32-64 convnet, 8 epochs
+    # of pretraining, fine-tuning on 10% of the labels (200), 10 epochs of
+    # self-distillation; measured (two runs): teacher 0.26 / 0.27, student
+    # 0.282 / 0.288, the same network trained on the 200 labels alone
+    # 0.19 / 0.202 (500 test images).
+    (summary,) = run(
+        "simclr_v2_three_stages.py", f"--model_dir={tmp_path / 'run'}", "--width=16",
+        "--train_split=train[:2000]", "--test_split=test[:500]", "--batch_size=256",
+        "--pretrain_epochs=8", "--finetune_epochs=10", "--finetune_batch_size=50",
+        "--distill_epochs=10", "--baseline", cwd=tmp_path,
+    )
+    print(json.dumps(summary))  # the numbers, in CI's log
+    assert summary["num_train"] == 2000 and summary["num_labelled"] == 200
+    assert summary["student_top1"] > summary["baseline_top1"] + 0.04
+    assert summary["teacher_top1"] > summary["baseline_top1"] + 0.03
+    for name in ("pretrained", "teacher", "student"):
+        assert (tmp_path / "run" / f"{name}.keras").is_file()
+    outputs = tf.saved_model.load(summary["student_encoder"]).signatures[
+        "serving_default"](images=tf.zeros((2, 32, 32, 3), tf.uint8))
+    assert outputs["representation"].shape == (2, 64)

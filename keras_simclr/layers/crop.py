@@ -264,7 +264,12 @@ class RandomResizedCrop(aug.AugmentationLayer):
     Inputs are uint8 in [0, 255] or float in [0, 1], one image or a batch, any
     size; outputs are float32 in [0, 1] of shape (..., height, width, 3).
     With `training=False` the layer returns the largest centred box with the
-    output's aspect ratio, resized (no randomness).
+    output's aspect ratio, resized (no randomness, no flip).
+
+    With `flip=True` each crop is also flipped horizontally with p = 0.5:
+    fine-tuning's and distillation's whole augmentation in one layer, drawn
+    per image and per replica like every draw of this package (Keras's
+    `RandomFlip` would draw the same flips on every replica).
 
     Args:
         height, width: output size in pixels.
@@ -272,6 +277,7 @@ class RandomResizedCrop(aug.AugmentationLayer):
         ratio: (min, max) aspect ratio of the box, sampled log-uniformly.
         interpolation: "bilinear" or "bicubic" (the reference's choice; a bit
             slower).
+        flip: also flip each crop horizontally with probability 0.5.
         seed: int or None.
         **kwargs: base layer arguments such as `name`.
 
@@ -288,7 +294,7 @@ class RandomResizedCrop(aug.AugmentationLayer):
     """
 
     def __init__(self, height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
-                 interpolation="bilinear", seed=None, **kwargs):
+                 interpolation="bilinear", flip=False, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         if int(height) < 1 or int(width) < 1:
             raise ValueError(f"height and width must be >= 1, got "
@@ -309,15 +315,23 @@ class RandomResizedCrop(aug.AugmentationLayer):
         self.scale = scale
         self.ratio = ratio
         self.interpolation = interpolation
+        self.flip = bool(flip)
 
     def _sample(self, key, batch_size, height, width):
         y0, x0, h, w = sample_crop_boxes(key, batch_size, height, width,
                                          self.scale, self.ratio)
-        return {"y0": y0, "x0": x0, "h": h, "w": w}
+        params = {"y0": y0, "x0": x0, "h": h, "w": w}
+        if self.flip:
+            params["flip"] = aug.bernoulli(key, aug.TAG_FLIP, [batch_size], 0.5)
+        return params
 
     def _apply(self, images, transformation):
         t = transformation
-        return self._run(images, (t["y0"], t["x0"], t["h"], t["w"]))
+        crops = self._run(images, (t["y0"], t["x0"], t["h"], t["w"]))
+        if not self.flip:
+            return crops
+        flips = t["flip"][:, tf.newaxis, tf.newaxis, tf.newaxis]
+        return tf.where(flips, tf.reverse(crops, axis=[2]), crops)
 
     def _inference(self, images):
         shape = tf.shape(images)
@@ -342,7 +356,7 @@ class RandomResizedCrop(aug.AugmentationLayer):
         config = super().get_config()
         config.update(height=self.height, width=self.width,
                       scale=list(self.scale), ratio=list(self.ratio),
-                      interpolation=self.interpolation)
+                      interpolation=self.interpolation, flip=self.flip)
         return config
 
 
