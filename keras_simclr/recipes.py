@@ -2,7 +2,7 @@
 
 A `Recipe` is the one place where a pretraining setting is declared: its
 default, its help text, its range check and whether a resumed run must keep
-it. The command line makes one flag per field (`keras_simclr.cli.flags`),
+it. The command line makes one flag per field (`keras_simclr.cli.options`),
 `keras_simclr.pretrain` trains from a recipe, and `PRESETS` holds the named
 recipes (SPEC section 6).
 
@@ -75,7 +75,8 @@ def _is_temperature(value):
     return True
 
 
-def setting(default, help, check=None, fix="", choices=None, resume=False):
+def setting(default, help, check=None, fix="", choices=None, resume=False,
+            what="is out of range"):
     """Declares one `Recipe` field.
 
     Args:
@@ -85,12 +86,13 @@ def setting(default, help, check=None, fix="", choices=None, resume=False):
         fix: what to pass instead, ends the error message.
         choices: the allowed strings, for an enum flag.
         resume: whether resuming a run needs the same value.
+        what: what a failed check says of the value.
 
     Returns:
         A `dataclasses.field`.
     """
     return dataclasses.field(default=default, metadata=dict(
-        help=help, check=check, fix=fix, choices=choices, resume=resume))
+        help=help, check=check, fix=fix, choices=choices, resume=resume, what=what))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +161,8 @@ class Recipe:
     blur: bool = setting(None, f"Gaussian blur (default: on above {SMALL_IMAGE_MAX} px).")
     resnet_depth: int = setting(50, "ResNet depth: " + ", ".join(
         map(str, encoders.RESNET_DEPTHS)) + ".", lambda v: v in encoders.RESNET_DEPTHS,
-        "one of " + ", ".join(map(str, encoders.RESNET_DEPTHS)), resume=True)
+        "one of " + ", ".join(map(str, encoders.RESNET_DEPTHS)), resume=True,
+        what="is not a ResNet")
     width_multiplier: int = setting(1, "ResNet width multiplier.", lambda v: v >= 1,
                                     "an integer >= 1", resume=True)
     cifar_stem: bool = setting(None, "3x3 stride-1 stem, no max-pool (default: "
@@ -179,7 +182,7 @@ class Recipe:
                                     "(default: every epoch).", lambda v: v >= 1,
                                     "at least 1 step")
     seed: int = setting(0, "Seed of initialisation, shuffling and augmentation.",
-                        lambda v: v >= 0, "a seed >= 0")
+                        lambda v: v >= 0, "a non-negative seed, e.g. 0")
     deterministic: bool = setting(False, "Bit-reproducible runs "
                                   "(tf.config.experimental.enable_op_determinism; "
                                   "slower).")
@@ -243,7 +246,7 @@ class Recipe:
                 raise RecipeError(field.name, f"{field.name}={value!r} is not one of "
                                   f"{', '.join(meta['choices'])} — use one of them")
             if meta["check"] and not meta["check"](value):
-                raise RecipeError(field.name, f"{field.name}={value} is out of range — "
+                raise RecipeError(field.name, f"{field.name}={value} {meta['what']} — "
                                   f"use {meta['fix']}")
         return self
 
