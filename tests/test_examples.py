@@ -193,7 +193,8 @@ def test_pretrain_image_folder(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "pretrain_image_folder.py"), f"--folder={folder}",
-         "--image_size=16", "--batch_size=16", "--epochs=1", f"--out={out}"],
+         "--image_size=16", "--cifar_stem", "--batch_size=16", "--epochs=1",
+         f"--out={out}"],
         cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
