@@ -31,7 +31,8 @@ def images_per_second(setting, args):
     keras.mixed_precision.set_global_policy(setting["policy"])
     size = args.image_size
     encoder = ks.encoders.ResNet(
-        args.depth, cifar_stem=size <= 64, input_shape=(size, size, 3)
+        args.depth, cifar_stem=size <= ks.recipes.SMALL_IMAGE_MAX,
+        input_shape=(size, size, 3),
     )
     model = ks.SimCLR(encoder, temperature=0.5)
     model.compile(optimizer=ks.optimizers.LARS(0.1), jit_compile=setting["jit_compile"])

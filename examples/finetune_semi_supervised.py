@@ -13,11 +13,9 @@ reads `model_dir/model.keras`, writes `finetuned_1pct.keras` and
 """
 
 import json
-import os
 
 from absl import app, flags
 
-import keras
 import keras_simclr as ks
 from keras_simclr import data as ks_data
 
@@ -35,7 +33,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-    model = keras.saving.load_model(os.path.join(FLAGS.model_dir, "model.keras"))
+    _, model = ks.runs.load_run(FLAGS.model_dir)  # any gfile URL (gs://...)
     head_layer = FLAGS.head_layer
     if head_layer is None:
         head_layer = 1 if model.projection_head.num_layers >= 3 else 0
@@ -52,8 +50,9 @@ def main(_):
             batch_size=FLAGS.batch_size,
             seed=FLAGS.seed,
         )
-        path = os.path.join(FLAGS.model_dir, f"finetuned_{fraction * 100:g}pct.keras")
-        classifier.save(path)
+        path = ks.runs.files.join(FLAGS.model_dir, f"finetuned_{fraction * 100:g}pct.keras")
+        with ks.runs.files.local_output(path) as local:
+            classifier.save(local)
         print(json.dumps(dict(results, model=path), sort_keys=True))
 
 

@@ -13,7 +13,6 @@ reads `model_dir/model.keras` (written by `examples/pretrain_cifar10.py` or
 """
 
 import json
-import os
 
 from absl import app, flags
 
@@ -35,7 +34,7 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-    model = keras.saving.load_model(os.path.join(FLAGS.model_dir, "model.keras"))
+    _, model = ks.runs.load_run(FLAGS.model_dir)  # any gfile URL (gs://...)
     train = ks_data.load(FLAGS.dataset, FLAGS.train_split, FLAGS.data_dir)
     test = ks_data.load(FLAGS.dataset, FLAGS.test_split, FLAGS.data_dir)
     settings = dict(

@@ -7,16 +7,17 @@ feed the online probe and the final linear evaluation), or images only (no
 labels: no probe, no evaluation). Without --folder a small labelled folder is
 written from the embedded shapes dataset, so the example runs offline.
 
-The command line does the same with checkpoints, resume and strategies:
+It trains with `keras_simclr.pretrain` (the demo recipe on your folder):
+run it again after a crash and it resumes from the last checkpoint in --out.
+The command line does the same:
 
-    keras-simclr pretrain --dataset=path/to/images --model_dir=runs/photos
+    keras-simclr pretrain --preset=demo --dataset=path/to/images --model_dir=runs/photos
 """
 
 import argparse
 import os
 import tempfile
 
-import keras
 from PIL import Image
 
 import keras_simclr as ks
@@ -39,7 +40,7 @@ def main():
     parser.add_argument("--image_size", type=int, default=32)
     parser.add_argument("--cifar_stem", action="store_true",
                         help="3x3 stem without max-pool: better on tiny images, "
-                             "about 5x slower at 32 px")
+                             "about 5x slower at 32 px; needed below 32 px")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", default="runs/image_folder")
@@ -50,35 +51,16 @@ def main():
     info = ks.data.describe(folder, train_split)
     print(f"{info.num_examples} training images, classes: {info.class_names}")
 
-    keras.utils.set_random_seed(0)
-    size = args.image_size
-    inputs, info, steps_per_epoch = ks.data.pretraining_dataset(
-        folder, split=train_split, global_batch_size=args.batch_size,
-        image_size=size, with_labels=info.num_classes is not None,
-        on_corrupt="skip")
-    encoder = ks.encoders.ResNet(18, cifar_stem=args.cifar_stem, input_shape=(size, size, 3))
-    model = ks.SimCLR(
-        encoder,
-        ks.layers.ProjectionHead(num_layers=2, output_dim=64),
-        augment=ks.layers.SimCLRAugment(size, size, strength=0.5, blur=size > 64),
-        temperature=0.2,
-        num_classes=info.num_classes,
-    )
-    total_steps = args.epochs * steps_per_epoch
-    model.compile(optimizer=ks.optimizers.LARS(
-        ks.schedules.WarmupCosineDecay(
-            ks.schedules.scaled_learning_rate(1.0, args.batch_size),
-            warmup_steps=steps_per_epoch, total_steps=total_steps),
-        weight_decay=1e-6, exclude_from_weight_decay=["probe"]))
-    model.fit(inputs, epochs=args.epochs, steps_per_epoch=steps_per_epoch, shuffle=False)
-
-    os.makedirs(args.out, exist_ok=True)
-    model.save(os.path.join(args.out, "model.keras"))
-    model.export_encoder(os.path.join(args.out, "saved_encoder"))
+    # The demo recipe on the folder; blur and colour strength follow the
+    # image size (keras_simclr.recipes.augment_defaults).
+    recipe = ks.recipes.Recipe.from_preset(
+        "demo", dataset=folder, split=train_split, image_size=args.image_size,
+        batch_size=args.batch_size, epochs=args.epochs, cifar_stem=args.cifar_stem,
+        blur=None, color_jitter_strength=None, skip_corrupt=True)
+    ks.pretrain(recipe, args.out)
     if info.num_classes:
-        result = ks.evaluation.linear_eval(
-            encoder, ks.data.load(folder, train_split), ks.data.load(folder, test_split),
-            num_classes=info.num_classes, image_size=size, epochs=30)
+        result = ks.runs.linear_eval(args.out, split=train_split, eval_split=test_split,
+                                     epochs=30)
         print(f"linear evaluation top-1: {result['top1']:.3f}")
     print(f"model and encoder in {args.out}")
 

@@ -5,6 +5,10 @@ The public API is small; everything a user needs is re-exported here:
     import keras_simclr as ks
     encoder = ks.encoders.ResNet(depth=18, cifar_stem=True, input_shape=(32, 32, 3))
     model = ks.SimCLR(encoder, temperature=0.5)
+
+or, with checkpoints that survive a crash and resume by themselves:
+
+    ks.pretrain(ks.recipes.Recipe.from_preset("cifar10"), "gs://bucket/run")
 """
 
 __version__ = "0.1.0"
@@ -20,7 +24,10 @@ from keras_simclr import (
     losses,
     optimizers,
     pretrained,
+    recipes,
+    runs,
     schedules,
 )
 from keras_simclr.distillation import Distillation
 from keras_simclr.model import SimCLR
+from keras_simclr.runs import pretrain

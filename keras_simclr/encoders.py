@@ -14,6 +14,7 @@ _RESNET_LAYOUTS = {
     152: ("bottleneck", (3, 8, 36, 3)),
     200: ("bottleneck", (3, 24, 36, 3)),
 }
+RESNET_DEPTHS = tuple(sorted(_RESNET_LAYOUTS))
 
 
 class _ResNetBuilder:

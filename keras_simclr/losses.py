@@ -1,5 +1,7 @@
 """The NT-Xent contrastive loss of SimCLR, with negatives from every replica."""
 
+import math
+
 import keras
 import tensorflow as tf
 
@@ -30,12 +32,39 @@ class ContrastiveTerms:
         return tf.reduce_sum(self.loss) / self.global_anchors
 
 
-def _validate(z1, z2, temperature):
-    if isinstance(temperature, (int, float)) and not temperature > 0:
+def check_temperature(temperature):
+    """Raises a ValueError unless `temperature` is a finite number > 0.
+
+    The one check of the NT-Xent temperature, used by the losses, `SimCLR`
+    and `keras_simclr.recipes.Recipe`. Tensors pass (they are checked by
+    nothing but their value at run time).
+
+    Args:
+        temperature: the softmax temperature T.
+
+    Raises:
+        ValueError: T is not a number, not finite or not > 0.
+
+    Example:
+
+    >>> check_temperature(0.5)
+    """
+    if tf.is_tensor(temperature):
+        return
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not math.isfinite(temperature)
+        or not temperature > 0
+    ):
         raise ValueError(
-            f"temperature must be > 0, got {temperature}. SimCLR uses 0.1 for "
-            "ImageNet-size batches and 0.5 for CIFAR-10."
+            f"temperature must be > 0 and finite, got {temperature!r}. "
+            "SimCLR uses 0.1 for ImageNet-size batches and 0.5 for CIFAR-10."
         )
+
+
+def _validate(z1, z2, temperature):
+    check_temperature(temperature)
     for name, z in (("z1", z1), ("z2", z2)):
         if z.shape.rank != 2:
             raise ValueError(
@@ -194,11 +223,7 @@ class NTXent(keras.losses.Loss):
     """
 
     def __init__(self, temperature=0.1, name="nt_xent", **kwargs):
-        if not temperature > 0:
-            raise ValueError(
-                f"temperature must be > 0, got {temperature}. SimCLR uses 0.1 "
-                "for ImageNet-size batches and 0.5 for CIFAR-10."
-            )
+        check_temperature(temperature)
         super().__init__(name=name, reduction="none", **kwargs)
         self.temperature = temperature
 

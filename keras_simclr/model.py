@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from keras_simclr import export
 from keras_simclr import layers as simclr_layers
-from keras_simclr import losses
+from keras_simclr import losses, recipes
 from keras_simclr.layers.projection_head import ProjectionHead
 
 
@@ -150,11 +150,7 @@ class SimCLR(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(
-                f"temperature must be a number > 0, got {temperature!r}. "
-                "SimCLR uses 0.1 for ImageNet-size batches, 0.5 for CIFAR-10."
-            )
+        losses.check_temperature(temperature)
         if num_classes is not None and num_classes < 2:
             raise ValueError(f"num_classes must be >= 2 or None, got {num_classes}.")
         if probe_layer < 0:
@@ -380,6 +376,5 @@ def _default_augment(input_shape):
             "encoder a static input_shape, or pass augment="
             "keras_simclr.layers.SimCLRAugment(height, width)."
         )
-    if max(height, width) <= 64:
-        return simclr_layers.SimCLRAugment(height, width, strength=0.5, blur=False)
-    return simclr_layers.SimCLRAugment(height, width, strength=1.0, blur=True)
+    return simclr_layers.SimCLRAugment(
+        height, width, **recipes.augment_defaults(max(height, width)))

@@ -34,7 +34,7 @@ def _config(argv):
     FLAGS.unparse_flags()
     try:
         FLAGS(["keras-simclr"] + argv)
-        return cli.resolve_pretrain_config()
+        return cli.options.recipe_from_flags(cli._given()).to_dict()
     finally:
         FLAGS.unparse_flags()
 
@@ -83,10 +83,29 @@ def test_presets_set_defaults_and_flags_override_them():
         (["pretrain", "--preset=demo", "--batch_size=6000", "--model_dir=x"],
          "fewer than one batch of 6000"),
         (["linear-eval", "--model_dir=/no/such/run"], "no pretrained model"),
+        (["pretrain", "--preset=demo", "--model_dir=x", "--learning_rate=inf"],
+         "--learning_rate=inf is out of range — use a finite"),
+        (["pretrain", "--preset=demo", "--model_dir=x", "--weight_decay=inf"],
+         "--weight_decay=inf is out of range"),
+        (["pretrain", "--preset=demo", "--model_dir=x", "--warmup_epochs=inf"],
+         "--warmup_epochs=inf is out of range"),
+        (["pretrain", "--preset=demo", "--model_dir=x", "--shuffle_buffer=-5"],
+         "--shuffle_buffer=-5 is out of range — use 0 (no shuffle)"),
+        (["pretrain", "--preset=demo", "--model_dir=x", "--seed=-1"],
+         "--seed=-1 is out of range — use a non-negative seed"),
+        (["linear-eval", "--model_dir=x", "--epochs=0"],
+         "--epochs=0 is out of range — use --epochs >= 1"),
+        (["linear-eval", "--model_dir=x", "--batch_size=0"],
+         "--batch_size=0 is out of range — use --batch_size >= 1"),
+        (["finetune", "--model_dir=x", "--batch_size=0"], "--batch_size=0 is out of range"),
+        (["export", "--model_dir=x", "--export_dir=x/file.txt"],
+         "file.txt is an existing file — pass a folder path"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path):
-    argv = [a.replace("--model_dir=x", f"--model_dir={tmp_path}") for a in argv]
+    (tmp_path / "file.txt").write_text("not a folder")
+    argv = [a.replace("--model_dir=x", f"--model_dir={tmp_path}")
+            .replace("--export_dir=x", f"--export_dir={tmp_path}") for a in argv]
     code, err = _run_in_process(argv, capsys)
     assert code == 2
     lines = err.strip().splitlines()
@@ -94,6 +113,25 @@ def test_user_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert lines[0].startswith("keras-simclr: error: ")
     assert message in lines[0]
     assert " — " in lines[0]  # what is wrong — how to fix it
+
+
+def test_library_value_errors_are_user_errors():
+    import keras_simclr as ks
+    from keras_simclr.cli import errors
+
+    with pytest.raises(ValueError) as raised:  # a plain ValueError of the library
+        ks.encoders.ResNet(19)
+    line, code = errors.user_error_line(raised.value, set(FLAGS))
+    assert code == 2 and line == (
+        "keras-simclr: error: depth must be one of [18, 34, 50, 101, 152, 200], got 19.")
+    diverged = ks.runs.NonFiniteLoss("loss is nan at step 7; training stopped — lower "
+                                     "the learning rate")
+    assert errors.user_error_line(diverged, set(FLAGS)) == (
+        "keras-simclr: error: loss is nan at step 7; training stopped — lower the "
+        "learning rate", 1)
+    with pytest.raises(ValueError) as raised:  # not the library's: a bug, traced
+        np.reshape(np.zeros(3), (2, 2))
+    assert errors.user_error_line(raised.value, set(FLAGS)) is None
 
 
 def test_corrupt_image_is_named(tmp_path, capsys):
@@ -195,6 +233,21 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
          "--batch_size=8", "--train_steps=3", "--proj_dim=32"], capsys)
     assert code == 2
     assert "holds a run with proj_dim=16, not 32 — pass --proj_dim=16" in err
+
+    # A run whose config.json was lost is still refused by its checkpoint's
+    # own record, and the record is not rewritten.
+    (model_dir / "config.json").unlink()
+    code, err = _run_in_process(
+        ["pretrain", "--preset=demo", f"--dataset={dataset}", f"--model_dir={model_dir}",
+         "--batch_size=8", "--train_steps=3", "--proj_dim=16", "--resnet_depth=34"],
+        capsys)
+    assert code == 2
+    assert "holds a run with resnet_depth=18, not 34 — pass --resnet_depth=18" in err
+    assert not (model_dir / "config.json").exists()
+    proc = subprocess.run(rerun, capture_output=True, text=True, timeout=400, env=ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming from step 3" in proc.stdout
+    assert json.loads((model_dir / "config.json").read_text())["resnet_depth"] == 18
 
     # linear-eval and export read the run's config and model.
     code, err = _run_in_process(

@@ -13,6 +13,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 import numpy as np
+import pytest
 import tensorflow as tf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +108,21 @@ def test_cifar10_examples_on_generated_data(tmp_path):
     )
 
 
-def test_colab_notebook_runs_on_cpu(tmp_path):
+# Set in the parameters cell of the first run: the kernel SIGKILLs itself
+# right after its first checkpoint, as a Colab VM that goes away mid-run.
+_DIE_AFTER_FIRST_CHECKPOINT = """
+import os, signal
+from keras_simclr.runs import checkpoints as _checkpoints
+_save = _checkpoints.AtomicCheckpoint.save
+def _save_then_die(self):
+    _save(self)
+    os.kill(os.getpid(), signal.SIGKILL)
+_checkpoints.AtomicCheckpoint.save = _save_then_die
+"""
+
+
+def _run_notebook(tmp_path, extra=""):
+    """Runs the notebook with tiny parameters; returns its cells' JSON lines."""
     notebook = nbformat.read(EXAMPLES / "simclr_colab_tpu.ipynb", as_version=4)
     (parameters,) = [
         cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
@@ -117,25 +132,39 @@ def test_colab_notebook_runs_on_cpu(tmp_path):
         "IMAGE_SIZE = 16",
         "BATCH_SIZE = 16",
         "EPOCHS = 1",
-        "TRAIN_STEPS = 2",
+        "TRAIN_STEPS = 3",
+        "CHECKPOINT_STEPS = 1",
         'TRAIN_SPLIT = "train[:64]"',
         'EVAL_TRAIN_SPLIT = "train[:128]"',
         'TEST_SPLIT = "test[:32]"',
         "LINEAR_EVAL_EPOCHS = 2",
         f"MODEL_DIR = {str(tmp_path / 'run')!r}",
         'KERAS_SIMCLR = "keras-simclr"',
-    ])
+    ]) + extra
     nbclient.NotebookClient(
         notebook, timeout=600, kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
-    printed = [
+    return [
         json.loads(line)
         for cell in notebook.cells if cell.cell_type == "code"
         for output in cell.get("outputs", []) if output.get("name") == "stdout"
         for line in output["text"].splitlines() if line.startswith("{")
-    ]
-    linear, shapes, served = printed
+    ], notebook
+
+
+def test_colab_notebook_resumes_after_its_kernel_dies(tmp_path):
+    with pytest.raises(nbclient.exceptions.DeadKernelError):
+        _run_notebook(tmp_path, _DIE_AFTER_FIRST_CHECKPOINT)
+    assert not (tmp_path / "run" / "model.keras").exists()
+    assert os.listdir(tmp_path / "run" / "checkpoints") == ["ckpt-1"]
+
+    # What the notebook says to do after a disconnect: run it again.
+    printed, notebook = _run_notebook(tmp_path)
+    assert any("resuming from step 1" in output.get("text", "")
+               for cell in notebook.cells for output in cell.get("outputs", []))
+    pretrained, linear, shapes, served = printed
+    assert pretrained == {"steps": 3, "steps_this_run": 2}
     assert linear["num_train"] == 128 and linear["num_test"] == 32
     assert 0 <= linear["top1"] <= linear["top5"] <= 1
     assert shapes == {
@@ -147,6 +176,9 @@ def test_colab_notebook_runs_on_cpu(tmp_path):
     assert served["export_max_abs_difference"] < 1e-5
     assert (tmp_path / "run" / "model.keras").is_file()
     assert (tmp_path / "run" / "saved_encoder" / "saved_model.pb").is_file()
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["pretrain"]["steps"] == 3
+    assert results["linear_eval"]["top1"] == linear["top1"]
 
 
 def test_pretrain_image_folder(tmp_path):
@@ -161,7 +193,8 @@ def test_pretrain_image_folder(tmp_path):
     out = tmp_path / "run"
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "pretrain_image_folder.py"), f"--folder={folder}",
-         "--image_size=16", "--batch_size=16", "--epochs=1", f"--out={out}"],
+         "--image_size=16", "--cifar_stem", "--batch_size=16", "--epochs=1",
+         f"--out={out}"],
         cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]

@@ -1,6 +1,8 @@
 """A pretraining run killed with SIGKILL resumes and ends where an uninterrupted
-run ends; checkpoints are written atomically."""
+run ends, on a file:// URL that only tf.io.gfile understands; a broken newest
+checkpoint falls back to the previous one; checkpoints are written atomically."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,16 +11,18 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
-from keras_simclr import cli, data
+from keras_simclr import data, runs
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
 STEPS = 12
+CLI = [sys.executable, "-m", "keras_simclr.cli"]
 
 
 def _command(dataset, model_dir):
-    return [
-        sys.executable, "-m", "keras_simclr.cli", "pretrain", "--preset=demo",
+    return CLI + [
+        "pretrain", "--preset=demo",
         f"--dataset={dataset}", f"--model_dir={model_dir}", "--batch_size=8",
         f"--train_steps={STEPS}", "--checkpoint_steps=3", "--proj_dim=16",
         "--deterministic", "--seed=3", "--noexport",
@@ -29,7 +33,11 @@ def _finish(command, timeout=400):
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                           env=ENV)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc.stdout
+    return proc.stdout, proc.stderr
+
+
+def _latest(model_dir):
+    return runs.latest_checkpoint(os.path.join(model_dir, "checkpoints"), warn=False)
 
 
 def _kill_after_first_checkpoint(command, model_dir, timeout=300):
@@ -38,7 +46,7 @@ def _kill_after_first_checkpoint(command, model_dir, timeout=300):
                             stderr=subprocess.DEVNULL, env=ENV)
     try:
         deadline = time.time() + timeout
-        while cli._latest_checkpoint(model_dir) is None:
+        while _latest(model_dir) is None:
             assert proc.poll() is None, "the run ended before its first checkpoint"
             assert time.time() < deadline, "no checkpoint in time"
             time.sleep(0.02)
@@ -49,7 +57,17 @@ def _kill_after_first_checkpoint(command, model_dir, timeout=300):
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    return cli._latest_checkpoint(model_dir)[0]
+    return _latest(model_dir)[0]
+
+
+def _assert_same_state(a, b):
+    assert int(a.optimizer.iterations.numpy()) == int(b.optimizer.iterations.numpy()) == STEPS
+    # The learning rate position came back with the optimizer's iterations.
+    np.testing.assert_allclose(float(b.optimizer.learning_rate), float(a.optimizer.learning_rate))
+    for va, vb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=va.path)
+    for va, vb in zip(a.optimizer.variables, b.optimizer.variables):
+        np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=va.path)
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
@@ -61,44 +79,75 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     _finish(_command(dataset, straight))
 
     resumed = tmp_path / "resumed"
-    killed_at = _kill_after_first_checkpoint(_command(dataset, resumed), str(resumed))
+    url = f"file://{resumed}"  # a URL: open() cannot write there, gfile can
+    killed_at = _kill_after_first_checkpoint(_command(dataset, url), str(resumed))
     assert 0 < killed_at < STEPS
     assert not (resumed / "model.keras").exists()
-    out = _finish(_command(dataset, resumed))
+    out, _ = _finish(_command(dataset, url))
     assert f"resuming from step {killed_at}" in out
     assert f"({STEPS - killed_at} in this run)" in out
 
     a = keras.saving.load_model(str(straight / "model.keras"))
-    b = keras.saving.load_model(str(resumed / "model.keras"))
-    assert int(a.optimizer.iterations.numpy()) == int(b.optimizer.iterations.numpy()) == STEPS
-    # The learning rate position came back with the optimizer's iterations.
-    np.testing.assert_allclose(float(b.optimizer.learning_rate), float(a.optimizer.learning_rate))
-    for va, vb in zip(a.weights, b.weights):
-        np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=va.path)
-    for va, vb in zip(a.optimizer.variables, b.optimizer.variables):
-        np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=va.path)
+    _assert_same_state(a, keras.saving.load_model(str(resumed / "model.keras")))
+
+    # A truncated newest checkpoint: one warning line, then the previous one.
+    assert sorted(os.listdir(resumed / "checkpoints")) == ["ckpt-12", "ckpt-9"]
+    weights = resumed / "checkpoints" / "ckpt-12" / "model.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    out, err = _finish(_command(dataset, url))
+    warnings = [line for line in err.splitlines() if "warning" in line]
+    assert warnings == [
+        f"keras-simclr: warning: skipping checkpoint {url}/checkpoints/ckpt-12: "
+        f"model.weights.h5 has 1000 bytes, not {_manifest_size(weights)}"]
+    assert "resuming from step 9" in out and "(3 in this run)" in out
+    _assert_same_state(a, keras.saving.load_model(str(resumed / "model.keras")))
+
+    # linear-eval and export on the same URL.
+    out, _ = _finish(CLI + ["linear-eval", f"--model_dir={url}", "--split=train[:48]",
+                            "--eval_split=train[48:]", "--epochs=2"])
+    results = json.loads((resumed / "results.json").read_text())
+    assert results["pretrain"]["steps"] == STEPS
+    assert results["linear_eval"]["num_train"] == 48
+    assert f"top-1 {results['linear_eval']['top1']:.4f}" in out
+    _finish(CLI + ["export", f"--model_dir={url}"])
+    served = tf.saved_model.load(str(resumed / "saved_encoder")).signatures[
+        "serving_default"](images=tf.constant(images[:4]))
+    expected = a.encoder(images[:4].astype("float32") / 255.0, training=False)
+    np.testing.assert_allclose(served["representation"], expected, atol=1e-5)
 
 
-def test_partial_checkpoints_are_never_loaded(tmp_path):
-    """A kill during a write leaves a hidden folder that resume ignores."""
+def _manifest_size(weights):
+    manifest = json.loads((weights.parent / "manifest.json").read_text())
+    return manifest["files"]["model.weights.h5"]["size"]
+
+
+def _tiny_model():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="sgd", loss="mse")
     model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_incomplete_checkpoints_are_never_loaded(tmp_path):
+    """A kill during a write leaves a folder without a manifest: ignored."""
+    model = _tiny_model()
     directory = str(tmp_path / "checkpoints")
-    cli.save_checkpoint(model, directory, 4)
+    runs.save_checkpoint(model, directory, 4)
     saved = [w.numpy() for w in model.weights]
     # What a kill in the middle of writing step 6 leaves behind.
-    partial = tmp_path / "checkpoints" / ".partial-ckpt-6"
+    partial = tmp_path / "checkpoints" / "ckpt-6"
     partial.mkdir()
     (partial / "model.weights.h5").write_bytes(b"\x89HDF\r\n half a file")
-    assert cli._latest_checkpoint(str(tmp_path)) == (4, os.path.join(directory, "ckpt-4"))
+    step, path, state = runs.latest_checkpoint(directory, warn=False)
+    assert (step, path, state) == (4, os.path.join(directory, "ckpt-4"), {"step": 4})
 
     for w in model.weights:
         w.assign(np.zeros(w.shape))
-    cli.restore_checkpoint(model, os.path.join(directory, "ckpt-4"))
+    runs.restore_checkpoint(model, path)
     for w, value in zip(model.weights, saved):
         np.testing.assert_array_equal(w.numpy(), value)
     # Saving step 6 for real replaces the leftover.
-    cli.save_checkpoint(model, directory, 6)
+    runs.save_checkpoint(model, directory, 6)
     assert sorted(os.listdir(directory)) == ["ckpt-4", "ckpt-6"]
+    assert runs.latest_checkpoint(directory)[0] == 6

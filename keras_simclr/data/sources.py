@@ -7,6 +7,7 @@ dataset holds without reading it.
 """
 
 import collections
+import io
 import os
 import re
 
@@ -196,9 +197,9 @@ def _apply_slice(count, start, stop):
 def _list_images(folder):
     return sorted(
         name
-        for name in os.listdir(folder)
+        for name in tf.io.gfile.listdir(folder)
         if name.lower().endswith(IMAGE_EXTENSIONS)
-        and os.path.isfile(os.path.join(folder, name))
+        and not tf.io.gfile.isdir(os.path.join(folder, name))
     )
 
 
@@ -209,9 +210,9 @@ def _scan_folder(root):
     `root` (and no class sub-folders) give an unlabelled set.
     """
     subfolders = sorted(
-        name
-        for name in os.listdir(root)
-        if os.path.isdir(os.path.join(root, name)) and not name.startswith(".")
+        name.rstrip("/")
+        for name in tf.io.gfile.listdir(root)
+        if tf.io.gfile.isdir(os.path.join(root, name)) and not name.startswith(".")
     )
     loose = _list_images(root)
     classes = [name for name in subfolders if _list_images(os.path.join(root, name))]
@@ -244,7 +245,7 @@ def _folder_split(root, split):
     """
     name, start, stop = _parse_split(split)
     folder = os.path.join(root, name)
-    if not os.path.isdir(folder):
+    if not tf.io.gfile.isdir(folder):
         if name != "train":
             raise DataError(
                 f"image folder {root} has no '{name}' split (no sub-folder "
@@ -398,7 +399,7 @@ def _kind(dataset):
         return "embedded"
     if dataset.endswith(".npz"):
         return "npz"
-    if os.sep in dataset or dataset.startswith((".", "~")) or os.path.isdir(dataset):
+    if os.sep in dataset or dataset.startswith((".", "~")) or tf.io.gfile.isdir(dataset):
         return "folder"
     return "tfds"
 
@@ -406,9 +407,11 @@ def _kind(dataset):
 def _arrays(dataset, kind):
     """Returns (images, labels) NumPy arrays of a numpy or npz dataset."""
     if kind == "npz":
-        if not os.path.isfile(dataset):
+        if not tf.io.gfile.exists(dataset) or tf.io.gfile.isdir(dataset):
             raise DataError(f"no file {dataset} — check the path.")
-        with np.load(dataset) as data:
+        with tf.io.gfile.GFile(dataset, "rb") as f:
+            contents = io.BytesIO(f.read())
+        with np.load(contents) as data:
             keys = set(data.files)
             image_key = next((k for k in ("images", "x", "image") if k in keys), None)
             if image_key is None:
@@ -496,7 +499,7 @@ def describe(dataset, split="train", data_dir=None):
         )
     if kind == "folder":
         root = os.path.expanduser(dataset)
-        if not os.path.isdir(root):
+        if not tf.io.gfile.isdir(root):
             raise DataError(f"no folder {dataset} — check the --dataset path.")
         paths, labels, classes = _folder_split(root, split)
         return DatasetInfo(
@@ -520,7 +523,7 @@ def _is_unlabelled_split(split):
 
 
 def _check_data_dir(data_dir):
-    if data_dir is not None and not os.path.isdir(os.path.expanduser(data_dir)):
+    if data_dir is not None and not tf.io.gfile.isdir(os.path.expanduser(data_dir)):
         raise DataError(
             f"data_dir {data_dir} does not exist — create it, or fix the path "
             "(tfds downloads and prepares datasets there)."

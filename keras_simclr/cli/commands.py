@@ -1,0 +1,63 @@
+"""The commands of `keras-simclr`, each a call of the Python run API.
+
+Every function takes plain values (the top level reads the flags) and
+prints one summary line.
+"""
+
+from keras_simclr import runs
+from keras_simclr import strategy as strategies
+
+
+def pretrain(model_dir, recipe, tpu=None, num_gpus=None, cpu_replicas=1):
+    """`keras-simclr pretrain`: `keras_simclr.pretrain` on the chosen strategy."""
+    strategy = strategies.resolve_strategy(tpu, num_gpus, cpu_replicas)
+    summary = runs.pretrain(recipe, model_dir, strategy=strategy)
+    metrics = ", ".join(f"{k} {summary[k]:.4g}" for k in (
+        "loss", "contrastive_accuracy", "probe_accuracy") if k in summary)
+    print(f"keras-simclr: pretrained {summary['steps']} steps "
+          f"({summary['steps_this_run']} in this run) in {summary['seconds']:.0f} s, "
+          f"{summary['images_per_second']:.0f} images/s on {summary['replicas']} "
+          f"replica(s); {metrics or 'no new metrics'}; model: {summary['model']}",
+          flush=True)
+    return summary
+
+
+# Flag name -> argument name of the evaluations, taken when given.
+LINEAR_EVAL_SETTINGS = ("epochs", "batch_size", "learning_rate", "momentum",
+                        "weight_decay")
+FINETUNE_SETTINGS = ("label_fraction", "head_layer", "epochs", "batch_size",
+                     "learning_rate", "seed")
+DATA_SETTINGS = ("dataset", "data_dir", "image_size")
+
+
+def _data_arguments(given):
+    arguments = {k: given[k] for k in DATA_SETTINGS if k in given}
+    arguments["split"] = given.get("split") or "train"
+    arguments["eval_split"] = given.get("eval_split") or "test"
+    return arguments
+
+
+def linear_eval(model_dir, given):
+    """`keras-simclr linear-eval`: `keras_simclr.runs.linear_eval`."""
+    settings = {k: given[k] for k in LINEAR_EVAL_SETTINGS if k in given}
+    metrics = runs.linear_eval(model_dir, **_data_arguments(given), **settings)
+    print(f"keras-simclr: linear evaluation top-1 {metrics['top1']:.4f}, "
+          f"top-5 {metrics['top5']:.4f}; results in "
+          f"{runs.files.join(model_dir, runs.results.RESULTS)}", flush=True)
+    return metrics
+
+
+def finetune(model_dir, given):
+    """`keras-simclr finetune`: `keras_simclr.runs.finetune`."""
+    settings = {k: given[k] for k in FINETUNE_SETTINGS if k in given}
+    _, metrics = runs.finetune(model_dir, **_data_arguments(given), **settings)
+    print(f"keras-simclr: fine-tuned top-1 {metrics['top1']:.4f}; model: "
+          f"{metrics['model']}", flush=True)
+    return metrics
+
+
+def export(model_dir, export_dir=None, include_projection=True):
+    """`keras-simclr export`: `keras_simclr.runs.export`."""
+    target = runs.export(model_dir, export_dir, include_projection)
+    print(f"keras-simclr: encoder exported to {target}", flush=True)
+    return target

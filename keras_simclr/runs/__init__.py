@@ -1,0 +1,33 @@
+"""Training runs that survive: crash-safe checkpoints, resume, run folders.
+
+`pretrain(recipe, model_dir)` trains SimCLR in a folder on any filesystem
+TensorFlow supports (local, gs://, ram://) and, called again after a crash,
+resumes from the newest checkpoint that verifies. `linear_eval`, `finetune`
+and `export` work on the same folder. `AtomicCheckpoint` is the callback
+that writes the checkpoints, usable in any `model.fit`.
+
+Example (a notebook; re-run the cell after a disconnect):
+
+    import keras_simclr as ks
+    recipe = ks.recipes.Recipe.from_preset("cifar10")
+    ks.pretrain(recipe, "/content/drive/MyDrive/simclr_cifar10")
+    ks.runs.linear_eval("/content/drive/MyDrive/simclr_cifar10")
+"""
+
+from keras_simclr.runs.checkpoints import (
+    AtomicCheckpoint,
+    latest_checkpoint,
+    list_checkpoints,
+    restore_checkpoint,
+    save_checkpoint,
+    verify_checkpoint,
+)
+from keras_simclr.runs.errors import (
+    CheckpointWriteError,
+    NonFiniteLoss,
+    RunError,
+    RunSettingError,
+)
+from keras_simclr.runs.evaluation import export, finetune, linear_eval, load_run
+from keras_simclr.runs.results import read_results, update_results
+from keras_simclr.runs.training import pretrain

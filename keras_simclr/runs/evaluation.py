@@ -1,0 +1,163 @@
+"""Evaluating and exporting a run's model, with results merged into its folder.
+
+The `model_dir` of a `keras_simclr.pretrain` run (any gfile URL) holds the
+model and the recipe; these functions read them, so the dataset and image
+size need not be repeated.
+"""
+
+import keras
+
+from keras_simclr import data
+from keras_simclr import evaluation as ks_evaluation
+from keras_simclr.runs import files, results
+from keras_simclr.runs.errors import RunSettingError
+from keras_simclr.runs.training import CONFIG, _verbose
+
+__all__ = ["export", "finetune", "linear_eval", "load_run"]
+
+
+def load_run(model_dir):
+    """The `(recipe dict, SimCLR model)` of a finished pretraining run.
+
+    Raises:
+        RunSettingError: `model_dir` holds no model.keras.
+
+    Example:
+
+    >>> recipe, model = load_run("gs://bucket/runs/cifar10")
+    """
+    import keras_simclr  # noqa: F401 (registers the serializable classes)
+
+    path = files.join(model_dir, "model.keras")
+    if not files.gfile.exists(path):
+        raise RunSettingError(
+            f"no pretrained model in {model_dir} (no model.keras) — pretrain into it "
+            "first (keras_simclr.pretrain or `keras-simclr pretrain`), or fix model_dir",
+            field="model_dir")
+    with files.local_input(path) as local:
+        model = keras.saving.load_model(local)
+    return files.read_json(files.join(model_dir, CONFIG), default={}), model
+
+
+def _check_positive(**settings):
+    for name, value in settings.items():
+        if value is not None and value < 1:
+            raise RunSettingError(f"{name}={value} is out of range — use {name} >= 1",
+                                  field=name)
+
+
+def _data(recipe, dataset, split, eval_split, data_dir, image_size):
+    """(train, test, num_classes, image size) of an evaluation."""
+    dataset = dataset or recipe["dataset"]
+    data_dir = data_dir or recipe.get("data_dir")
+    trained = recipe["image_size"]
+    if image_size is not None and image_size != trained:
+        raise RunSettingError(
+            f"image_size={image_size} but the encoder was pretrained at {trained} — "
+            f"drop image_size or pass image_size={trained}", field="image_size")
+    train, info = data.load(dataset, split, data_dir, with_info=True)
+    test = data.load(dataset, eval_split, data_dir)
+    if info.num_classes is None:
+        raise RunSettingError(
+            f"split '{split}' of {dataset} has no labels — evaluate on a labelled "
+            "split with split and eval_split", field="split")
+    return train, test, info.num_classes, trained
+
+
+def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
+                data_dir=None, image_size=None, verbose="auto", **settings):
+    """Linear evaluation of a run's encoder; stored as "linear_eval" in results.json.
+
+    Args:
+        model_dir: the run's folder.
+        dataset, data_dir: default: the run's.
+        split, eval_split: what the classifier trains and is tested on.
+        image_size: must be the run's (default).
+        verbose: Keras verbosity; "auto": bars when interactive.
+        **settings: `keras_simclr.evaluation.linear_eval` arguments (epochs,
+            batch_size, learning_rate, momentum, weight_decay, ...).
+
+    Returns:
+        The metrics dict.
+
+    Example:
+
+    >>> linear_eval("runs/demo", epochs=10)["top1"]
+    """
+    _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
+    recipe, model = load_run(model_dir)
+    train, test, num_classes, size = _data(recipe, dataset, split, eval_split,
+                                           data_dir, image_size)
+    metrics = ks_evaluation.linear_eval(
+        model.encoder, train, test, num_classes=num_classes, image_size=size,
+        verbose=_verbose(verbose), **settings)
+    results.update_results(model_dir, "linear_eval", metrics)
+    return metrics
+
+
+def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
+             data_dir=None, image_size=None, label_fraction=None, verbose="auto",
+             **settings):
+    """Fine-tunes a run's model on a fraction of the labels.
+
+    Saves the classifier as `finetune_<p>pct.keras` in `model_dir` and its
+    metrics under the same key in results.json (runs on 1% and 10% coexist).
+
+    Args:
+        model_dir, dataset, split, eval_split, data_dir, image_size,
+            verbose: as in `linear_eval`.
+        label_fraction: fraction of the labels (class-balanced); None: all.
+        **settings: `keras_simclr.evaluation.finetune` arguments (head_layer,
+            epochs, batch_size, learning_rate, seed, ...).
+
+    Returns:
+        `(classifier, metrics)`; metrics include `model`, the saved path.
+
+    Example:
+
+    >>> classifier, metrics = finetune("runs/demo", label_fraction=0.1)
+    """
+    _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
+    recipe, model = load_run(model_dir)
+    train, test, num_classes, size = _data(recipe, dataset, split, eval_split,
+                                           data_dir, image_size)
+    if label_fraction is not None:
+        settings["label_fraction"] = label_fraction
+    classifier, metrics = ks_evaluation.finetune(
+        model, train, test, num_classes=num_classes, image_size=size,
+        verbose=_verbose(verbose), **settings)
+    fraction = label_fraction or 1.0
+    key = f"finetune_{fraction * 100:g}pct"
+    path = files.join(model_dir, f"{key}.keras")
+    with files.local_output(path) as local:
+        classifier.save(local)
+    metrics = dict(metrics, label_fraction=fraction, model=path)
+    results.update_results(model_dir, key, metrics)
+    return classifier, metrics
+
+
+def export(model_dir, export_dir=None, include_projection=True):
+    """Exports a run's encoder as a TF SavedModel (any gfile URL).
+
+    Args:
+        model_dir: the run's folder.
+        export_dir: default `model_dir/saved_encoder`.
+        include_projection: also export the projection head's outputs.
+
+    Returns:
+        The SavedModel's path.
+
+    Raises:
+        RunSettingError: `export_dir` is an existing file.
+
+    Example:
+
+    >>> export("gs://bucket/runs/cifar10", "gs://bucket/serving/simclr")
+    """
+    target = str(export_dir or files.join(model_dir, "saved_encoder"))
+    if files.gfile.exists(target) and not files.gfile.isdir(target):
+        raise RunSettingError(
+            f"export_dir {target} is an existing file — pass a folder path "
+            "(it is created), or delete the file", field="export_dir")
+    _, model = load_run(model_dir)
+    return model.export_encoder(target, include_projection=include_projection)

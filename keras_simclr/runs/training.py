@@ -1,0 +1,240 @@
+"""`pretrain`: a SimCLR pretraining run in a folder, resumed where it stopped.
+
+A run's folder (`model_dir`, any `tf.io.gfile` URL: local, gs://, ram://):
+
+    config.json      the completed recipe (written once the run is known to
+                     be compatible with the folder's checkpoints)
+    checkpoints/     resume state (see `keras_simclr.runs.checkpoints`)
+    logs/            metrics.csv, and TensorBoard files
+    model.keras      the final SimCLR model (`keras.saving.load_model`)
+    saved_encoder/   the encoder as a TF SavedModel
+    results.json     summaries: "pretrain", then one key per evaluation
+"""
+
+import math
+import sys
+import tempfile
+import time
+
+import keras
+import tensorflow as tf
+
+from keras_simclr import data, recipes
+from keras_simclr import strategy as strategies
+from keras_simclr.runs import checkpoints, files, results
+from keras_simclr.runs.errors import RunSettingError
+
+__all__ = ["pretrain"]
+
+CONFIG = "config.json"
+
+
+class _StopAtStep(keras.callbacks.Callback):
+    """Stops `fit` right after global step `total` (mid-epoch too).
+
+    Also times the steps after the first (which includes tracing and
+    compiling), for the throughput of the summary.
+    """
+
+    def __init__(self, start_step, total):
+        super().__init__()
+        self.step = start_step
+        self.total = total
+        self.first_step_end = None
+        self.timed_steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.first_step_end is None:
+            self.first_step_end = time.time()
+        else:
+            self.timed_steps += 1
+        if self.step >= self.total:
+            self.model.stop_training = True
+
+    def steps_per_second(self):
+        if not self.timed_steps:
+            return None
+        return self.timed_steps / (time.time() - self.first_step_end)
+
+
+class _CSVLogger(keras.callbacks.CSVLogger):
+    """Keras's CSVLogger, which writes through gfile for URLs but then asks
+    the `GFile` for `closed`, an attribute it lacks (Keras 3.15)."""
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None:
+            self.csv_file.close()
+        self.csv_file = self.writer = None
+
+
+def _as_recipe(recipe):
+    if isinstance(recipe, str):
+        return recipes.Recipe.from_preset(recipe)
+    if isinstance(recipe, dict):
+        return recipes.Recipe.from_dict(recipe)
+    return recipe.validate()
+
+
+def _tensorflow_setup(recipe):
+    keras.utils.set_random_seed(recipe.seed)
+    if recipe.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if recipe.mixed_precision:
+        gpu = bool(tf.config.list_physical_devices("GPU"))
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
+
+
+def _check_compatible(recipe, model_dir, latest):
+    """Refuses to resume a checkpoint written with different settings."""
+    if latest is None:
+        return
+    saved = latest[2].get("recipe") or files.read_json(files.join(model_dir, CONFIG))
+    for key, before, now in recipe.resume_differences(saved or {}):
+        raise RunSettingError(
+            f"{model_dir} holds a run with {key}={before!r}, not {now!r} — pass "
+            f"{key}={before} to resume it, or use a new model_dir", field=key)
+
+
+def _verbose(verbose):
+    """Keras progress bars when interactive, one line per epoch otherwise."""
+    if verbose != "auto":
+        return verbose
+    return 1 if sys.stdout.isatty() else 2
+
+
+def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints=2,
+             verbose="auto"):
+    """Pretrains SimCLR from `recipe` in `model_dir`, resuming where it stopped.
+
+    Call it again with the same arguments after a crash, a kill or a Colab
+    disconnect: it picks the newest checkpoint that verifies (skipping a
+    broken one with a warning), restores weights, optimizer, random
+    generators and the data position, and trains the remaining steps. A
+    finished run trains nothing and rewrites its model files.
+
+    Args:
+        recipe: a `keras_simclr.recipes.Recipe`, a preset name or a dict of
+            recipe fields.
+        model_dir: the run's folder, any `tf.io.gfile` URL (gs://...).
+        strategy: a `tf.distribute.Strategy`; None uses the current one
+            (see `keras_simclr.strategy.resolve_strategy`).
+        callbacks: more Keras callbacks for `fit`.
+        keep_checkpoints: how many checkpoints to keep.
+        verbose: `fit`'s verbosity; "auto": bars when interactive.
+
+    Returns:
+        The summary dict also stored under "pretrain" in results.json:
+        steps, steps_this_run, seconds, images_per_second, replicas, model
+        and the last metrics.
+
+    Raises:
+        recipes.RecipeError, data.DataError, data.PipelineError: bad
+            settings or data.
+        RunSettingError: model_dir holds a run with other settings.
+        NonFiniteLoss: the loss diverged (the last checkpoint is kept).
+        CheckpointWriteError: a checkpoint could not be written.
+
+    Example:
+
+    >>> recipe = keras_simclr.recipes.Recipe.from_preset("cifar10")
+    >>> keras_simclr.pretrain(recipe, "/content/drive/MyDrive/simclr")
+    """
+    recipe = _as_recipe(recipe)
+    if recipe.dataset is None:
+        raise recipes.RecipeError("dataset", "dataset is not set — give a tfds name, "
+                                  "a folder, a .npz file or 'shapes'")
+    strategy = strategy or tf.distribute.get_strategy()
+    model_dir = str(model_dir)
+    chief = strategies.is_chief()
+    # Workers other than the chief write to a scratch folder (the Keras
+    # multi-worker pattern): every worker saves, one copy is kept.
+    write_dir = model_dir if chief else tempfile.mkdtemp(prefix="keras-simclr-worker-")
+    try:
+        return _pretrain(recipe, model_dir, write_dir, strategy, chief, callbacks,
+                         keep_checkpoints, _verbose(verbose))
+    finally:
+        if not chief:
+            files.remove(write_dir)
+
+
+def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, keep,
+              verbose):
+    info = data.describe(recipe.dataset, recipe.split, recipe.data_dir)
+    recipe = recipe.complete(info)
+    latest = checkpoints.latest_checkpoint(files.join(model_dir, "checkpoints"),
+                                           warn=chief)
+    _check_compatible(recipe, model_dir, latest)
+    replicas = strategy.num_replicas_in_sync
+    data.check_batch_size(recipe.batch_size, replicas)
+    _tensorflow_setup(recipe)
+    start_step = latest[0] if latest else 0
+    inputs, info, steps_per_epoch = data.pretraining_dataset(
+        recipe.dataset, global_batch_size=recipe.batch_size,
+        image_size=recipe.image_size, split=recipe.split, data_dir=recipe.data_dir,
+        strategy=strategy, augment_on=recipe.augment_on,
+        augment=recipes.build_augment(recipe), with_labels=recipe.probe,
+        seed=recipe.seed, start_step=start_step, shuffle_buffer=recipe.shuffle_buffer,
+        cache=recipe.cache, on_corrupt="skip" if recipe.skip_corrupt else "error")
+    total_steps = recipe.train_steps or recipe.epochs * steps_per_epoch
+    size = recipe.image_size
+    with strategy.scope():
+        model = recipes.build_model(recipe, info.num_classes)
+        model.build((None, size, size, 3))
+        optimizer = recipes.build_optimizer(recipe, model, steps_per_epoch, total_steps)
+        model.compile(optimizer=optimizer, jit_compile=recipe.jit_compile)
+        model.optimizer.build(model.trainable_variables)
+    if latest:
+        checkpoints.restore_checkpoint(model, latest[1])
+        print(f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True)
+    if chief:  # only now: the folder's checkpoint, if any, fits this recipe
+        files.write_json(files.join(model_dir, CONFIG), recipe.to_dict())
+    logs = files.join(write_dir, "logs")
+    files.gfile.makedirs(logs)
+    stopper = _StopAtStep(start_step, total_steps)
+    callbacks = [
+        stopper,
+        checkpoints.AtomicCheckpoint(
+            files.join(write_dir, "checkpoints"), recipe.checkpoint_steps or steps_per_epoch,
+            start_step, keep=keep, state={"recipe": recipe.to_dict()}),
+        _CSVLogger(files.join(logs, "metrics.csv"), append=True),
+        keras.callbacks.TensorBoard(logs),
+        *extra_callbacks,
+    ]
+    # Keras epochs are data epochs, or the whole run when it is shorter; the
+    # batch of a step depends on the step only, so this is just display.
+    fit_steps = min(steps_per_epoch, total_steps)
+    metrics = {}
+    started = time.time()
+    if start_step < total_steps:
+        history = model.fit(
+            inputs, epochs=math.ceil(total_steps / fit_steps),
+            initial_epoch=start_step // fit_steps, steps_per_epoch=fit_steps,
+            shuffle=False, callbacks=callbacks, verbose=verbose)
+        metrics = {k: float(v[-1]) for k, v in history.history.items()}
+    seconds = time.time() - started
+    steps_run = max(0, total_steps - start_step)
+    steps_per_second = stopper.steps_per_second() or steps_run / max(seconds, 1e-9)
+    _save_model(model, write_dir, chief and recipe.export)
+    summary = dict(
+        steps=total_steps, steps_this_run=steps_run, seconds=round(seconds, 1),
+        images_per_second=round(steps_per_second * recipe.batch_size, 1),
+        replicas=replicas, model=files.join(model_dir, "model.keras"), **metrics)
+    if chief:
+        results.update_results(model_dir, "pretrain", summary)
+    return summary
+
+
+def _save_model(model, write_dir, export):
+    """Writes model.keras (atomically) and, if `export`, the SavedModel.
+
+    The encoder is exported from a copy loaded from model.keras, outside any
+    strategy: a SavedModel cannot capture distributed variables.
+    """
+    path = files.join(write_dir, "model.keras")
+    with files.local_output(path) as local:
+        model.save(local)
+        if export:
+            target = files.join(write_dir, "saved_encoder")
+            files.remove(target)
+            keras.saving.load_model(local).export_encoder(target)
