@@ -133,10 +133,12 @@ def pretraining_dataset(
     the window they need (see `keras_simclr.data.crops`), and resized to
     `image_size`; the rest of the augmentation runs on the device ("device"
     mode) or here ("data" mode). Images already of `image_size` (CIFAR-10 at
-    32 px, "shapes") go whole and are cropped with the rest. Under a strategy with several replicas
-    the stream is built per worker by `distribute_datasets_from_function`;
-    replica r gets images [r * b, (r + 1) * b) of each global batch (b = the
-    per-replica batch), the same split as one process would make.
+    32 px, "shapes") go whole and are cropped with the rest.
+
+    Under a strategy with several replicas the stream is built per worker
+    by `distribute_datasets_from_function`; replica r gets images
+    [r * b, (r + 1) * b) of each global batch (b = the per-replica batch),
+    the same split as one process would make.
 
     Args:
         dataset: anything `sources.load` takes (tfds name, folder, arrays,
