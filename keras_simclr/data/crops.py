@@ -66,11 +66,11 @@ def _resize_window(window, image_size):
 
     Bilinear with half-pixel centres, clamped at the window's edge: the
     samples of `layers.crop.crop_and_resize` (the on-device crop). Windows
-    more than twice the output are antialiased (only undecodable-at-scale
-    formats such as PNG reach it; JPEG windows that large are DCT-scaled).
+    at least twice the output on both sides, which a JPEG would decode at
+    reduced scale, are antialiased instead (PNG and other formats).
     """
     shape = tf.shape(window)
-    large = tf.reduce_any(shape[:2] > 2 * image_size)
+    large = tf.reduce_all(shape[:2] >= 2 * image_size)
     size = (image_size, image_size)
     resized = tf.cond(
         large,
@@ -160,7 +160,7 @@ def crop_encoded(contents, boxes_fn, image_size, decode):
         return _crop_jpeg(contents, shape[0], shape[1], boxes, image_size)
 
     def other():
-        image = decode(contents)
+        image = tf.ensure_shape(decode(contents), [None, None, 3])
         shape = tf.shape(image)
         return crop_decoded(image, boxes_fn(shape[0], shape[1]), image_size)
 
