@@ -1,11 +1,14 @@
 """The SimCLR model: a keras.Model whose train_step is contrastive learning."""
 
+import inspect
+
 import keras
 import tensorflow as tf
 
 from keras_simclr import export
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses, recipes
+from keras_simclr.data.crops import CROP_KEYS as CROPS
 from keras_simclr.layers.projection_head import ProjectionHead
 
 
@@ -62,7 +65,8 @@ def _split_views_and_labels(data):
     """Unpacks a batch into (x, view_pair or None, labels or None).
 
     Accepts images, (images, labels), ((view1, view2),), ((view1, view2),
-    labels) and {"view1": ..., "view2": ...}; a 2-tuple whose second element
+    labels), {"view1": ..., "view2": ...} and {"crop1": ..., "crop2": ...}
+    (returned as the dict); a 2-tuple whose second element
     has rank 4 is read as a pair of views, never as (images, labels).
     """
     x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -70,6 +74,8 @@ def _split_views_and_labels(data):
         return (x, y), None
     if isinstance(x, dict) and set(x) == {"view1", "view2"}:
         return (x["view1"], x["view2"]), y
+    if isinstance(x, dict) and set(x) == set(CROPS):
+        return x, y
     if isinstance(x, (tuple, list)):
         if len(x) != 2:
             raise ValueError(
@@ -97,7 +103,12 @@ class SimCLR(keras.Model):
       (integer class ids; ids < 0 mark unlabelled images);
     - views computed in `tf.data`: `((view1, view2),)`,
       `((view1, view2), labels)`, `(view1, view2)` with rank-4 views, or a
-      dict `{"view1": ..., "view2": ...}`; the step then does not augment.
+      dict `{"view1": ..., "view2": ...}`; the step then does not augment;
+    - the two random crops of each image, made in `tf.data` from the
+      full-resolution image (`keras_simclr.data.pretraining_dataset` does
+      it for images not of the model's size): `{"crop1": ..., "crop2":
+      ...}`, with or without labels; the step applies the rest of the
+      augmentation (`augment(crop, crop=False)`: flip, colour, blur).
 
     Metrics: `loss` (the global NT-Xent, see `losses.nt_xent`),
     `contrastive_accuracy` (the positive has the largest logit among the
@@ -183,6 +194,8 @@ class SimCLR(keras.Model):
         )
 
     def build(self, input_shape):
+        if isinstance(input_shape, dict) and CROPS[0] in input_shape:
+            input_shape = input_shape[CROPS[0]]
         views_given = isinstance(input_shape, dict) or (
             isinstance(input_shape, (tuple, list))
             and isinstance(input_shape[0], (tuple, list))
@@ -217,7 +230,7 @@ class SimCLR(keras.Model):
     def call(self, inputs, training=None):
         """Returns the representation h of `inputs` (the first of a pair)."""
         if isinstance(inputs, dict):
-            inputs = inputs["view1"]
+            inputs = inputs[CROPS[0] if CROPS[0] in inputs else "view1"]
         elif isinstance(inputs, (tuple, list)):
             inputs = inputs[0]
         inputs = tf.convert_to_tensor(inputs)
@@ -225,6 +238,8 @@ class SimCLR(keras.Model):
         return self.encoder(_to_float_images(inputs), training=training)
 
     def _views(self, x, training):
+        if isinstance(x, dict):
+            return self._views_of_crops([x[key] for key in CROPS])
         if isinstance(x, tuple):
             views = [tf.convert_to_tensor(v) for v in x]
             for name, view in zip(("view1", "view2"), views):
@@ -247,15 +262,35 @@ class SimCLR(keras.Model):
             return [self.augment(x, training=True) for _ in range(2)]
         return [self.augment(x) for _ in range(2)]
 
+    def _views_of_crops(self, crops):
+        accepts_crops = isinstance(self.augment, keras.layers.Layer) and (
+            "crop" in inspect.signature(self.augment.call).parameters)
+        if not accepts_crops:
+            raise ValueError(
+                "The batches hold crops made in tf.data ({'crop1', 'crop2'}), "
+                f"which need an augment layer taking crop=False, got "
+                f"{type(self.augment).__name__}: use keras_simclr.layers."
+                "SimCLRAugment, or give whole images or finished views.")
+        views = []
+        for name, crop in zip(CROPS, crops):
+            crop = tf.convert_to_tensor(crop)
+            _check_images(crop, name)
+            views.append(self.augment(_to_float_images(crop), training=True,
+                                      crop=False))
+        return views
+
     def _forward(self, x, labels, training):
         """Returns this replica's share of the loss and updates the metrics."""
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the
             # step, and this step never goes through __call__.
-            self.build(
-                tuple(tuple(v.shape) for v in x) if isinstance(x, tuple)
-                else tuple(x.shape)
-            )
+            if isinstance(x, dict):
+                self.build(tuple(x[CROPS[0]].shape))
+            else:
+                self.build(
+                    tuple(tuple(v.shape) for v in x) if isinstance(x, tuple)
+                    else tuple(x.shape)
+                )
         view1, view2 = self._views(x, training)
         n = tf.shape(view1)[0]
         h = self.encoder(tf.concat([view1, view2], axis=0), training=training)

@@ -8,9 +8,14 @@ the batches an uninterrupted run reads from step s on, and N workers see the
 same global batches as one process.
 """
 
+import inspect
+
 import tensorflow as tf
 
+from keras_simclr.data import crops as crops_lib
 from keras_simclr.data import sources
+from keras_simclr.layers import augmentation as aug
+from keras_simclr.layers import crop as crop_lib
 
 __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 
@@ -118,11 +123,22 @@ def pretraining_dataset(
 
     Pipeline: source -> (cache) -> per-epoch stateless shuffle -> whole batches
     only -> skip to `start_step` -> this input pipeline's share of every
-    global batch -> decode, resize (and in "data" mode augment twice) ->
-    batch per replica -> prefetch. Under a strategy with several replicas
-    the stream is built per worker by `distribute_datasets_from_function`;
-    replica r gets images [r * b, (r + 1) * b) of each global batch (b = the
-    per-replica batch), the same split as one process would make.
+    global batch -> decode and crop (and in "data" mode augment twice) ->
+    batch per replica -> prefetch.
+
+    Crops come from the full-resolution image: for sources whose images
+    are not all of `image_size` (image folders, ImageNet, or arrays of
+    another size), the two random crops of each image (SPEC section 4's
+    box, drawn on the image's own size) are made here, JPEGs decoding only
+    the window they need (see `keras_simclr.data.crops`), and resized to
+    `image_size`; the rest of the augmentation runs on the device ("device"
+    mode) or here ("data" mode). Images already of `image_size` (CIFAR-10 at
+    32 px, "shapes") go whole and are cropped with the rest.
+
+    Under a strategy with several replicas the stream is built per worker
+    by `distribute_datasets_from_function`; replica r gets images
+    [r * b, (r + 1) * b) of each global batch (b = the per-replica batch),
+    the same split as one process would make.
 
     Args:
         dataset: anything `sources.load` takes (tfds name, folder, arrays,
@@ -133,15 +149,19 @@ def pretraining_dataset(
         split: the split to read.
         data_dir: tfds data directory.
         strategy: a `tf.distribute.Strategy`; None uses the current one.
-        augment_on: "device": batches of uint8 images, augmented by the
-            model inside the training step; "data": both views augmented
-            here in tf.data by `augment`, as float32 in [0, 1].
+        augment_on: "device": batches of uint8 images (or of their two
+            crops), augmented by the model inside the training step; "data":
+            both views augmented here in tf.data by `augment`, as float32 in
+            [0, 1].
         augment: for "data" mode, an augmentation layer with the interface
             of `keras_simclr.layers.SimCLRAugment`
             (`get_random_transformation(image, seed=...)`,
             `transform_images(images, transformation)`). Each view's
             parameters are drawn per image from the stateless seed (seed,
             position in the stream, view); the transform runs per batch.
+            When crops are made here (see above) it must also take
+            `transform_images(crops, transformation, crop=False)`, as
+            `SimCLRAugment` does.
         with_labels: add the int32 labels (-1: unlabelled) to each batch,
             for the online probe.
         seed: seed of the shuffle and of the tf.data augmentation.
@@ -150,15 +170,18 @@ def pretraining_dataset(
             consecutive examples is permuted; None shuffles the whole split
             for in-memory data and folders, blocks of 10,000 for tfds (whose
             files tfds shuffles when preparing them). 0 turns shuffling off.
-        cache: cache decoded, resized images in memory after the first
-            epoch (for splits that fit in RAM).
+        cache: cache decoded images in memory after the first epoch (for
+            splits that fit in RAM; at full resolution when crops are made
+            here).
         on_corrupt: "error" or "skip" corrupt files of an image folder.
 
     Returns:
         `(data, info, steps_per_epoch)`: `data` a `tf.data.Dataset` (one
         replica) or a distributed dataset to pass to `fit`, whose elements
-        are `images` or `(images, labels)` in "device" mode and
-        `((view1, view2),)` or `((view1, view2), labels)` in "data" mode;
+        are `images` or `(images, labels)` in "device" mode (`{"crop1":
+        crops, "crop2": crops}` for `images` when crops are made here, uint8
+        of `image_size`) and `((view1, view2),)` or `((view1, view2),
+        labels)` in "data" mode;
         `info` the split's `sources.DatasetInfo`; `steps_per_epoch` the
         number of global batches per pass over the split.
 
@@ -194,13 +217,35 @@ def pretraining_dataset(
             info.num_examples if info.kind != "tfds" else min(info.num_examples, 10_000)
         )
     per_replica = global_batch_size // replicas
+    host_crops = info.image_size != (image_size, image_size)
+    if host_crops and augment_on == "data":
+        _check_takes_crops(augment)
+    # Files are read encoded (JPEGs then decode only their crop window);
+    # cached images are decoded already.
+    reader = None if cache else sources.encoded_reader(dataset)
 
     def prepare(image):
         return sources.resize(decode(image), image_size)
 
+    def crop_pair(image, position):
+        """The image's two crops, uint8 (2, image_size, image_size, 3)."""
+        key = aug.normalize_key(_view_seed(seed, position, 0))
+
+        def boxes(height, width):
+            return crop_lib.sample_crop_boxes(key, 2, height, width)
+
+        if reader is None:
+            if not cache:
+                image = decode(image)
+            shape = tf.shape(image)
+            return crops_lib.crop_decoded(image, boxes(shape[0], shape[1]), image_size)
+        read, decode_contents = reader
+        return crops_lib.crop_encoded(read(image), boxes, image_size, decode_contents)
+
     if cache:
         raw = raw.map(
-            lambda image, label: (prepare(image), label),
+            lambda image, label: (
+                decode(image) if host_crops else prepare(image), label),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         ).cache()
@@ -232,6 +277,21 @@ def pretraining_dataset(
 
         def transform(position, example):
             image, label = example
+            if host_crops:
+                pair = crop_pair(image, position)
+                if augment_on == "data":
+                    params = augment.get_random_transformation(
+                        pair, seed=_view_seed(seed, position, 1))
+                    image = {
+                        "crops": (pair[0], pair[1]),
+                        "params": tuple(
+                            tf.nest.map_structure(lambda t, v=v: t[v], params)
+                            for v in (0, 1)
+                        ),
+                    }
+                else:
+                    image = dict(zip(crops_lib.CROP_KEYS, (pair[0], pair[1])))
+                return (image, label) if with_labels else image
             if not cache:
                 image = prepare(image)
             if augment_on == "data":
@@ -245,10 +305,16 @@ def pretraining_dataset(
             return (image, label) if with_labels else image
 
         def augment_batch(batch, labels=None):
-            views = tuple(
-                augment.transform_images(batch["images"], params)
-                for params in batch["params"]
-            )
+            if "crops" in batch:
+                views = tuple(
+                    augment.transform_images(crops, params, crop=False)
+                    for crops, params in zip(batch["crops"], batch["params"])
+                )
+            else:
+                views = tuple(
+                    augment.transform_images(batch["images"], params)
+                    for params in batch["params"]
+                )
             return ((views,) if labels is None else (views, labels))
 
         stream = stream.map(
@@ -276,6 +342,16 @@ def pretraining_dataset(
 
     data = strategy.distribute_datasets_from_function(dataset_fn)
     return data, info, steps
+
+
+def _check_takes_crops(augment):
+    method = getattr(augment, "transform_images", None)
+    if method is None or "crop" not in inspect.signature(method).parameters:
+        raise PipelineError(
+            "augment_on='data' crops the images here, from their full "
+            "resolution, and needs an augment layer whose transform_images "
+            f"takes crop=False (keras_simclr.layers.SimCLRAugment); got "
+            f"{type(augment).__name__}.")
 
 
 def _view_seed(seed, position, view):

@@ -18,6 +18,7 @@ __all__ = [
     "DatasetInfo",
     "EMBEDDED",
     "describe",
+    "encoded_reader",
     "find_corrupt_images",
     "load",
     "make_shapes",
@@ -324,8 +325,8 @@ def _skip_corrupt(paths, labels):
     return [paths[i] for i in kept], [labels[i] for i in kept]
 
 
-def _read_image_file(path):
-    """Reads and decodes one image file (graph op); names non-image files."""
+def _read_encoded_file(path):
+    """Reads one image file, still encoded (graph op); names non-image files."""
     contents = tf.io.read_file(path)
     # Files that are not images at all (empty, HTML error pages saved as
     # .jpg, ...) fail here with their name; TensorFlow's own decode error
@@ -335,7 +336,12 @@ def _read_image_file(path):
         ["keras-simclr: corrupt or non-JPEG/PNG image file:", path],
     )
     with tf.control_dependencies([check]):
-        return _decode(contents)
+        return tf.identity(contents)
+
+
+def _read_image_file(path):
+    """Reads and decodes one image file (graph op); names non-image files."""
+    return _decode(_read_encoded_file(path))
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +559,34 @@ def resize(image, image_size):
     output = tf.cond(same, lambda: image, lambda: resized)
     output.set_shape([image_size, image_size, 3])
     return output
+
+
+def encoded_reader(dataset):
+    """How to read the raw elements of `raw_dataset` still encoded.
+
+    For pipelines that decode only part of an image (a JPEG crop window):
+    `read(raw_image)` gives the file's bytes and `decode(contents)` the
+    whole uint8 (H, W, 3) image, for the formats that cannot be decoded in
+    part.
+
+    Args:
+        dataset: see `describe`.
+
+    Returns:
+        `(read, decode)` graph functions for files and tfds datasets; None
+        for arrays and the embedded set, whose raw elements are decoded
+        images already.
+
+    Example:
+
+    >>> read, decode = encoded_reader("path/to/photos")
+    """
+    kind = _kind(dataset)
+    if kind == "folder":
+        return _read_encoded_file, _decode
+    if kind == "tfds":
+        return tf.identity, _decode
+    return None
 
 
 def raw_dataset(dataset, split="train", data_dir=None, on_corrupt="error"):

@@ -155,6 +155,50 @@ class SimCLRAugment(aug.AugmentationLayer):
                 self.solarize)
         return params
 
+    def call(self, images, training=True, crop=True):
+        """One view of each image; `crop=False` for crops made already.
+
+        Args:
+            images: see the class.
+            training: False for the evaluation view.
+            crop: False when `images` are crops of (height, width) made
+                before (by `keras_simclr.data.pretraining_dataset` from the
+                full-resolution images): the view is then the rest of the
+                chain, flip, colour, blur and solarize.
+        """
+        if crop:
+            return super().call(images, training=training)
+        return self.transform_images(
+            images, self.get_random_transformation(images, training=training),
+            training=training, crop=False)
+
+    def transform_images(self, images, transformation, training=True,
+                         crop=True):
+        """Applies `transformation`; `crop=False` as in `call`.
+
+        Returns:
+            float32 in [0, 1]; rank as the input.
+        """
+        if crop:
+            return super().transform_images(images, transformation, training)
+        images, unbatched = aug.prepare_images(images, self.name)
+        if tuple(images.shape[1:3]) != (self.height, self.width):
+            raise ValueError(
+                f"{self.name}: crop=False takes crops of the output size "
+                f"({self.height}, {self.width}), got images of shape "
+                f"{images.shape}; pass crop=True to crop them here.")
+        if not training or transformation is None:
+            outputs = aug.to_float(images)
+        else:
+            outputs = self.run_compiled(self._finish_crops, images,
+                                        transformation,
+                                        (self.height, self.width, 3))
+        return outputs[0] if unbatched else outputs
+
+    def _finish_crops(self, crops, params):
+        x = tf.transpose(aug.to_float(crops), [0, 1, 3, 2])
+        return self._after_crop(x, params)
+
     def _apply(self, images, transformation):
         out_shape = (self.height, self.width, 3)
         if images.shape[1] is not None and images.shape[2] is not None:
