@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_simclr import export
+from keras_simclr import errors, export
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses
 from keras_simclr.layers.projection_head import ProjectionHead
@@ -16,24 +16,120 @@ def _to_float_images(images):
     return images
 
 
-def _check_images(images, what="images"):
-    if images.dtype != tf.uint8 and not images.dtype.is_floating:
-        raise ValueError(
-            f"{what} must be uint8 in [0, 255] or float in [0, 1], got dtype "
-            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
-        )
-    if images.shape.rank != 4:
-        raise ValueError(
+def _check_image_shape(shape, what="images"):
+    """Refuses batch shapes that are not (batch, height, width, 3)."""
+    shape = tf.TensorShape(shape)
+    if shape.rank != 4:
+        raise errors.UserInputError(
             f"{what} must be a batch of shape (batch, height, width, 3), got "
-            f"shape {images.shape}. Batch single images with "
+            f"shape {shape}. Batch single images with "
             "tf.expand_dims(x, 0) or dataset.batch(...)."
         )
-    if images.shape[-1] is not None and images.shape[-1] != 3:
-        raise ValueError(
-            f"{what} must have 3 channels (RGB), got {images.shape[-1]}. "
+    if shape[-1] is not None and shape[-1] != 3:
+        raise errors.UserInputError(
+            f"{what} must have 3 channels (RGB), got {shape[-1]}. "
             "Convert grayscale with tf.image.grayscale_to_rgb and drop alpha "
             "with x[..., :3]."
         )
+
+
+def _check_images(images, what="images"):
+    if isinstance(images, tf.RaggedTensor):
+        raise errors.UserInputError(
+            f"{what} form a ragged batch (images of different sizes): resize "
+            "them to one size before batching, e.g. with "
+            "keras_simclr.data.load(..., image_size=32)."
+        )
+    images = tf.convert_to_tensor(images)
+    if images.dtype != tf.uint8 and not images.dtype.is_floating:
+        raise errors.UserInputError(
+            f"{what} must be uint8 in [0, 255] or float in [0, 1], got dtype "
+            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
+        )
+    _check_image_shape(images.shape, what)
+    return images
+
+
+def _image_value_checks(images, what, where):
+    """Graph checks of float pixels: finite and in [0, 1] (uint8 needs none)."""
+    if images.dtype == tf.uint8:
+        return []
+    pixels = tf.cast(images, tf.float32)
+    # Slack for rounding: views computed in float16 or by a resize that
+    # overshoots by a hair are still [0, 1] images.
+    low, high = tf.reduce_min(pixels), tf.reduce_max(pixels)
+    finite = tf.math.is_finite(tf.reduce_sum(pixels))
+    return [
+        errors.graph_check(
+            finite,
+            f"{what} of ", *where, " hold NaN or Inf pixels - "
+            "find them with np.isfinite and drop or repair those images.",
+        ),
+        errors.graph_check(
+            ~finite | (high <= 1.0 + 1e-3),
+            f"float {what} must be in 0..1, got a maximum of ", high,
+            f" in the {what} of ", *where,
+            " - divide them by 255, or pass uint8 images.",
+        ),
+        errors.graph_check(
+            ~finite | (low >= -1e-3),
+            f"float {what} must be in 0..1, got a minimum of ", low,
+            f" in the {what} of ", *where,
+            " - pass pixels in 0..1 (SimCLR normalises nothing), or uint8.",
+        ),
+    ]
+
+
+def _label_checks(labels, batch, num_classes):
+    """Static and graph checks of the probe's labels: integer ids < num_classes."""
+    labels = tf.convert_to_tensor(labels)
+    if not (labels.dtype.is_integer or labels.dtype.is_floating):
+        raise errors.UserInputError(
+            f"labels must be integer class ids, got dtype {labels.dtype.name}. "
+            "Map class names to ids 0 .. num_classes - 1."
+        )
+    checks = []
+    if labels.shape.rank == 2 and labels.shape[-1] != 1:
+        return checks  # One-hot: argmax is always a valid class.
+    ids = tf.reshape(labels, [-1])
+    if labels.dtype.is_floating:
+        checks.append(errors.graph_check(
+            tf.reduce_all(tf.equal(ids, tf.round(ids))),
+            "labels must be integer class ids, got a non-integer float label - "
+            "pass integer labels, e.g. labels.astype(np.int32).",
+        ))
+        ids = tf.cast(ids, tf.int32)
+    if ids.shape[0] is not None and batch.shape[0] is not None:
+        if ids.shape[0] != batch.shape[0]:
+            raise errors.UserInputError(
+                f"labels must hold one id per image, got {ids.shape[0]} labels "
+                f"for {batch.shape[0]} images."
+            )
+    largest = tf.reduce_max(tf.concat([tf.cast(ids, tf.int64), [-1]], 0))
+    checks.append(errors.graph_check(
+        largest < num_classes,
+        "labels must be < num_classes=", tf.constant(num_classes, tf.int64),
+        " for the probe, got label ", largest,
+        " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
+    ))
+    return checks
+
+
+def _input_checks(x, labels, num_classes, where):
+    """Checks one batch of the step; returns the graph checks to run first.
+
+    Shapes and dtypes are checked now (free); pixel values and labels by
+    graph checks, a few reductions per batch. `where` names the batch in
+    messages: strings and scalar tensors.
+    """
+    views = x if isinstance(x, tuple) else (x,)
+    names = ("view1", "view2") if isinstance(x, tuple) else ("images",)
+    checks = []
+    for view, name in zip(views, names):
+        checks += _image_value_checks(_check_images(view, name), name, where)
+    if labels is not None and num_classes:
+        checks += _label_checks(labels, tf.convert_to_tensor(views[0]), num_classes)
+    return checks
 
 
 def _split_views_and_labels(data):
@@ -50,7 +146,7 @@ def _split_views_and_labels(data):
         return (x["view1"], x["view2"]), y
     if isinstance(x, (tuple, list)):
         if len(x) != 2:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"A tuple of inputs must be the two views (view1, view2), got "
                 f"{len(x)} elements."
             )
@@ -128,21 +224,16 @@ class SimCLR(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(
-                f"temperature must be a number > 0, got {temperature!r}. "
-                "SimCLR uses 0.1 for ImageNet-size batches, 0.5 for CIFAR-10."
-            )
-        if num_classes is not None and num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2 or None, got {num_classes}.")
-        if probe_layer < 0:
-            raise ValueError(f"probe_layer must be >= 0, got {probe_layer}.")
+        temperature = losses.check_temperature(temperature)
+        if num_classes is not None:
+            num_classes = errors.check_positive_int("num_classes", num_classes, 2)
+        probe_layer = errors.check_positive_int("probe_layer", probe_layer, 0)
         self.encoder = encoder
         self.projection_head = projection_head or ProjectionHead(
             name="projection_head"
         )
         if probe_layer > 0 and not isinstance(self.projection_head, ProjectionHead):
-            raise ValueError(
+            raise errors.UserInputError(
                 "probe_layer > 0 reads a middle layer of the head, which needs "
                 "a keras_simclr.layers.ProjectionHead."
             )
@@ -173,6 +264,7 @@ class SimCLR(keras.Model):
             input_shape = input_shape["view1"]
         elif views_given:
             input_shape = input_shape[0]
+        _check_image_shape(input_shape)
         if self.augment is None and not views_given:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
@@ -202,20 +294,16 @@ class SimCLR(keras.Model):
             inputs = inputs["view1"]
         elif isinstance(inputs, (tuple, list)):
             inputs = inputs[0]
-        inputs = tf.convert_to_tensor(inputs)
-        _check_images(inputs)
+        inputs = _check_images(inputs)
         return self.encoder(_to_float_images(inputs), training=training)
 
     def _views(self, x, training):
         if isinstance(x, tuple):
-            views = [tf.convert_to_tensor(v) for v in x]
-            for name, view in zip(("view1", "view2"), views):
-                _check_images(view, name)
+            views = [_check_images(v, name) for v, name in zip(x, ("view1", "view2"))]
             return [_to_float_images(v) for v in views]
-        x = tf.convert_to_tensor(x)
-        _check_images(x)
+        x = _check_images(x)
         if self.augment is None:
-            raise ValueError(
+            raise errors.UserInputError(
                 "This SimCLR model was built on pairs of views and has no "
                 "augmentation for plain images: pass augment="
                 "keras_simclr.layers.SimCLRAugment(height, width) or give "
@@ -276,7 +364,9 @@ class SimCLR(keras.Model):
 
     def train_step(self, data):
         x, labels = _split_views_and_labels(data)
-        with tf.GradientTape() as tape:
+        where = ("training step ", self.optimizer.iterations)
+        checks = _input_checks(x, labels, self.num_classes, where)
+        with tf.control_dependencies(checks), tf.GradientTape() as tape:
             loss = self._forward(x, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
@@ -289,8 +379,20 @@ class SimCLR(keras.Model):
 
     def test_step(self, data):
         x, labels = _split_views_and_labels(data)
-        self._forward(x, labels, training=False)
+        checks = _input_checks(x, labels, self.num_classes, ("an evaluation batch",))
+        with tf.control_dependencies(checks):
+            self._forward(x, labels, training=False)
         return self._logs()
+
+    def fit(self, *args, **kwargs):
+        # Bad pixels or labels are found inside the compiled step; they
+        # surface as one-line errors rather than TensorFlow's trace.
+        with errors.graph_errors_as_user_errors():
+            return super().fit(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        with errors.graph_errors_as_user_errors():
+            return super().evaluate(*args, **kwargs)
 
     def _logs(self):
         logs = {m.name: m.result() for m in self.metrics}
@@ -362,7 +464,7 @@ def _default_augment(input_shape):
     """SimCLRAugment for the input size: CIFAR-10 preset up to 64 px."""
     height, width = input_shape[1], input_shape[2]
     if height is None or width is None:
-        raise ValueError(
+        raise errors.UserInputError(
             "SimCLR's default augmentation needs the image size: give the "
             "encoder a static input_shape, or pass augment="
             "keras_simclr.layers.SimCLRAugment(height, width)."
