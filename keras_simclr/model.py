@@ -407,14 +407,22 @@ class SimCLR(keras.Model):
             self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy
         )
 
-    def _maybe_symbolic_build(self, *args, **kwargs):
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Under MultiWorkerMirroredStrategy, Keras 3 reduces one input batch
         # across workers to build the model symbolically, which fails on
         # nested batches such as ((view1, view2), labels). A built model
         # needs none of it.
         if self.built and self._multi_worker():
             return
-        super()._maybe_symbolic_build(*args, **kwargs)
+        if iterator is not None and self._distribute_strategy is not None:
+            # Keras averages the first batch over the replicas to build,
+            # which fails on replicas of unequal batches: check it first.
+            for _, _, batches in iterator:
+                first = next(batches)
+                break
+            _check_replica_batches(first, self.distribute_strategy)
+            iterator = [(None, None, iter([first]))]
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self):
         config = super().get_config()
@@ -458,6 +466,28 @@ class SimCLR(keras.Model):
         >>> model.export_encoder("runs/cifar10/saved_encoder")
         """
         return export.export_encoder(self, path, include_projection, **kwargs)
+
+
+def _check_replica_batches(batch, strategy):
+    """Refuses a distributed batch whose replicas hold unequal image counts."""
+    x, _ = _split_views_and_labels(batch)
+    images = x[0] if isinstance(x, tuple) else x
+    if not isinstance(images, tf.distribute.DistributedValues):
+        return
+    local = strategy.experimental_local_results(images)
+    for part in local:
+        _check_images(part)
+    sizes = [int(part.shape[0]) for part in local]
+    if len(set(sizes)) > 1:
+        replicas = strategy.num_replicas_in_sync
+        total = sum(sizes)
+        multiple = -(-total // replicas) * replicas
+        raise errors.UserInputError(
+            f"fit's global batch of {total} images does not split evenly over "
+            f"the {replicas} replicas ({' + '.join(map(str, sizes))}): use a "
+            f"batch size that is a multiple of {replicas}, e.g. {multiple}, "
+            "and drop_remainder=True."
+        )
 
 
 def _default_augment(input_shape):
