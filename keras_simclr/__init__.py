@@ -13,11 +13,13 @@ from keras_simclr import (
     callbacks,
     data,
     encoders,
+    errors,
     evaluation,
     export,
     layers,
     losses,
     optimizers,
+    saving,
     schedules,
 )
 from keras_simclr.model import SimCLR

@@ -10,6 +10,7 @@ same global batches as one process.
 
 import tensorflow as tf
 
+from keras_simclr import errors
 from keras_simclr.data import sources
 
 __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
@@ -17,7 +18,7 @@ __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 AUGMENT_ON = ("device", "data")
 
 
-class PipelineError(ValueError):
+class PipelineError(errors.UserInputError):
     """A user error in the pipeline settings (batch vs replicas, sizes)."""
 
 

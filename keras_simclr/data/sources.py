@@ -13,6 +13,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_simclr import errors
+
 __all__ = [
     "DatasetInfo",
     "EMBEDDED",
@@ -45,7 +47,7 @@ Attributes:
 """
 
 
-class DataError(ValueError):
+class DataError(errors.UserInputError):
     """A user error about the data: bad name, missing folder, corrupt file.
 
     The message says what is wrong and how to fix it; the command line prints
