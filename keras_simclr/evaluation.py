@@ -439,7 +439,7 @@ def linear_eval(
     0.91
     """
     start = time.time()
-    epochs = errors.check_positive_int("epochs", epochs)
+    epochs = errors.check_positive_int("epochs", epochs, minimum=0)
     batch_size = errors.check_positive_int("batch_size", batch_size)
     feature_batch_size = errors.check_positive_int("feature_batch_size", feature_batch_size)
     learning_rate = errors.check_positive_number("learning_rate", learning_rate)
@@ -685,8 +685,8 @@ def finetune(
     """
     start = time.time()
     batch_size = errors.check_positive_int("batch_size", batch_size)
-    if epochs is not None:
-        epochs = errors.check_positive_int("epochs", epochs)
+    if epochs is not None:  # 0 builds the network without training it.
+        epochs = errors.check_positive_int("epochs", epochs, minimum=0)
     if learning_rate is not None:
         learning_rate = errors.check_positive_number("learning_rate", learning_rate)
     _check_test_is_not_train(train_data, test_data)

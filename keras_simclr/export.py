@@ -45,7 +45,8 @@ def _parts(model):
     if isinstance(model, keras.layers.Layer):
         return model, None
     raise errors.UserInputError(
-        f"export_encoder needs a SimCLR model, its .keras file or a Keras encoder, got "
+        f"export_encoder needs a SimCLR model or a Keras encoder (or a SimCLR "
+        f"model's .keras file), got "
         f"{type(model).__name__}."
     )
 

@@ -237,7 +237,7 @@ def _labelled(n=16, seed=0):
 @pytest.mark.parametrize(
     "kwargs, message",
     [({"batch_size": 0}, "batch_size must be >= 1, got 0"),  # ZeroDivisionError
-     ({"epochs": 0}, "epochs must be >= 1"),
+     ({"epochs": -1}, "epochs must be >= 0"),
      ({"feature_batch_size": 0}, "feature_batch_size must be >= 1"),
      ({"learning_rate": -1.0}, "learning_rate must be a finite number > 0")],
 )
