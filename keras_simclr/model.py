@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_simclr import errors, export
+from keras_simclr import batch_checks, errors, export
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses
 from keras_simclr.layers.projection_head import ProjectionHead
@@ -14,122 +14,6 @@ def _to_float_images(images):
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 255.0
     return images
-
-
-def _check_image_shape(shape, what="images"):
-    """Refuses batch shapes that are not (batch, height, width, 3)."""
-    shape = tf.TensorShape(shape)
-    if shape.rank != 4:
-        raise errors.UserInputError(
-            f"{what} must be a batch of shape (batch, height, width, 3), got "
-            f"shape {shape}. Batch single images with "
-            "tf.expand_dims(x, 0) or dataset.batch(...)."
-        )
-    if shape[-1] is not None and shape[-1] != 3:
-        raise errors.UserInputError(
-            f"{what} must have 3 channels (RGB), got {shape[-1]}. "
-            "Convert grayscale with tf.image.grayscale_to_rgb and drop alpha "
-            "with x[..., :3]."
-        )
-
-
-def _check_images(images, what="images"):
-    if isinstance(images, tf.RaggedTensor):
-        raise errors.UserInputError(
-            f"{what} form a ragged batch (images of different sizes): resize "
-            "them to one size before batching, e.g. with "
-            "keras_simclr.data.load(..., image_size=32)."
-        )
-    images = tf.convert_to_tensor(images)
-    if images.dtype != tf.uint8 and not images.dtype.is_floating:
-        raise errors.UserInputError(
-            f"{what} must be uint8 in [0, 255] or float in [0, 1], got dtype "
-            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
-        )
-    _check_image_shape(images.shape, what)
-    return images
-
-
-def _image_value_checks(images, what, where):
-    """Graph checks of float pixels: finite and in [0, 1] (uint8 needs none)."""
-    if images.dtype == tf.uint8:
-        return []
-    pixels = tf.cast(images, tf.float32)
-    # Slack for rounding: views computed in float16 or by a resize that
-    # overshoots by a hair are still [0, 1] images.
-    low, high = tf.reduce_min(pixels), tf.reduce_max(pixels)
-    finite = tf.math.is_finite(tf.reduce_sum(pixels))
-    return [
-        errors.graph_check(
-            finite,
-            f"{what} of ", *where, " hold NaN or Inf pixels - "
-            "find them with np.isfinite and drop or repair those images.",
-        ),
-        errors.graph_check(
-            ~finite | (high <= 1.0 + 1e-3),
-            f"float {what} must be in 0..1, got a maximum of ", high,
-            f" in the {what} of ", *where,
-            " - divide them by 255, or pass uint8 images.",
-        ),
-        errors.graph_check(
-            ~finite | (low >= -1e-3),
-            f"float {what} must be in 0..1, got a minimum of ", low,
-            f" in the {what} of ", *where,
-            " - pass pixels in 0..1 (SimCLR normalises nothing), or uint8.",
-        ),
-    ]
-
-
-def _label_checks(labels, batch, num_classes):
-    """Static and graph checks of the probe's labels: integer ids < num_classes."""
-    labels = tf.convert_to_tensor(labels)
-    if not (labels.dtype.is_integer or labels.dtype.is_floating):
-        raise errors.UserInputError(
-            f"labels must be integer class ids, got dtype {labels.dtype.name}. "
-            "Map class names to ids 0 .. num_classes - 1."
-        )
-    checks = []
-    if labels.shape.rank == 2 and labels.shape[-1] != 1:
-        return checks  # One-hot: argmax is always a valid class.
-    ids = tf.reshape(labels, [-1])
-    if labels.dtype.is_floating:
-        checks.append(errors.graph_check(
-            tf.reduce_all(tf.equal(ids, tf.round(ids))),
-            "labels must be integer class ids, got a non-integer float label - "
-            "pass integer labels, e.g. labels.astype(np.int32).",
-        ))
-        ids = tf.cast(ids, tf.int32)
-    if ids.shape[0] is not None and batch.shape[0] is not None:
-        if ids.shape[0] != batch.shape[0]:
-            raise errors.UserInputError(
-                f"labels must hold one id per image, got {ids.shape[0]} labels "
-                f"for {batch.shape[0]} images."
-            )
-    largest = tf.reduce_max(tf.concat([tf.cast(ids, tf.int64), [-1]], 0))
-    checks.append(errors.graph_check(
-        largest < num_classes,
-        "labels must be < num_classes=", tf.constant(num_classes, tf.int64),
-        " for the probe, got label ", largest,
-        " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
-    ))
-    return checks
-
-
-def _input_checks(x, labels, num_classes, where):
-    """Checks one batch of the step; returns the graph checks to run first.
-
-    Shapes and dtypes are checked now (free); pixel values and labels by
-    graph checks, a few reductions per batch. `where` names the batch in
-    messages: strings and scalar tensors.
-    """
-    views = x if isinstance(x, tuple) else (x,)
-    names = ("view1", "view2") if isinstance(x, tuple) else ("images",)
-    checks = []
-    for view, name in zip(views, names):
-        checks += _image_value_checks(_check_images(view, name), name, where)
-    if labels is not None and num_classes:
-        checks += _label_checks(labels, tf.convert_to_tensor(views[0]), num_classes)
-    return checks
 
 
 def _split_views_and_labels(data):
@@ -181,6 +65,13 @@ class SimCLR(keras.Model):
     the chosen features: it learns alongside but does not change the
     encoder. Exclude it from weight decay with LARS'
     `exclude_from_weight_decay=["probe"]`, as the reference does.
+
+    Every batch is checked before it trains anything: shapes and dtypes when
+    the step is traced, and in the step float pixels (finite, in [0, 1]),
+    probe labels (integers < `num_classes`) and the global batch (>= 2
+    images); `fit` and `evaluate` report a failure as a one-line
+    `keras_simclr.errors.UserInputError` naming the training step. (The
+    in-step checks are asserts: no-ops under XLA and on TPUs.)
 
     Under `MultiWorkerMirroredStrategy`, build the model
     (`model.build((None, height, width, 3))`) inside `strategy.scope()`
@@ -264,7 +155,7 @@ class SimCLR(keras.Model):
             input_shape = input_shape["view1"]
         elif views_given:
             input_shape = input_shape[0]
-        _check_image_shape(input_shape)
+        batch_checks.check_image_shape(input_shape)
         if self.augment is None and not views_given:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
@@ -294,14 +185,17 @@ class SimCLR(keras.Model):
             inputs = inputs["view1"]
         elif isinstance(inputs, (tuple, list)):
             inputs = inputs[0]
-        inputs = _check_images(inputs)
+        inputs = batch_checks.check_images(inputs)
         return self.encoder(_to_float_images(inputs), training=training)
 
     def _views(self, x, training):
         if isinstance(x, tuple):
-            views = [_check_images(v, name) for v, name in zip(x, ("view1", "view2"))]
+            views = [
+                batch_checks.check_images(view, name)
+                for view, name in zip(x, ("view1", "view2"))
+            ]
             return [_to_float_images(v) for v in views]
-        x = _check_images(x)
+        x = batch_checks.check_images(x)
         if self.augment is None:
             raise errors.UserInputError(
                 "This SimCLR model was built on pairs of views and has no "
@@ -365,7 +259,7 @@ class SimCLR(keras.Model):
     def train_step(self, data):
         x, labels = _split_views_and_labels(data)
         where = ("training step ", self.optimizer.iterations)
-        checks = _input_checks(x, labels, self.num_classes, where)
+        checks = batch_checks.step_checks(x, labels, self.num_classes, where)
         with tf.control_dependencies(checks), tf.GradientTape() as tape:
             loss = self._forward(x, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
@@ -379,7 +273,8 @@ class SimCLR(keras.Model):
 
     def test_step(self, data):
         x, labels = _split_views_and_labels(data)
-        checks = _input_checks(x, labels, self.num_classes, ("an evaluation batch",))
+        where = ("an evaluation batch",)
+        checks = batch_checks.step_checks(x, labels, self.num_classes, where)
         with tf.control_dependencies(checks):
             self._forward(x, labels, training=False)
         return self._logs()
@@ -420,7 +315,10 @@ class SimCLR(keras.Model):
             for _, _, batches in iterator:
                 first = next(batches)
                 break
-            _check_replica_batches(first, self.distribute_strategy)
+            x, _ = _split_views_and_labels(first)
+            batch_checks.check_replica_batches(
+                x[0] if isinstance(x, tuple) else x, self.distribute_strategy
+            )
             iterator = [(None, None, iter([first]))]
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
@@ -466,28 +364,6 @@ class SimCLR(keras.Model):
         >>> model.export_encoder("runs/cifar10/saved_encoder")
         """
         return export.export_encoder(self, path, include_projection, **kwargs)
-
-
-def _check_replica_batches(batch, strategy):
-    """Refuses a distributed batch whose replicas hold unequal image counts."""
-    x, _ = _split_views_and_labels(batch)
-    images = x[0] if isinstance(x, tuple) else x
-    if not isinstance(images, tf.distribute.DistributedValues):
-        return
-    local = strategy.experimental_local_results(images)
-    for part in local:
-        _check_images(part)
-    sizes = [int(part.shape[0]) for part in local]
-    if len(set(sizes)) > 1:
-        replicas = strategy.num_replicas_in_sync
-        total = sum(sizes)
-        multiple = -(-total // replicas) * replicas
-        raise errors.UserInputError(
-            f"fit's global batch of {total} images does not split evenly over "
-            f"the {replicas} replicas ({' + '.join(map(str, sizes))}): use a "
-            f"batch size that is a multiple of {replicas}, e.g. {multiple}, "
-            "and drop_remainder=True."
-        )
 
 
 def _default_augment(input_shape):

@@ -307,3 +307,25 @@ def test_every_user_error_is_a_user_input_error():
     for error in (data.DataError, data.PipelineError, evaluation.EvaluationError,
                   StrategyError, ModelFileError):
         assert issubclass(error, UserInputError) and issubclass(error, ValueError)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        # 32.5 was truncated to 32.
+        (lambda: ks.layers.SimCLRAugment(32.5, 32), "height must be an integer >= 1, got 32.5"),
+        (lambda: ks.layers.SimCLRAugment(32, 0), "width must be >= 1, got 0"),
+        (lambda: ks.layers.ProjectionHead(num_layers=2.5), "num_layers must be an integer"),
+        (lambda: ks.layers.ProjectionHead(output_dim=0), "output_dim must be >= 1"),
+        (lambda: ks.layers.ProjectionHead(hidden_dim="512"), "hidden_dim must be an integer"),
+        # A TensorFlow resize error, at the first image, used to be the message.
+        (lambda: data.load((images(2) * 255).astype(np.uint8), image_size=0),
+         "image_size must be >= 1, got 0"),
+    ],
+    ids=["augment_height", "augment_width", "head_layers", "head_output", "head_hidden",
+         "load_image_size"],
+)
+def test_layer_and_loader_sizes_are_integers(make, message):
+    with pytest.raises(UserInputError, match=message):
+        make()
+    assert ks.layers.SimCLRAugment(np.int64(32), 32).height == 32

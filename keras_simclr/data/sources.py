@@ -721,6 +721,7 @@ def load(
 
     Raises:
         DataError: see `describe`; also an unknown `on_corrupt`.
+        UserInputError: an `image_size` that is not an integer >= 1.
 
     Example:
 
@@ -728,6 +729,8 @@ def load(
     >>> info.num_classes
     10
     """
+    if image_size is not None:
+        image_size = errors.check_positive_int("image_size", image_size)
     raw, decode, info = raw_dataset(dataset, split, data_dir, on_corrupt)
 
     def decode_and_resize(image, label):
