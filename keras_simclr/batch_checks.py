@@ -127,6 +127,13 @@ def _label_checks(labels, batch, num_classes):
                 f"labels must hold one id per image, got {ids.shape[0]} labels "
                 f"for {batch.shape[0]} images."
             )
+    else:
+        count, images = tf.shape(ids)[0], tf.shape(batch)[0]
+        checks.append(errors.graph_check(
+            tf.equal(count, images),
+            "labels must hold one id per image, got ", count, " labels for ",
+            images, " images.",
+        ))
     largest = tf.reduce_max(tf.concat([tf.cast(ids, tf.int64), [-1]], 0))
     checks.append(errors.graph_check(
         largest < num_classes,

@@ -91,6 +91,12 @@ def test_integer_valued_float_labels_and_uint8_images_still_train(shared_model):
     assert np.isfinite(history.history["probe_loss"][-1])
 
 
+def test_labels_must_match_the_images(shared_model):
+    batch = tf.data.Dataset.from_tensors((images()[:4], LABELS[:3]))
+    with pytest.raises(UserInputError, match="one id per image, got 3 labels for 4 images"):
+        shared_model.fit(batch, verbose=0)
+
+
 def test_evaluate_names_an_evaluation_batch(shared_model):
     with pytest.raises(UserInputError, match="images of an evaluation batch hold NaN"):
         shared_model.evaluate(with_nan_in_image(0), LABELS, batch_size=4, verbose=0)
