@@ -144,11 +144,14 @@ def _label_checks(labels, batch, num_classes):
     return checks
 
 
-def step_checks(x, labels, num_classes, where):
-    """Checks one batch of the step; returns the graph checks to run first.
+def checked_batch(x, labels, num_classes, where):
+    """Checks one batch of the step; returns it, computed after the checks.
 
     Shapes and dtypes are checked now (free); pixel values and labels by
-    graph checks, a few reductions per batch.
+    graph checks, a few reductions per batch, that every op reading the
+    returned tensors waits for. (The checks guard the inputs rather than
+    the step, so that variables created in the step, by a lazy build, do
+    not depend on them: XLA could not lift them out of the function.)
 
     Args:
         x: the images, or a tuple (view1, view2).
@@ -158,24 +161,31 @@ def step_checks(x, labels, num_classes, where):
             e.g. ("training step ", optimizer.iterations).
 
     Returns:
-        A list of assert ops, for `tf.control_dependencies`.
+        `(x, labels)`, the same structure, as tensors.
 
     Raises:
         UserInputError: bad shapes or dtypes of images or labels.
 
     Example:
 
-    >>> with tf.control_dependencies(step_checks(x, y, 10, ("step ", step))):
-    ...     loss = forward(x, y)
+    >>> x, y = checked_batch(x, y, 10, ("training step ", step))
     """
     views = x if isinstance(x, tuple) else (x,)
     names = ("view1", "view2") if isinstance(x, tuple) else ("images",)
+    views = [check_images(view, name) for view, name in zip(views, names)]
     checks = []
     for view, name in zip(views, names):
-        checks += _image_value_checks(check_images(view, name), name, where)
+        checks += _image_value_checks(view, name, where)
     if labels is not None and num_classes:
-        checks += _label_checks(labels, tf.convert_to_tensor(views[0]), num_classes)
-    return checks
+        labels = tf.convert_to_tensor(labels)
+        checks += _label_checks(labels, views[0], num_classes)
+    if not checks:
+        return (tuple(views) if isinstance(x, tuple) else views[0]), labels
+    with tf.control_dependencies(checks):
+        views = [tf.identity(view) for view in views]
+        if labels is not None:
+            labels = tf.identity(labels)
+    return (tuple(views) if isinstance(x, tuple) else views[0]), labels
 
 
 def check_replica_batches(images, strategy):

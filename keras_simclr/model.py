@@ -259,8 +259,8 @@ class SimCLR(keras.Model):
     def train_step(self, data):
         x, labels = _split_views_and_labels(data)
         where = ("training step ", self.optimizer.iterations)
-        checks = batch_checks.step_checks(x, labels, self.num_classes, where)
-        with tf.control_dependencies(checks), tf.GradientTape() as tape:
+        x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
+        with tf.GradientTape() as tape:
             loss = self._forward(x, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
@@ -274,9 +274,8 @@ class SimCLR(keras.Model):
     def test_step(self, data):
         x, labels = _split_views_and_labels(data)
         where = ("an evaluation batch",)
-        checks = batch_checks.step_checks(x, labels, self.num_classes, where)
-        with tf.control_dependencies(checks):
-            self._forward(x, labels, training=False)
+        x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
+        self._forward(x, labels, training=False)
         return self._logs()
 
     def fit(self, *args, **kwargs):
