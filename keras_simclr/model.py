@@ -71,7 +71,9 @@ class SimCLR(keras.Model):
     probe labels (integers < `num_classes`) and the global batch (>= 2
     images); `fit` and `evaluate` report a failure as a one-line
     `keras_simclr.errors.UserInputError` naming the training step. (The
-    in-step checks are asserts: no-ops under XLA and on TPUs.)
+    in-step checks are asserts: no-ops under XLA and on TPUs, so also on
+    one GPU with Keras's default `jit_compile="auto"`; compile with
+    `jit_compile=False` to have them there.)
 
     Under `MultiWorkerMirroredStrategy`, build the model
     (`model.build((None, height, width, 3))`) inside `strategy.scope()`
