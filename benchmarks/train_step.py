@@ -38,6 +38,8 @@ def images_per_second(setting, args):
     model.compile(optimizer=ks.optimizers.LARS(0.1), jit_compile=setting["jit_compile"])
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (args.batch_size, size, size, 3), dtype=np.uint8)
+    if args.float_images:
+        images = images.astype(np.float32) / 255.0
     data = tf.data.Dataset.from_tensors(images).repeat()
     model.fit(data, steps_per_epoch=args.warmup_steps, epochs=1, verbose=0)
     start = time.perf_counter()
@@ -55,12 +57,16 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup_steps", type=int, default=2)
     parser.add_argument("--settings", default="graph,xla")
+    parser.add_argument("--float_images", action="store_true",
+                        help="feed float32 images in [0, 1] instead of uint8")
     args = parser.parse_args()
     names = args.settings.split(",")
     results = {name: images_per_second(SETTINGS[name], args) for name in names}
     base = results[names[0]]
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    print(f"ResNet-{args.depth}, {args.image_size} px, batch {args.batch_size}, {device}")
+    dtype = "float32" if args.float_images else "uint8"
+    print(f"ResNet-{args.depth}, {args.image_size} px, batch {args.batch_size} "
+          f"{dtype}, {device}")
     for name, rate in results.items():
         print(f"{name:>20}: {rate:8.1f} images/s  ({rate / base:.2f}x {names[0]})")
 

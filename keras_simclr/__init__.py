@@ -18,6 +18,7 @@ from keras_simclr import (
     data,
     distillation,
     encoders,
+    errors,
     evaluation,
     export,
     layers,
@@ -26,6 +27,7 @@ from keras_simclr import (
     pretrained,
     recipes,
     runs,
+    saving,
     schedules,
 )
 from keras_simclr.distillation import Distillation

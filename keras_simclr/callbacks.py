@@ -5,7 +5,7 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_simclr import evaluation
+from keras_simclr import errors, evaluation, losses
 
 __all__ = ["KNNMonitor"]
 
@@ -64,12 +64,10 @@ class KNNMonitor(keras.callbacks.Callback):
         name="knn_accuracy",
     ):
         super().__init__()
-        if k < 1 or temperature <= 0 or every_n_epochs < 1:
-            raise evaluation.EvaluationError(
-                f"k and every_n_epochs must be >= 1 and temperature > 0, got "
-                f"k={k}, every_n_epochs={every_n_epochs}, "
-                f"temperature={temperature}."
-            )
+        k = errors.check_positive_int("k", k)
+        temperature = losses.check_temperature(temperature)
+        every_n_epochs = errors.check_positive_int("every_n_epochs", every_n_epochs)
+        batch_size = errors.check_positive_int("batch_size", batch_size)
         self.train_data = evaluation._as_dataset(train_data, "train_data")
         self.val_data = evaluation._as_dataset(val_data, "val_data")
         self.k = k

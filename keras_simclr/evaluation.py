@@ -22,6 +22,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_simclr import errors, saving
+from keras_simclr import losses as simclr_losses
 from keras_simclr import optimizers as simclr_optimizers
 from keras_simclr.layers import RandomResizedCrop, SimCLRAugment
 from keras_simclr.layers.projection_head import ProjectionHead
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 
-class EvaluationError(ValueError):
+class EvaluationError(errors.UserInputError):
     """A user error in an evaluation's inputs or settings.
 
     The message says what is wrong and how to fix it; the command line
@@ -126,12 +128,14 @@ class _FrozenEncoder:
     """
 
     def __init__(self, encoder):
+        if isinstance(encoder, (str, os.PathLike)) and os.fspath(encoder).endswith(".keras"):
+            encoder = saving.load_model(os.fspath(encoder))
         inner = getattr(encoder, "encoder", None)
         if isinstance(inner, keras.layers.Layer):  # a SimCLR model
             encoder = inner
         self._model = encoder if isinstance(encoder, keras.Model) else None
         if isinstance(encoder, (str, os.PathLike)):
-            loaded = tf.saved_model.load(os.fspath(encoder))
+            loaded = _load_saved_encoder(os.fspath(encoder))
             spec = loaded.signatures["serving_default"].structured_input_signature
             size = tuple(spec[1]["images"].shape[1:3])
             self.size = size if None not in size else None
@@ -143,8 +147,8 @@ class _FrozenEncoder:
             self.call = lambda images: encoder(images, training=False)
         else:
             raise EvaluationError(
-                "encoder must be a SimCLR model, a Keras encoder or the path of "
-                "a SavedModel written by export_encoder, got "
+                "encoder must be a SimCLR model, a Keras encoder, the path of "
+                "its .keras file or of a SavedModel written by export_encoder, got "
                 f"{type(encoder).__name__}."
             )
         self._compiled = None
@@ -177,6 +181,52 @@ class _FrozenEncoder:
         return features.astype(np.float32), labels
 
 
+def _load_saved_encoder(path):
+    """tf.saved_model.load, with errors that name the path."""
+    if not tf.io.gfile.exists(path):
+        raise errors.ModelFileError(
+            f"no SavedModel at {path} — check the path (export_encoder writes one)."
+        )
+    try:
+        loaded = tf.saved_model.load(path)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise errors.ModelFileError(
+            f"SavedModel {path} is damaged or incomplete ({first}) — export it again."
+        ) from None
+    if "serving_default" not in loaded.signatures:
+        raise errors.ModelFileError(
+            f"SavedModel {path} has no serving_default signature — it was not "
+            "written by export_encoder; export the encoder with it."
+        )
+    return loaded
+
+
+def _check_test_is_not_train(train_data, test_data):
+    """Refuses evaluation data that is the training data itself."""
+    same = train_data is test_data
+    if not same and all(isinstance(d, (tuple, list)) for d in (train_data, test_data)):
+        same = np.shape(train_data[0]) == np.shape(test_data[0]) and np.array_equal(
+            train_data[0], test_data[0]
+        )
+    if same:
+        raise EvaluationError(_SAME_DATA)
+
+
+def _check_features_differ(train_x, train_y, test_x, test_y):
+    if train_x.shape == test_x.shape and np.array_equal(train_y, test_y) and (
+        np.array_equal(train_x, test_x)
+    ):
+        raise EvaluationError(_SAME_DATA)
+
+
+_SAME_DATA = (
+    "test_data is the training data (the same images): evaluate on held-out "
+    "images — a test split, or data.load(..., split='train[:80%]') for "
+    "training and split='train[80%:]' for testing."
+)
+
+
 def _target_size(image_size, encoder_size, dataset):
     size = _as_size(image_size) or encoder_size
     if size is None:
@@ -196,8 +246,9 @@ def extract_features(encoder, data, image_size=None, batch_size=256):
     statistics), after `eval_preprocess_fn`.
 
     Args:
-        encoder: a SimCLR model (its encoder is used), a Keras encoder, or
-            the path of a SavedModel written by `export_encoder`.
+        encoder: a SimCLR model (its encoder is used), a Keras encoder,
+            the path of a SimCLR model's `.keras` file, or of a SavedModel
+            written by `export_encoder`.
         data: a dataset of `(image, label)` or a tuple `(images, labels)`.
         image_size: int or (height, width) the encoder expects; None uses
             the encoder's static input size, else the images' own size.
@@ -349,8 +400,9 @@ def linear_eval(
 
     Args:
         encoder: a SimCLR model (its encoder is used), a Keras encoder
-            mapping float images in [0, 1] to h, or the path of a SavedModel
-            written by `export_encoder`.
+            mapping float images in [0, 1] to h, the path of a SimCLR
+            model's `.keras` file, or of a SavedModel written by
+            `export_encoder`.
         train_data: training `(image, label)` dataset or `(images, labels)`
             arrays.
         test_data: evaluation data, same forms.
@@ -377,7 +429,10 @@ def linear_eval(
 
     Raises:
         EvaluationError: data of the wrong form, labels >= `num_classes`,
-            or images of varying sizes without `image_size`.
+            test data that is the training data, or images of varying
+            sizes without `image_size`.
+        UserInputError: epochs, batch sizes or learning rate out of range.
+        ModelFileError: a missing or damaged model file.
 
     Example:
 
@@ -386,6 +441,11 @@ def linear_eval(
     0.91
     """
     start = time.time()
+    epochs = errors.check_positive_int("epochs", epochs, minimum=0)
+    batch_size = errors.check_positive_int("batch_size", batch_size)
+    feature_batch_size = errors.check_positive_int("feature_batch_size", feature_batch_size)
+    learning_rate = errors.check_positive_number("learning_rate", learning_rate)
+    _check_test_is_not_train(train_data, test_data)
     frozen = _FrozenEncoder(encoder)
     train = _as_dataset(train_data, "train_data")
     test = _as_dataset(test_data, "test_data")
@@ -395,6 +455,7 @@ def linear_eval(
         train_y = _labels_of(train)
     else:
         train_x, train_y = frozen.features(train, size, feature_batch_size)
+        _check_features_differ(train_x, train_y, test_x, test_y)
     num_train = len(train_y)
     classes = _num_classes(num_classes, test_y, train_y)
     _check_labels(test_y, classes, "test_data")
@@ -671,6 +732,12 @@ def finetune(
     >>> results["top1"]
     """
     start = time.time()
+    batch_size = errors.check_positive_int("batch_size", batch_size)
+    if epochs is not None:  # 0 builds the network without training it.
+        epochs = errors.check_positive_int("epochs", epochs, minimum=0)
+    if learning_rate is not None:
+        learning_rate = errors.check_positive_number("learning_rate", learning_rate)
+    _check_test_is_not_train(train_data, test_data)
     train = _as_dataset(train_data, "train_data")
     test = _as_dataset(test_data, "test_data")
     labels = _labels_of(train)
@@ -754,11 +821,18 @@ def knn_accuracy(
     Returns:
         The top-1 accuracy, a float in [0, 1].
 
+    Raises:
+        UserInputError: a temperature that is not a finite number > 0, or
+            k or batch_size below 1.
+
     Example:
 
     >>> knn_accuracy(h_train, y_train, h_val, y_val, k=200, temperature=0.1)
     0.83
     """
+    temperature = simclr_losses.check_temperature(temperature)
+    k = errors.check_positive_int("k", k)
+    batch_size = errors.check_positive_int("batch_size", batch_size)
     test_features = np.asarray(test_features)
     bank = tf.math.l2_normalize(tf.cast(train_features, tf.float32), axis=-1)
     bank_labels = tf.cast(tf.reshape(train_labels, [-1]), tf.int32)

@@ -21,6 +21,7 @@ import os
 import keras
 import tensorflow as tf
 
+from keras_simclr import errors, saving
 from keras_simclr.layers.projection_head import ProjectionHead
 
 __all__ = ["export_encoder", "SERVING_SIGNATURE", "TRAINING_SIGNATURE"]
@@ -34,14 +35,18 @@ METADATA_FILE = os.path.join("assets.extra", "keras_simclr.json")
 
 
 def _parts(model):
-    """Returns (encoder, head or None) of a SimCLR model or a bare encoder."""
+    """Returns (encoder, head or None) of a SimCLR model, its .keras file
+    or a bare encoder."""
+    if isinstance(model, (str, os.PathLike)):
+        model = saving.load_model(os.fspath(model))
     encoder = getattr(model, "encoder", None)
     if isinstance(encoder, keras.layers.Layer):
         return encoder, getattr(model, "projection_head", None)
     if isinstance(model, keras.layers.Layer):
         return model, None
-    raise ValueError(
-        f"export_encoder needs a SimCLR model or a Keras encoder, got "
+    raise errors.UserInputError(
+        f"export_encoder needs a SimCLR model or a Keras encoder (or a SimCLR "
+        f"model's .keras file), got "
         f"{type(model).__name__}."
     )
 
@@ -57,7 +62,7 @@ def _image_size(encoder, image_size):
             image_size = (image_size, image_size)
         image_size = tuple(int(s) for s in image_size)
         if static and None not in static and static != image_size:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"image_size={image_size} differs from the encoder's input "
                 f"size {static}. Leave image_size out to use the encoder's."
             )
@@ -144,8 +149,9 @@ def export_encoder(
     written to `assets.extra/keras_simclr.json` inside the SavedModel.
 
     Args:
-        model: a `keras_simclr.SimCLR` model, or a bare Keras encoder
-            (then only `"representation"` is exported).
+        model: a `keras_simclr.SimCLR` model, the path of its `.keras`
+            file (loaded with `keras_simclr.saving.load_model`), or a bare
+            Keras encoder (then only `"representation"` is exported).
         path: directory to write the SavedModel to.
         include_projection: also export the projection head's outputs.
         image_size: int or (height, width) of the input images, for an
@@ -171,7 +177,7 @@ def export_encoder(
         head = None
     for part in (encoder, head):
         if part is not None and not part.built:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"{part.name} is not built: train the model, or call it on a "
                 "batch of images, before exporting it."
             )

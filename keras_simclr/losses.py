@@ -1,9 +1,10 @@
 """The NT-Xent contrastive loss of SimCLR, with negatives from every replica."""
 
-import math
 
 import keras
 import tensorflow as tf
+
+from keras_simclr import errors
 
 # Added to self-similarity logits so they drop out of the softmax, as in the
 # reference. Finite (not -inf) so that the entropy metric's p * log(p) stays 0.
@@ -32,55 +33,83 @@ class ContrastiveTerms:
         return tf.reduce_sum(self.loss) / self.global_anchors
 
 
-def check_temperature(temperature):
-    """Raises a ValueError unless `temperature` is a finite number > 0.
+TEMPERATURE_HINT = "SimCLR uses 0.1 for ImageNet-size batches and 0.5 for CIFAR-10."
 
-    The one check of the NT-Xent temperature, used by the losses, `SimCLR`
-    and `keras_simclr.recipes.Recipe`. Tensors pass (they are checked by
-    nothing but their value at run time).
+
+def check_temperature(temperature):
+    """Returns a Python or NumPy temperature as a float, if finite and > 0.
+
+    The one check of a temperature, shared by the loss, the model, the kNN
+    evaluation and its callback.
 
     Args:
-        temperature: the softmax temperature T.
+        temperature: what the user passed.
+
+    Returns:
+        `float(temperature)`.
 
     Raises:
-        ValueError: T is not a number, not finite or not > 0.
+        UserInputError: not a finite real number > 0.
 
     Example:
 
-    >>> check_temperature(0.5)
+    >>> check_temperature(np.float32(0.5))
+    0.5
     """
-    if tf.is_tensor(temperature):
-        return
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float))
-        or not math.isfinite(temperature)
-        or not temperature > 0
-    ):
-        raise ValueError(
-            f"temperature must be > 0 and finite, got {temperature!r}. "
-            "SimCLR uses 0.1 for ImageNet-size batches and 0.5 for CIFAR-10."
-        )
+    return errors.check_positive_number("temperature", temperature, TEMPERATURE_HINT)
 
 
-def _validate(z1, z2, temperature):
-    check_temperature(temperature)
+def _checked_temperature(temperature):
+    """A float32 temperature tensor, checked now if its value is known."""
+    if tf.is_tensor(temperature) or isinstance(temperature, tf.Variable):
+        value = tf.get_static_value(tf.convert_to_tensor(temperature))
+        if value is None:  # Symbolic: checked when the graph runs.
+            temperature = tf.cast(temperature, tf.float32)
+            with tf.control_dependencies([errors.graph_check(
+                tf.math.is_finite(temperature) & (temperature > 0),
+                "temperature must be a finite number > 0, got ", temperature,
+                ". " + TEMPERATURE_HINT,
+            )]):
+                return tf.identity(temperature)
+        check_temperature(value)
+        return tf.cast(temperature, tf.float32)
+    return tf.constant(check_temperature(temperature), tf.float32)
+
+
+def _validate(z1, z2):
     for name, z in (("z1", z1), ("z2", z2)):
         if z.shape.rank != 2:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"{name} must have rank 2 (batch, dim), got shape {z.shape}. "
                 "Flatten or pool the projections before the loss."
             )
     if z1.shape.is_fully_defined() and z2.shape.is_fully_defined():
         if z1.shape != z2.shape:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"z1 and z2 must have the same shape (z1[i] and z2[i] are the "
                 f"two views of image i), got {z1.shape} and {z2.shape}."
             )
     if z1.shape[0] == 0:
-        raise ValueError(
+        raise errors.UserInputError(
             "NT-Xent needs at least one image per replica, got an empty batch."
         )
+
+
+_BATCH_OF_ONE = (
+    "NT-Xent needs a global batch of at least 2 images (the other images are "
+    "the negatives), got 1 - use batch_size >= 2, and drop_remainder=True so "
+    "that no last batch holds a single image."
+)
+
+
+def _check_global_batch(global_views):
+    """Refuses a global batch of one image: it has no negative, loss 0."""
+    static = tf.get_static_value(global_views)
+    if static is not None:
+        if static < 2:
+            raise errors.UserInputError(_BATCH_OF_ONE)
+        return []
+    return [errors.graph_check(global_views >= 2, _BATCH_OF_ONE)]
 
 
 def _gather_from_replicas(z1, z2):
@@ -88,14 +117,17 @@ def _gather_from_replicas(z1, z2):
 
     `ReplicaContext.all_gather` has a gradient: the gathered copies' gradients
     are summed over replicas and sliced back to their owner, so negatives
-    drawn from other replicas still train this replica's encoder.
+    drawn from other replicas still train this replica's encoder. Replicas
+    may hold different numbers of images (a last partial batch): the offset
+    is the number of images of the replicas before this one.
     """
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return z1, z2, 0
     z1_all, z2_all = context.all_gather([z1, z2], axis=0)
+    sizes = context.all_gather(tf.shape(z1)[:1], axis=0)
     replica_id = tf.cast(context.replica_id_in_sync_group, tf.int32)
-    return z1_all, z2_all, replica_id * tf.shape(z1)[0]
+    return z1_all, z2_all, tf.reduce_sum(sizes[:replica_id])
 
 
 def contrastive_terms(z1, z2, temperature=0.1):
@@ -122,16 +154,18 @@ def contrastive_terms(z1, z2, temperature=0.1):
     """
     z1 = tf.convert_to_tensor(z1)
     z2 = tf.convert_to_tensor(z2)
-    _validate(z1, z2, temperature)
+    _validate(z1, z2)
+    temperature = _checked_temperature(temperature)
     # Logits in float32 whatever the compute dtype: at T = 0.05 the logits
     # reach 20 and float16's exp overflows at 11.
     z1 = tf.math.l2_normalize(tf.cast(z1, tf.float32), axis=1)
     z2 = tf.math.l2_normalize(tf.cast(z2, tf.float32), axis=1)
-    temperature = tf.cast(temperature, tf.float32)
 
     z1_all, z2_all, offset = _gather_from_replicas(z1, z2)
     n = tf.shape(z1)[0]
     global_views = tf.shape(z1_all)[0]
+    with tf.control_dependencies(_check_global_batch(global_views)):
+        global_views = tf.identity(global_views)
     positives = offset + tf.range(n)
     self_mask = tf.one_hot(positives, global_views) * _SELF_MASK
 
@@ -188,8 +222,9 @@ def nt_xent(z1, z2, temperature=0.1):
         A float32 scalar.
 
     Raises:
-        ValueError: for temperature <= 0, ranks other than 2, shapes that
-            differ, or an empty batch.
+        UserInputError: a temperature that is not a finite number > 0,
+            ranks other than 2, shapes that differ, an empty batch, or a
+            global batch of one image (no negatives).
 
     Example:
 
@@ -223,9 +258,8 @@ class NTXent(keras.losses.Loss):
     """
 
     def __init__(self, temperature=0.1, name="nt_xent", **kwargs):
-        check_temperature(temperature)
         super().__init__(name=name, reduction="none", **kwargs)
-        self.temperature = temperature
+        self.temperature = check_temperature(temperature)
 
     def call(self, y_true, y_pred):
         z1, z2 = tf.split(y_pred, 2, axis=0)

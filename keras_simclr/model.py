@@ -5,7 +5,7 @@ import inspect
 import keras
 import tensorflow as tf
 
-from keras_simclr import export
+from keras_simclr import batch_checks, errors, export
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses, recipes
 from keras_simclr.data.crops import CROP_KEYS as CROPS
@@ -17,26 +17,6 @@ def _to_float_images(images):
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 255.0
     return images
-
-
-def _check_images(images, what="images"):
-    if images.dtype != tf.uint8 and not images.dtype.is_floating:
-        raise ValueError(
-            f"{what} must be uint8 in [0, 255] or float in [0, 1], got dtype "
-            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
-        )
-    if images.shape.rank != 4:
-        raise ValueError(
-            f"{what} must be a batch of shape (batch, height, width, 3), got "
-            f"shape {images.shape}. Batch single images with "
-            "tf.expand_dims(x, 0) or dataset.batch(...)."
-        )
-    if images.shape[-1] is not None and images.shape[-1] != 3:
-        raise ValueError(
-            f"{what} must have 3 channels (RGB), got {images.shape[-1]}. "
-            "Convert grayscale with tf.image.grayscale_to_rgb and drop alpha "
-            "with x[..., :3]."
-        )
 
 
 def deserialize_parts(config, keys):
@@ -78,7 +58,7 @@ def _split_views_and_labels(data):
         return x, y
     if isinstance(x, (tuple, list)):
         if len(x) != 2:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"A tuple of inputs must be the two views (view1, view2), got "
                 f"{len(x)} elements."
             )
@@ -118,6 +98,15 @@ class SimCLR(keras.Model):
     the chosen features: it learns alongside but does not change the
     encoder. Exclude it from weight decay with LARS'
     `exclude_from_weight_decay=["probe"]`, as the reference does.
+
+    Every batch is checked before it trains anything: shapes and dtypes when
+    the step is traced, and in the step float pixels (finite, in [0, 1]),
+    probe labels (integers < `num_classes`) and the global batch (>= 2
+    images); `fit` and `evaluate` report a failure as a one-line
+    `keras_simclr.errors.UserInputError` naming the training step. (The
+    in-step checks are asserts: no-ops under XLA and on TPUs, so also on
+    one GPU with Keras's default `jit_compile="auto"`; compile with
+    `jit_compile=False` to have them there.)
 
     Under `MultiWorkerMirroredStrategy`, build the model
     (`model.build((None, height, width, 3))`) inside `strategy.scope()`
@@ -161,17 +150,16 @@ class SimCLR(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        losses.check_temperature(temperature)
-        if num_classes is not None and num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2 or None, got {num_classes}.")
-        if probe_layer < 0:
-            raise ValueError(f"probe_layer must be >= 0, got {probe_layer}.")
+        temperature = losses.check_temperature(temperature)
+        if num_classes is not None:
+            num_classes = errors.check_positive_int("num_classes", num_classes, 2)
+        probe_layer = errors.check_positive_int("probe_layer", probe_layer, 0)
         self.encoder = encoder
         self.projection_head = projection_head or ProjectionHead(
             name="projection_head"
         )
         if probe_layer > 0 and not isinstance(self.projection_head, ProjectionHead):
-            raise ValueError(
+            raise errors.UserInputError(
                 "probe_layer > 0 reads a middle layer of the head, which needs "
                 "a keras_simclr.layers.ProjectionHead."
             )
@@ -204,6 +192,7 @@ class SimCLR(keras.Model):
             input_shape = input_shape["view1"]
         elif views_given:
             input_shape = input_shape[0]
+        batch_checks.check_image_shape(input_shape)
         if self.augment is None and not views_given:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
@@ -233,22 +222,21 @@ class SimCLR(keras.Model):
             inputs = inputs[CROPS[0] if CROPS[0] in inputs else "view1"]
         elif isinstance(inputs, (tuple, list)):
             inputs = inputs[0]
-        inputs = tf.convert_to_tensor(inputs)
-        _check_images(inputs)
+        inputs = batch_checks.check_images(inputs)
         return self.encoder(_to_float_images(inputs), training=training)
 
     def _views(self, x, training):
         if isinstance(x, dict):
             return self._views_of_crops([x[key] for key in CROPS])
         if isinstance(x, tuple):
-            views = [tf.convert_to_tensor(v) for v in x]
-            for name, view in zip(("view1", "view2"), views):
-                _check_images(view, name)
+            views = [
+                batch_checks.check_images(view, name)
+                for view, name in zip(x, ("view1", "view2"))
+            ]
             return [_to_float_images(v) for v in views]
-        x = tf.convert_to_tensor(x)
-        _check_images(x)
+        x = batch_checks.check_images(x)
         if self.augment is None:
-            raise ValueError(
+            raise errors.UserInputError(
                 "This SimCLR model was built on pairs of views and has no "
                 "augmentation for plain images: pass augment="
                 "keras_simclr.layers.SimCLRAugment(height, width) or give "
@@ -273,8 +261,7 @@ class SimCLR(keras.Model):
                 "SimCLRAugment, or give whole images or finished views.")
         views = []
         for name, crop in zip(CROPS, crops):
-            crop = tf.convert_to_tensor(crop)
-            _check_images(crop, name)
+            crop = batch_checks.check_images(crop, name)
             views.append(self.augment(_to_float_images(crop), training=True,
                                       crop=False))
         return views
@@ -329,6 +316,8 @@ class SimCLR(keras.Model):
 
     def train_step(self, data):
         x, labels = _split_views_and_labels(data)
+        where = ("training step ", self.optimizer.iterations)
+        x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
         with tf.GradientTape() as tape:
             loss = self._forward(x, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
@@ -342,8 +331,20 @@ class SimCLR(keras.Model):
 
     def test_step(self, data):
         x, labels = _split_views_and_labels(data)
+        where = ("an evaluation batch",)
+        x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
         self._forward(x, labels, training=False)
         return self._logs()
+
+    def fit(self, *args, **kwargs):
+        # Bad pixels or labels are found inside the compiled step; they
+        # surface as one-line errors rather than TensorFlow's trace.
+        with errors.graph_errors_as_user_errors():
+            return super().fit(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        with errors.graph_errors_as_user_errors():
+            return super().evaluate(*args, **kwargs)
 
     def _logs(self):
         return worker_safe_logs(self, self.metrics)
@@ -353,14 +354,25 @@ class SimCLR(keras.Model):
             self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy
         )
 
-    def _maybe_symbolic_build(self, *args, **kwargs):
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Under MultiWorkerMirroredStrategy, Keras 3 reduces one input batch
         # across workers to build the model symbolically, which fails on
         # nested batches such as ((view1, view2), labels). A built model
         # needs none of it.
         if self.built and self._multi_worker():
             return
-        super()._maybe_symbolic_build(*args, **kwargs)
+        if iterator is not None and self._distribute_strategy is not None:
+            # Keras averages the first batch over the replicas to build,
+            # which fails on replicas of unequal batches: check it first.
+            for _, _, batches in iterator:
+                first = next(batches)
+                break
+            x, _ = _split_views_and_labels(first)
+            batch_checks.check_replica_batches(
+                x[0] if isinstance(x, tuple) else x, self.distribute_strategy
+            )
+            iterator = [(None, None, iter([first]))]
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self):
         config = super().get_config()
@@ -406,7 +418,7 @@ def _default_augment(input_shape):
     """SimCLRAugment for the input size: CIFAR-10 preset up to 64 px."""
     height, width = input_shape[1], input_shape[2]
     if height is None or width is None:
-        raise ValueError(
+        raise errors.UserInputError(
             "SimCLR's default augmentation needs the image size: give the "
             "encoder a static input_shape, or pass augment="
             "keras_simclr.layers.SimCLRAugment(height, width)."

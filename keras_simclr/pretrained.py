@@ -13,7 +13,6 @@ Keras weight.
 import re
 import types
 
-import keras
 import tensorflow as tf
 
 from keras_simclr import encoders

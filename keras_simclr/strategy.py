@@ -5,10 +5,12 @@ import os
 
 import tensorflow as tf
 
+from keras_simclr.errors import UserInputError
+
 __all__ = ["StrategyError", "resolve_strategy", "is_chief", "cluster_spec_from_env"]
 
 
-class StrategyError(ValueError):
+class StrategyError(UserInputError):
     """A user error in the strategy settings (bad TF_CONFIG, too few GPUs)."""
 
 

@@ -158,3 +158,79 @@ def test_raw_images_are_augmented_on_every_replica():
     # Random views of random images: the loss is near log(2N - 1) = log 31.
     assert np.all(np.isfinite(out["loss"]))
     assert np.all(np.abs(out["loss"] - np.log(31)) < 1.0)
+
+
+UNEVEN_LOSS = """
+from keras_simclr import losses
+rng = np.random.default_rng(0)
+z1 = rng.normal(size=(7, 6)).astype(np.float32)
+z2 = (z1 + rng.normal(scale=0.3, size=(7, 6))).astype(np.float32)
+# A last partial batch of 7 images: 4 + 3 on 2 replicas, 3 + 1 + 3 on 3.
+bounds = {2: [0, 4, 7], 3: [0, 3, 4, 7]}[strategy.num_replicas_in_sync]
+
+def step(a, b):
+    with tf.GradientTape() as tape:
+        tape.watch([a, b])
+        terms = losses.contrastive_terms(a, b, temperature=0.2)
+        loss = terms.replica_loss()
+    return (loss, terms.correct) + tuple(tape.gradient(loss, [a, b]))
+
+a, b = (strategy.experimental_distribute_values_from_function(
+    lambda ctx, z=z: z[bounds[ctx.replica_id_in_sync_group]:
+                       bounds[ctx.replica_id_in_sync_group + 1]]) for z in (z1, z2))
+results = tf.function(lambda a, b: strategy.run(step, args=(a, b)))(a, b)
+loss, correct, g1, g2 = (strategy.experimental_local_results(t) for t in results)
+save(loss=np.sum([l.numpy() for l in loss]),
+     correct=np.concatenate([c.numpy().reshape(2, -1) for c in correct], axis=1),
+     g1=np.concatenate([g.numpy() for g in g1]),
+     g2=np.concatenate([g.numpy() for g in g2]))
+"""
+
+
+@pytest.mark.parametrize("replicas", [2, 3])
+def test_uneven_replica_batches_equal_one_device(replicas):
+    # Positives used to be placed at replica_id * n_local: with 4 + 3
+    # images, replica 1's anchors were paired with the wrong views.
+    import tensorflow as tf
+
+    from keras_simclr import losses
+
+    multi = run_with_replicas(UNEVEN_LOSS, replicas)
+    rng = np.random.default_rng(0)
+    z1 = tf.constant(rng.normal(size=(7, 6)).astype(np.float32))
+    z2 = tf.constant((z1.numpy() + rng.normal(scale=0.3, size=(7, 6))).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch([z1, z2])
+        terms = losses.contrastive_terms(z1, z2, temperature=0.2)
+        loss = terms.replica_loss()
+    g1, g2 = tape.gradient(loss, [z1, z2])
+    np.testing.assert_allclose(float(loss), reference_nt_xent(z1.numpy(), z2.numpy(), 0.2), rtol=1e-5)
+    np.testing.assert_allclose(multi["loss"], float(loss), rtol=1e-5)
+    np.testing.assert_array_equal(multi["correct"].reshape(-1), terms.correct.numpy())
+    np.testing.assert_allclose(multi["g1"], g1.numpy(), atol=1e-6)
+    np.testing.assert_allclose(multi["g2"], g2.numpy(), atol=1e-6)
+
+
+UNEVEN_FIT = """
+import keras_simclr as ks
+from tiny_models import tiny_encoder
+images = np.random.default_rng(0).uniform(size=(7, 8, 8, 3)).astype(np.float32)
+with strategy.scope():
+    model = ks.SimCLR(tiny_encoder(8), ks.layers.ProjectionHead(2, output_dim=8),
+                      augment=keras.layers.Identity(), temperature=0.5)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+try:
+    model.fit(tf.data.Dataset.from_tensor_slices(images).batch(7), verbose=0)
+    save(error=np.array(""))
+except ks.errors.UserInputError as error:
+    save(error=np.array(str(error)))
+"""
+
+
+def test_fit_names_a_batch_that_does_not_split_over_the_replicas():
+    # It used to die in Keras's build: "AddN ... must have the same size".
+    error = str(run_with_replicas(UNEVEN_FIT, 2)["error"])
+    assert error == (
+        "fit's global batch of 7 images does not split evenly over the 2 replicas "
+        "(4 + 3): use a batch size that is a multiple of 2, e.g. 8, and drop_remainder=True."
+    )

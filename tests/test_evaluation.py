@@ -107,14 +107,14 @@ def test_linear_eval_takes_datasets_skips_unlabelled_and_crops_large_images():
 
 def test_linear_eval_with_augmentation_keeps_the_encoder_frozen():
     rng = np.random.default_rng(0)
-    labels = (np.arange(90) % 3).astype(np.int32)
-    images = rng.integers(0, 40, (90, SIZE, SIZE, 3))
-    images[np.arange(90), :, :, labels] += 200  # class = dominant channel
+    labels = (np.arange(120) % 3).astype(np.int32)
+    images = rng.integers(0, 40, (120, SIZE, SIZE, 3))
+    images[np.arange(120), :, :, labels] += 200  # class = dominant channel
     images = images.astype(np.uint8)
     encoder = patch_encoder(dense=True)
     before = _weights(encoder)
     results = evaluation.linear_eval(
-        encoder, (images, labels), (images, labels),
+        encoder, (images[:90], labels[:90]), (images[90:], labels[90:]),
         epochs=15, batch_size=30, learning_rate=0.5, augment=True,
     )
     assert results["augment"] and results["top1"] >= 0.95

@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from keras_simclr import losses
+from keras_simclr.errors import UserInputError
 
 
 def reference_nt_xent(z1, z2, temperature):
@@ -21,7 +22,7 @@ def reference_nt_xent(z1, z2, temperature):
 
 @pytest.mark.parametrize(
     "n, d, temperature",
-    [(1, 4, 0.1), (2, 3, 1.0), (7, 16, 0.5), (32, 128, 0.1), (16, 8, 0.05)],
+    [(2, 4, 0.1), (2, 3, 1.0), (7, 16, 0.5), (32, 128, 0.1), (16, 8, 0.05)],
 )
 def test_nt_xent_matches_numpy(n, d, temperature):
     rng = np.random.default_rng(n * 100 + d)
@@ -31,9 +32,11 @@ def test_nt_xent_matches_numpy(n, d, temperature):
     np.testing.assert_allclose(got, reference_nt_xent(z1, z2, temperature), rtol=1e-5, atol=1e-6)
 
 
-def test_single_image_has_only_the_positive_as_candidate():
+def test_a_single_image_is_refused_it_has_no_negatives():
+    # It used to give loss 0 and zero gradients, every step.
     z = np.ones((1, 4), np.float32)
-    assert float(losses.nt_xent(z, -z, 0.1)) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(UserInputError, match="global batch of at least 2 images"):
+        losses.nt_xent(z, -z, 0.1)
 
 
 def test_gradient_matches_finite_differences():
@@ -83,16 +86,39 @@ def test_low_precision_inputs_stay_finite(dtype):
 @pytest.mark.parametrize(
     "z1, z2, temperature, message",
     [
-        (np.ones((4, 3)), np.ones((4, 3)), 0.0, "temperature must be > 0"),
-        (np.ones((4, 3)), np.ones((4, 3)), -1.0, "temperature must be > 0"),
+        (np.ones((4, 3)), np.ones((4, 3)), 0.0, "temperature must be a finite number > 0"),
+        (np.ones((4, 3)), np.ones((4, 3)), -1.0, "temperature must be a finite number > 0"),
+        (np.ones((4, 3)), np.ones((4, 3)), np.inf, "got inf"),
+        (np.ones((4, 3)), np.ones((4, 3)), tf.constant(0.0), "got 0"),
+        (np.ones((4, 3)), np.ones((4, 3)), "0.5", "got '0.5'"),
         (np.ones((4, 3, 1)), np.ones((4, 3, 1)), 0.1, "rank 2"),
         (np.ones((4, 3)), np.ones((5, 3)), 0.1, "same shape"),
         (np.ones((0, 3)), np.ones((0, 3)), 0.1, "empty batch"),
     ],
 )
 def test_bad_input_is_a_clear_error(z1, z2, temperature, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserInputError, match=message):
         losses.nt_xent(z1.astype(np.float32), z2.astype(np.float32), temperature)
+
+
+def test_a_symbolic_zero_temperature_fails_when_the_graph_runs():
+    # It used to return NaN.
+    from keras_simclr import errors
+
+    z = np.eye(4, dtype=np.float32)
+    loss = tf.function(lambda t: losses.nt_xent(z, z, t))
+    with pytest.raises(UserInputError, match="temperature must be a finite number > 0, got 0"):
+        with errors.graph_errors_as_user_errors():
+            loss(tf.constant(0.0))
+    assert np.isfinite(float(loss(tf.constant(0.5))))
+
+
+def test_numpy_scalar_temperatures_are_numbers():
+    z = np.eye(4, dtype=np.float32)
+    expected = reference_nt_xent(z, z, 0.5)
+    for temperature in (np.float32(0.5), np.float64(0.5), np.array(0.5)):
+        np.testing.assert_allclose(float(losses.nt_xent(z, z, temperature)), expected, rtol=1e-5)
+    assert losses.NTXent(np.float32(0.5)).get_config()["temperature"] == 0.5
 
 
 def test_keras_loss_wrapper_round_trips():
@@ -102,5 +128,6 @@ def test_keras_loss_wrapper_round_trips():
     z = rng.normal(size=(8, 6)).astype(np.float32)
     expected = reference_nt_xent(z[:4], z[4:], 0.5)
     np.testing.assert_allclose(float(restored(np.zeros(8), z)), expected, rtol=1e-5)
-    with pytest.raises(ValueError, match="temperature"):
-        losses.NTXent(temperature=0)
+    for bad in (0, float("inf"), float("nan"), None):
+        with pytest.raises(UserInputError, match="temperature"):
+            losses.NTXent(temperature=bad)

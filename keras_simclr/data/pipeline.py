@@ -13,6 +13,7 @@ import inspect
 import tensorflow as tf
 
 from keras_simclr.data import crops as crops_lib
+from keras_simclr import errors
 from keras_simclr.data import sources
 from keras_simclr.layers import augmentation as aug
 from keras_simclr.layers import crop as crop_lib
@@ -22,7 +23,7 @@ __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 AUGMENT_ON = ("device", "data")
 
 
-class PipelineError(ValueError):
+class PipelineError(errors.UserInputError):
     """A user error in the pipeline settings (batch vs replicas, sizes)."""
 
 

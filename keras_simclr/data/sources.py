@@ -14,6 +14,8 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_simclr import errors
+
 __all__ = [
     "DatasetInfo",
     "EMBEDDED",
@@ -47,7 +49,7 @@ Attributes:
 """
 
 
-class DataError(ValueError):
+class DataError(errors.UserInputError):
     """A user error about the data: bad name, missing folder, corrupt file.
 
     The message says what is wrong and how to fix it; the command line prints
@@ -191,6 +193,15 @@ def _apply_slice(count, start, stop):
     return range(count)[slice(_slice_bound(start, count), _slice_bound(stop, count))]
 
 
+def _sliced_order(count, start, stop):
+    """Indices of a slice of a fixed shuffle of `count` items (all, in order,
+    without a slice), so that "train[:80%]" and "train[80%:]" both hold
+    every class of a class-sorted list."""
+    if not (start or stop):
+        return np.arange(count)
+    return np.random.default_rng(0).permutation(count)[_apply_slice(count, start, stop)]
+
+
 # ---------------------------------------------------------------------------
 # Image folders.
 
@@ -242,7 +253,7 @@ def _folder_split(root, split):
     """Returns (paths, labels, class_names) of `split` of an image folder.
 
     `root/<split>/` is used when it exists; otherwise split "train" is the
-    whole folder. A slice ("train[:80%]") cuts the sorted file list.
+    whole folder. A slice ("train[:80%]") cuts a fixed shuffle of it.
     """
     name, start, stop = _parse_split(split)
     folder = os.path.join(root, name)
@@ -256,10 +267,7 @@ def _folder_split(root, split):
         folder = root
     paths, labels, classes = _scan_folder(folder)
     if start or stop:
-        # Slice a fixed shuffle of the sorted list, so that both parts hold
-        # every class.
-        order = np.random.default_rng(0).permutation(len(paths))
-        order = order[_apply_slice(len(paths), start, stop)]
+        order = _sliced_order(len(paths), start, stop)
         paths = [paths[i] for i in order]
         labels = [labels[i] for i in order]
     return paths, labels, classes
@@ -410,24 +418,88 @@ def _kind(dataset):
     return "tfds"
 
 
-def _arrays(dataset, kind):
+_NPZ_KEYS = {
+    "train": (("images", "x", "image"), ("labels", "y", "label")),
+    "test": (("test_images", "x_test"), ("test_labels", "y_test")),
+}
+
+_SPLIT_BY_SLICES = (
+    "split the training arrays instead: split='train[:80%]' and "
+    "eval_split='train[80%:]' (a fixed shuffle, as for image folders)"
+)
+
+
+def _array_split_name(dataset, kind, split):
+    """The split name of arrays: 'train', or 'test' for a .npz with test arrays."""
+    name = _parse_split(split)[0]
+    allowed = _NPZ_KEYS if kind == "npz" else ("train",)
+    if name not in allowed:
+        what = dataset if kind == "npz" else "in-memory arrays"
+        raise DataError(
+            f"{what} has splits {sorted(allowed)}, not '{name}' — {_SPLIT_BY_SLICES}."
+        )
+    return name
+
+
+def _read_npz(path, split_name):
+    if not tf.io.gfile.exists(path) or tf.io.gfile.isdir(path):
+        raise DataError(f"no file {path} — check the path.")
+    image_keys, label_keys = _NPZ_KEYS[split_name]
+    with tf.io.gfile.GFile(path, "rb") as f:
+        contents = io.BytesIO(f.read())
+    with np.load(contents) as data:
+        keys = set(data.files)
+        image_key = next((k for k in image_keys if k in keys), None)
+        if image_key is None and split_name == "test":
+            raise DataError(
+                f"{path} has no test arrays ('x_test' or 'test_images', with "
+                f"'y_test' or 'test_labels') — add them, or {_SPLIT_BY_SLICES}."
+            )
+        if image_key is None:
+            raise DataError(
+                f"{path} has arrays {sorted(keys)}; it needs 'images' "
+                "(or 'x') and optionally 'labels' (or 'y')."
+            )
+        label_key = next((k for k in label_keys if k in keys), None)
+        return data[image_key], data[label_key] if label_key else None
+
+
+def _check_pixels(images):
+    """Refuses float images outside [0, 1] and NaN/Inf pixels."""
+    if not np.all(np.isfinite(images)):
+        bad = int(np.flatnonzero(~np.isfinite(images).reshape(len(images), -1).all(1))[0])
+        raise DataError(
+            f"images hold NaN or Inf pixels (image {bad} is the first) — drop "
+            "or repair them, e.g. keep images[np.isfinite(images).all((1, 2, 3))]."
+        )
+    if images.size and (images.max() > 1 or images.min() < 0):
+        raise DataError(
+            f"float images must be in [0, 1], got values in [{images.min():g}, "
+            f"{images.max():g}] — divide them by 255, or pass uint8 images."
+        )
+
+
+def _check_array_labels(labels):
+    labels = np.asarray(labels).reshape(-1)
+    if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
+        raise DataError(
+            f"labels must be integer class ids, got dtype {labels.dtype} — map "
+            "class names to ids 0 .. num_classes - 1."
+        )
+    if np.issubdtype(labels.dtype, np.floating):
+        fractional = labels[labels != np.round(labels)]
+        if fractional.size:
+            raise DataError(
+                f"labels must be integer class ids, got {fractional[0]:g} — "
+                "pass integer labels, e.g. labels.astype(np.int32)."
+            )
+    return labels.astype(np.int32)
+
+
+def _arrays(dataset, kind, split_name="train"):
     """Returns (images, labels) NumPy arrays of a numpy or npz dataset."""
     if kind == "npz":
-        if not tf.io.gfile.exists(dataset) or tf.io.gfile.isdir(dataset):
-            raise DataError(f"no file {dataset} — check the path.")
-        with tf.io.gfile.GFile(dataset, "rb") as f:
-            contents = io.BytesIO(f.read())
-        with np.load(contents) as data:
-            keys = set(data.files)
-            image_key = next((k for k in ("images", "x", "image") if k in keys), None)
-            if image_key is None:
-                raise DataError(
-                    f"{dataset} has arrays {sorted(keys)}; it needs 'images' "
-                    "(or 'x') and optionally 'labels' (or 'y')."
-                )
-            label_key = next((k for k in ("labels", "y", "label") if k in keys), None)
-            images = data[image_key]
-            labels = data[label_key] if label_key else None
+        images, labels = _read_npz(dataset, split_name)
     elif isinstance(dataset, (tuple, list)):
         if len(dataset) != 2:
             raise DataError(
@@ -445,10 +517,11 @@ def _arrays(dataset, kind):
     if images.dtype != np.uint8:
         if not np.issubdtype(images.dtype, np.floating):
             raise DataError(f"images must be uint8 or float in [0, 1], got {images.dtype}.")
-        images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+        _check_pixels(images)
+        images = np.round(images * 255).astype(np.uint8)
     if labels is None:
         labels = np.full(len(images), -1, np.int32)
-    labels = np.asarray(labels).reshape(-1).astype(np.int32)
+    labels = _check_array_labels(labels)
     if len(labels) != len(images):
         raise DataError(f"{len(images)} images but {len(labels)} labels.")
     return images, labels
@@ -472,8 +545,13 @@ def describe(dataset, split="train", data_dir=None):
         split: the split: a tfds split expression ("train", "unlabelled",
             "train+unlabelled", "train[:10%]"); for a folder, a sub-folder
             name or "train" (the whole folder), with an optional slice;
-            for arrays, a slice of "train"; for "shapes", "train" (5,000
-            images) or "test" (1,000).
+            for arrays, "train" (all of them), for a `.npz` also "test"
+            (its arrays `x_test`/`test_images` and `y_test`/`test_labels`),
+            with an optional slice; for "shapes", "train" (5,000 images)
+            or "test" (1,000). A slice of a folder or of arrays cuts a
+            fixed shuffle (seed 0) of them, so that "train[:80%]" and
+            "train[80%:]" are a deterministic split holding every class;
+            any other split name is refused.
         data_dir: tfds data directory (where `tfds` looks for prepared data).
 
     Returns:
@@ -496,9 +574,9 @@ def describe(dataset, split="train", data_dir=None):
         count = len(_apply_slice(count, start, stop))
         return DatasetInfo(name, kind, 10, (32, 32), count, list(_SHAPES_CLASSES))
     if kind in ("numpy", "npz"):
-        images, labels = _arrays(dataset, kind)
+        images, labels = _arrays(dataset, kind, _array_split_name(dataset, kind, split))
         _, start, stop = _parse_split(split)
-        labels = labels[list(_apply_slice(len(labels), start, stop))]
+        labels = labels[_sliced_order(len(labels), start, stop)]
         return DatasetInfo(
             name, "numpy", _array_num_classes(labels), tuple(images.shape[1:3]),
             len(labels), None,
@@ -637,10 +715,11 @@ def raw_dataset(dataset, split="train", data_dir=None, on_corrupt="error"):
         name, start, stop = _parse_split(split)
         count, seed = _embedded_split(name)
         images, labels = make_shapes(count, seed=seed)
+        indices = list(_apply_slice(len(images), start, stop))
     else:
-        images, labels = _arrays(dataset, kind)
+        images, labels = _arrays(dataset, kind, _array_split_name(dataset, kind, split))
         _, start, stop = _parse_split(split)
-    indices = list(_apply_slice(len(images), start, stop))
+        indices = _sliced_order(len(images), start, stop)
     raw = tf.data.Dataset.from_tensor_slices((images[indices], labels[indices]))
     return raw, tf.identity, info
 
@@ -679,6 +758,7 @@ def load(
 
     Raises:
         DataError: see `describe`; also an unknown `on_corrupt`.
+        UserInputError: an `image_size` that is not an integer >= 1.
 
     Example:
 
@@ -686,6 +766,8 @@ def load(
     >>> info.num_classes
     10
     """
+    if image_size is not None:
+        image_size = errors.check_positive_int("image_size", image_size)
     raw, decode, info = raw_dataset(dataset, split, data_dir, on_corrupt)
 
     def decode_and_resize(image, label):

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_simclr import errors
 from keras_simclr.layers import augmentation as aug
 from keras_simclr.layers import blur as blur_lib
 from keras_simclr.layers import color as color_lib
@@ -88,9 +89,8 @@ class SimCLRAugment(aug.AugmentationLayer):
     def __init__(self, height, width, strength=1.0, blur=True, flip=True,
                  solarize=0.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if int(height) < 1 or int(width) < 1:
-            raise ValueError(f"height and width must be >= 1, got "
-                             f"{height}, {width}.")
+        height = errors.check_positive_int("height", height)
+        width = errors.check_positive_int("width", width)
         if not 0.0 <= float(strength) <= 2.5:
             raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
         if not 0.0 <= float(solarize) <= 1.0:

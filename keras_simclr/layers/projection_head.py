@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_simclr import errors
 from keras_simclr.layers.batch_norm import batch_norm
 
 
@@ -45,13 +46,10 @@ class ProjectionHead(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be >= 1, got {num_layers}.")
-        if output_dim < 1 or (hidden_dim is not None and hidden_dim < 1):
-            raise ValueError(
-                f"output_dim and hidden_dim must be positive, got "
-                f"output_dim={output_dim}, hidden_dim={hidden_dim}."
-            )
+        num_layers = errors.check_positive_int("num_layers", num_layers)
+        output_dim = errors.check_positive_int("output_dim", output_dim)
+        if hidden_dim is not None:
+            hidden_dim = errors.check_positive_int("hidden_dim", hidden_dim)
         self.num_layers = num_layers
         self.hidden_dim = hidden_dim
         self.output_dim = output_dim

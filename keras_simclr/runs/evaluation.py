@@ -5,16 +5,13 @@ model and the recipe; these functions read them, so the dataset and image
 size need not be repeated.
 """
 
-import keras
-
-from keras_simclr import data
+from keras_simclr import data, saving
 from keras_simclr import evaluation as ks_evaluation
 from keras_simclr.runs import files, results
 from keras_simclr.runs.errors import RunSettingError
 from keras_simclr.runs.training import CONFIG, _verbose
 
 __all__ = ["export", "finetune", "linear_eval", "load_run"]
-
 
 def load_run(model_dir):
     """The `(recipe dict, SimCLR model)` of a finished pretraining run.
@@ -26,25 +23,20 @@ def load_run(model_dir):
 
     >>> recipe, model = load_run("gs://bucket/runs/cifar10")
     """
-    import keras_simclr  # noqa: F401 (registers the serializable classes)
-
     path = files.join(model_dir, "model.keras")
     if not files.gfile.exists(path):
         raise RunSettingError(
             f"no pretrained model in {model_dir} (no model.keras) — pretrain into it "
             "first (keras_simclr.pretrain or `keras-simclr pretrain`), or fix model_dir",
             field="model_dir")
-    with files.local_input(path) as local:
-        model = keras.saving.load_model(local)
+    model = saving.load_model(path)
     return files.read_json(files.join(model_dir, CONFIG), default={}), model
-
 
 def _check_positive(**settings):
     for name, value in settings.items():
         if value is not None and value < 1:
             raise RunSettingError(f"{name}={value} is out of range — use {name} >= 1",
                                   field=name)
-
 
 def _data(recipe, dataset, split, eval_split, data_dir, image_size):
     """(train, test, num_classes, image size) of an evaluation."""
@@ -62,7 +54,6 @@ def _data(recipe, dataset, split, eval_split, data_dir, image_size):
             f"split '{split}' of {dataset} has no labels — evaluate on a labelled "
             "split with split and eval_split", field="split")
     return train, test, info.num_classes, trained
-
 
 def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
                 data_dir=None, image_size=None, verbose="auto", **settings):
@@ -93,7 +84,6 @@ def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
         verbose=_verbose(verbose), **settings)
     results.update_results(model_dir, "linear_eval", metrics)
     return metrics
-
 
 def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
              data_dir=None, image_size=None, label_fraction=None, verbose="auto",
@@ -134,7 +124,6 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
     metrics = dict(metrics, label_fraction=fraction, model=path)
     results.update_results(model_dir, key, metrics)
     return classifier, metrics
-
 
 def export(model_dir, export_dir=None, include_projection=True):
     """Exports a run's encoder as a TF SavedModel (any gfile URL).

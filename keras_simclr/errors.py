@@ -1,0 +1,167 @@
+"""The library's user errors, and the checks of numbers every module shares.
+
+Every error a user can fix by changing what they pass is a
+`UserInputError` (a `ValueError`) whose one-line message names the
+argument, what it got and the fix; the command line prints it as one line
+and exits with status 2. Modules raise the subclasses of their concept
+(`data.DataError`, `evaluation.EvaluationError`, ...).
+"""
+
+import contextlib
+import math
+import numbers
+import re
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "ModelFileError",
+    "UserInputError",
+    "check_positive_int",
+    "check_positive_number",
+    "graph_check",
+    "graph_errors_as_user_errors",
+]
+
+# Starts the message of every check that runs inside a compiled step, so
+# that `graph_errors_as_user_errors` can tell them from TensorFlow's own.
+_GRAPH_CHECK_MARK = "keras_simclr input error: "
+
+
+class UserInputError(ValueError):
+    """A user error: bad argument, data or file; the message says the fix.
+
+    Example:
+
+    >>> try:
+    ...     keras_simclr.SimCLR(encoder, temperature=0)
+    ... except keras_simclr.errors.UserInputError as error:
+    ...     print(error)
+    temperature must be a finite number > 0, got 0. ...
+    """
+
+
+class ModelFileError(UserInputError):
+    """A model file (.keras or SavedModel) that is missing or damaged."""
+
+
+def _real_scalar(value):
+    """`value` as a float if it is a real, non-boolean scalar, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return None
+
+
+def check_positive_number(name, value, hint=""):
+    """Returns `value` as a float if it is a finite real number > 0.
+
+    Python and NumPy scalars (`np.float32(0.5)`) and 0-d arrays are
+    accepted; booleans, strings, inf and NaN are not.
+
+    Args:
+        name: the argument's name, for the message.
+        value: what the user passed.
+        hint: a sentence appended to the message (typical values).
+
+    Returns:
+        `float(value)`.
+
+    Raises:
+        UserInputError: `value` is not a finite real number > 0.
+
+    Example:
+
+    >>> check_positive_number("temperature", np.float32(0.5))
+    0.5
+    """
+    number = _real_scalar(value)
+    if number is None or not math.isfinite(number) or not number > 0:
+        shown = repr(value) if number is None else f"{number:g}"
+        raise UserInputError(
+            f"{name} must be a finite number > 0, got {shown}."
+            + (f" {hint}" if hint else "")
+        )
+    return number
+
+
+def check_positive_int(name, value, minimum=1):
+    """Returns `value` as an int if it is an integer >= `minimum`.
+
+    Args:
+        name: the argument's name, for the message.
+        value: what the user passed (Python or NumPy integer).
+        minimum: the smallest value allowed.
+
+    Returns:
+        `int(value)`.
+
+    Raises:
+        UserInputError: `value` is not an integer, or is below `minimum`.
+
+    Example:
+
+    >>> check_positive_int("batch_size", 512)
+    512
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise UserInputError(
+            f"{name} must be an integer >= {minimum}, got {value!r}."
+        )
+    if value < minimum:
+        raise UserInputError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def graph_check(condition, *message):
+    """A check of values known only when the graph runs (a batch's pixels).
+
+    A `tf.debugging.Assert` whose message is the concatenation of
+    `message` (strings and scalar tensors, printed by value); under
+    `graph_errors_as_user_errors` (`SimCLR.fit` and `evaluate`) a failure
+    becomes a one-line `UserInputError`. Like every assert, it is a no-op
+    under XLA (`jit_compile=True`) and on TPUs. Message strings must not
+    contain square brackets.
+
+    Args:
+        condition: a scalar bool tensor, True when the input is fine.
+        *message: strings and scalar tensors.
+
+    Returns:
+        The assert op (run it before what it guards, with
+        `tf.control_dependencies`, in graphs without automatic control
+        dependencies).
+
+    Example:
+
+    >>> graph_check(tf.reduce_all(tf.math.is_finite(x)), "x holds NaN")
+    """
+    return tf.debugging.Assert(condition, [_GRAPH_CHECK_MARK, *message], summarize=1)
+
+
+@contextlib.contextmanager
+def graph_errors_as_user_errors():
+    """Re-raises failed `graph_check`s as one-line `UserInputError`s.
+
+    Yields:
+        Nothing; wraps code that runs compiled steps.
+
+    Example:
+
+    >>> with graph_errors_as_user_errors():
+    ...     model.fit(images)
+    """
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as error:
+        text = str(error)
+        start = text.find("[" + _GRAPH_CHECK_MARK)
+        if start < 0:
+            raise
+        line = text[start:].splitlines()[0]
+        parts = re.findall(r"\[([^\]]*)\]", line)
+        raise UserInputError("".join(parts)[len(_GRAPH_CHECK_MARK):]) from None

@@ -1,0 +1,55 @@
+"""Loading of a saved SimCLR model with errors that name the file."""
+
+import zipfile
+
+import keras
+import tensorflow as tf
+
+from keras_simclr import errors
+
+__all__ = ["load_model"]
+
+
+def load_model(path):
+    """Loads a `.keras` file written by `model.save`, or says what is wrong.
+
+    Unlike `keras.saving.load_model`, which reports a truncated or partly
+    copied file as "File not found", a missing file and a damaged one get
+    different one-line errors naming the file.
+
+    Args:
+        path: a `.keras` file (local or `gs://`).
+
+    Returns:
+        The model (a `keras_simclr.SimCLR` for files this library wrote).
+
+    Raises:
+        ModelFileError: the file does not exist, or is not a complete
+            `.keras` archive.
+
+    Example:
+
+    >>> model = keras_simclr.saving.load_model("runs/cifar10/model.keras")
+    """
+    path = str(path)
+    if not tf.io.gfile.exists(path):
+        raise errors.ModelFileError(f"no model file {path} — check the path.")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        complete = zipfile.is_zipfile(f)
+    if not complete:
+        raise errors.ModelFileError(
+            f"model file {path} is damaged (not a complete .keras archive: "
+            "truncated or partly copied) — copy it again or save it again."
+        )
+    import keras_simclr  # noqa: F401 (registers the serializable classes)
+
+    from keras_simclr.runs import files  # Not at the top: runs imports us.
+
+    try:
+        with files.local_input(path) as local:  # h5py inside needs a local file.
+            return keras.saving.load_model(local)
+    except (zipfile.BadZipFile, KeyError, EOFError) as error:
+        raise errors.ModelFileError(
+            f"model file {path} is damaged ({error}) — copy it again or save "
+            "it again."
+        ) from None
