@@ -31,10 +31,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import evaluation, export
+from keras_simclr import batch_checks, evaluation, export
 from keras_simclr.layers import RandomResizedCrop
-from keras_simclr.model import (
-    _check_images, _to_float_images, deserialize_parts, worker_safe_logs)
+from keras_simclr.model import _to_float_images, deserialize_parts, worker_safe_logs
 
 __all__ = [
     "Distillation",
@@ -237,15 +236,13 @@ class Distillation(keras.Model):
 
     def call(self, images, training=None):
         """Returns the student's logits of `images`."""
-        images = tf.convert_to_tensor(images)
-        _check_images(images)
+        images = batch_checks.check_images(images)
         return self.student(_to_float_images(images), training=training)
 
     def _forward(self, data, training):
         """This replica's share of the global loss; updates the metrics."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        images = tf.convert_to_tensor(images)
-        _check_images(images)
+        images = batch_checks.check_images(images)
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the step.
             self.build(tuple(images.shape))
