@@ -167,46 +167,13 @@ def _after(dependencies, tensor):
 
 
 def _reassemble(outputs, num_parts):
-    """Inverse of `_split` for outputs: [[part 0 of all], [part 1 of all], ...]."""
-    per_part = [
-        tf.split(output, num_parts, axis=0) for output in outputs
-    ]
-    return [
-        tf.concat([pieces[p] for pieces in per_part], axis=0)
-        for p in range(num_parts)
-    ]
-
-
-def encode(project, parts, micro_batches, state_variables=()):
-    """Runs `project` micro-batch by micro-batch, without gradients.
-
-    Args:
-        project: maps a batch to a tuple of tensors, each with one row per
-            input row (the first is what the loss differentiates).
-        parts: tensors of equal batch size n (e.g. the two views); micro-batch
-            i is the concatenation of the i-th slice of each part, so
-            `project` sees both views of its images together.
-        micro_batches: the number of micro-batches k.
-        state_variables: non-trainable variables `project` updates (see
-            `gradients`); empty in inference mode.
-
-    Returns:
-        `(outputs, micro_outputs)`: for each output of `project`, the list of
-        its values on each part (in the order of `parts`, with n rows each,
-        as if `project` had run on the whole batch); and the per micro-batch
-        tuples `project` returned.
-
-    Example:
-
-    >>> outputs, _ = encode(lambda x: (encoder(x),), [view1, view2], 4)
-    >>> h1, h2 = outputs[0]
-    """
-    sizes = micro_batch_sizes(parts[0], micro_batches)
-    return _encode(project, _split(parts, sizes), len(parts),
-                   _StepState(list(state_variables)))
+    """Inverse of `_split`: [all of part 0, all of part 1, ...] of outputs."""
+    pieces = [tf.split(output, num_parts, axis=0) for output in outputs]
+    return [tf.concat([p[part] for p in pieces], axis=0) for part in range(num_parts)]
 
 
 def _encode(project, batches, num_parts, state):
+    """Pass 1: `project` on each micro-batch, one after the other."""
     micro_outputs = []
     for batch in batches:
         batch = _after(list(micro_outputs[-1]) if micro_outputs else [], batch)
@@ -218,6 +185,32 @@ def _encode(project, batches, num_parts, state):
         for j in range(len(micro_outputs[0]))
     ]
     return outputs, micro_outputs
+
+
+def encode(project, parts, micro_batches):
+    """Runs `project` micro-batch by micro-batch, e.g. to evaluate in pieces.
+
+    Args:
+        project: maps a batch to a tuple of tensors, each with one row per
+            input row; it must change no state (inference mode).
+        parts: tensors of equal batch size n (e.g. the two views); micro-batch
+            i is the concatenation of the i-th slice of each part, so
+            `project` sees both views of its images together.
+        micro_batches: the number of micro-batches k.
+
+    Returns:
+        For each output of `project`, the list of its values on each part
+        (n rows each, in the order of `parts`), as if `project` had run on
+        the whole batch.
+
+    Example:
+
+    >>> outputs = encode(lambda x: (encoder(x, training=False),),
+    ...                  [view1, view2], 4)
+    >>> h1, h2 = outputs[0]
+    """
+    batches = _split(parts, micro_batch_sizes(parts[0], micro_batches))
+    return _encode(project, batches, len(parts), _StepState([]))[0]
 
 
 def gradients(
@@ -241,9 +234,9 @@ def gradients(
     Args:
         project: maps a batch to a tuple of tensors; the first, z, is
             differentiated, the others are passed to `loss_fn` as constants.
-        loss_fn: maps the outputs (see `encode`; `outputs[0]` is the list of
-            z of each part) to the scalar to differentiate (already scaled
-            for mixed precision).
+        loss_fn: maps the outputs (as `encode` returns them: `outputs[0]`
+            is the list of z of each part) to the scalar to differentiate
+            (already scaled for mixed precision).
         parts: tensors of equal batch size n (e.g. the two views).
         micro_batches: the number of micro-batches k.
         variables: variables reached through `project`.

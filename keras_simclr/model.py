@@ -378,7 +378,7 @@ class SimCLR(keras.Model):
     def _micro_batch_test_step(self, x, labels):
         # In inference mode the micro-batches give the whole batch's values.
         self._build_for(x)
-        outputs, _ = gradient_cache.encode(
+        outputs = gradient_cache.encode(
             lambda batch: self._project(batch, training=False),
             self._views(x, training=False), self.micro_batches,
         )
