@@ -134,9 +134,9 @@ def _child(args, what):
         for key, value in vars(args).items()
         if key not in ("child", "micro_batches")
     ]
-    # A fixed mmap threshold makes glibc hand every tensor over 64 KiB back
-    # to the system when it is freed, so the resident set follows what the
-    # step holds instead of what malloc keeps cached.
+    # A fixed 64 KiB mmap threshold makes glibc return every freed tensor to
+    # the system at once, so the peak resident set counts live tensors, not
+    # malloc's free lists.
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MALLOC_MMAP_THRESHOLD_="65536")
     proc = subprocess.run(command, capture_output=True, text=True, env=env)
     if proc.returncode:
