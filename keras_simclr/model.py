@@ -5,7 +5,7 @@ import inspect
 import keras
 import tensorflow as tf
 
-from keras_simclr import batch_checks, errors, export
+from keras_simclr import batch_checks, errors, export, gradient_cache
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses, recipes
 from keras_simclr.data.crops import CROP_KEYS as CROPS
@@ -108,6 +108,30 @@ class SimCLR(keras.Model):
     one GPU with Keras's default `jit_compile="auto"`; compile with
     `jit_compile=False` to have them there.)
 
+    Large batches in little memory: with `micro_batches=k > 1` a training
+    step uses gradient caching (`keras_simclr.gradient_cache`): it encodes
+    each replica's batch in k micro-batches without gradients, keeping only
+    z; evaluates NT-Xent on all 2N views of the global batch and its gradient
+    dL/dz; encodes each micro-batch again under a tape, back-propagates
+    dL/dz through it, and applies the summed gradients once. The loss and
+    every gradient are those of the whole global batch (all 2N views remain
+    each other's negatives) with the activation memory of one micro-batch,
+    for one extra forward pass per step. The two views are drawn once per
+    step and reused by both passes. Batch norm sees micro-batch statistics,
+    precisely: with k micro-batches on R replicas the step equals the
+    ordinary step on R x k replicas whose BN is per replica
+    (unsynchronized), over micro-batches of N / (R k) images (weights, loss
+    and metrics; tested); with synchronized BN, micro-batch i is normalized
+    with the statistics of the i-th micro-batches of all R replicas
+    (N / k images). The moving statistics change once per step, to
+    momentum * old + (1 - momentum) * the mean of the batch statistics of
+    all R x k micro-batches, identical on every replica (the ordinary
+    step's unsynchronized BN keeps a diverging copy per replica). The
+    encoder and head must be deterministic given their inputs and Keras
+    seed generators, which both passes replay. Evaluation (`test_step`)
+    encodes in micro-batches too, which in inference mode changes nothing
+    but the memory.
+
     Under `MultiWorkerMirroredStrategy`, build the model
     (`model.build((None, height, width, 3))`) inside `strategy.scope()`
     before `fit`: Keras 3's symbolic build fails there on nested batches,
@@ -127,6 +151,9 @@ class SimCLR(keras.Model):
             disables it.
         probe_layer: features the probe reads: 0 is h, k > 0 the output of
             head layer k (SimCLRv2; needs a `ProjectionHead`).
+        micro_batches: k >= 1, the number of micro-batches each replica's
+            batch is encoded in (see "Large batches in little memory");
+            must divide the per-replica batch. 1 is the ordinary step.
         **kwargs: base `keras.Model` arguments (name, ...).
 
     Example:
@@ -147,6 +174,7 @@ class SimCLR(keras.Model):
         temperature=0.1,
         num_classes=None,
         probe_layer=0,
+        micro_batches=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -168,6 +196,7 @@ class SimCLR(keras.Model):
         self.temperature = float(temperature)
         self.num_classes = num_classes
         self.probe_layer = probe_layer
+        self.micro_batches = gradient_cache.validate_micro_batches(micro_batches)
         self.probe = (
             keras.layers.Dense(num_classes, name="probe", dtype="float32")
             if num_classes
@@ -266,8 +295,7 @@ class SimCLR(keras.Model):
                                       crop=False))
         return views
 
-    def _forward(self, x, labels, training):
-        """Returns this replica's share of the loss and updates the metrics."""
+    def _build_for(self, x):
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the
             # step, and this step never goes through __call__.
@@ -278,17 +306,28 @@ class SimCLR(keras.Model):
                     tuple(tuple(v.shape) for v in x) if isinstance(x, tuple)
                     else tuple(x.shape)
                 )
+
+    def _forward(self, x, labels, training):
+        """Returns this replica's share of the loss and updates the metrics."""
+        self._build_for(x)
         view1, view2 = self._views(x, training)
         n = tf.shape(view1)[0]
-        h = self.encoder(tf.concat([view1, view2], axis=0), training=training)
+        z, probe_features = self._project(
+            tf.concat([view1, view2], axis=0), training
+        )
+        return self._loss_and_metrics(z[:n], z[n:], probe_features, labels)
+
+    def _project(self, views, training):
+        """Returns (z, the probe's features) of a batch of views."""
+        h = self.encoder(views, training=training)
         if isinstance(self.projection_head, ProjectionHead):
             hidden = self.projection_head.hidden_outputs(h, training=training)
-            z = hidden[-1]
-            probe_features = hidden[self.probe_layer]
-        else:
-            z = self.projection_head(h, training=training)
-            probe_features = h
-        terms = losses.contrastive_terms(z[:n], z[n:], self.temperature)
+            return hidden[-1], hidden[self.probe_layer]
+        return self.projection_head(h, training=training), h
+
+    def _loss_and_metrics(self, z1, z2, probe_features, labels):
+        """This replica's share of the loss (and probe loss); updates metrics."""
+        terms = losses.contrastive_terms(z1, z2, self.temperature)
         loss = terms.replica_loss()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         self.loss_tracker.update_state(loss * replicas)
@@ -318,6 +357,8 @@ class SimCLR(keras.Model):
         x, labels = _split_views_and_labels(data)
         where = ("training step ", self.optimizer.iterations)
         x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
+        if self.micro_batches > 1:
+            return self._micro_batch_train_step(x, labels)
         with tf.GradientTape() as tape:
             loss = self._forward(x, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
@@ -329,12 +370,63 @@ class SimCLR(keras.Model):
         self.optimizer.apply_gradients(zip(gradients, variables))
         return self._logs()
 
+    def _micro_batch_train_step(self, x, labels):
+        """train_step by gradient caching; see `micro_batches`."""
+        self._build_for(x)
+        views = self._views(x, training=True)
+        with_probe = self.probe is not None and labels is not None
+        probe = self.probe.trainable_variables if self.probe is not None else []
+        probe_ids = {id(v) for v in probe}
+        variables = [v for v in self.trainable_variables if id(v) not in probe_ids]
+        probe_variables = probe if with_probe else []
+
+        def project(batch):
+            z, probe_features = self._project(batch, training=True)
+            return (z, probe_features) if with_probe else (z,)
+
+        def scaled_loss(outputs):
+            z1, z2 = outputs[0]
+            features = tf.concat(outputs[1], axis=0) if with_probe else None
+            loss = self._loss_and_metrics(z1, z2, features, labels)
+            return self.optimizer.scale_loss(loss)
+
+        gradients, probe_gradients = gradient_cache.gradients(
+            project, scaled_loss, views, self.micro_batches, variables,
+            loss_variables=probe_variables,
+            state_variables=self._encoding_state(),
+        )
+        self.optimizer.apply_gradients(
+            zip(gradients + probe_gradients, variables + probe_variables)
+        )
+        return self._logs()
+
+    def _encoding_state(self):
+        """Non-trainable variables of encoder and head (BN statistics, seeds)."""
+        variables = (
+            self.encoder.non_trainable_variables
+            + self.projection_head.non_trainable_variables
+        )
+        return list({id(v): v for v in variables}.values())
+
     def test_step(self, data):
         x, labels = _split_views_and_labels(data)
         where = ("an evaluation batch",)
         x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
-        self._forward(x, labels, training=False)
+        if self.micro_batches > 1:
+            self._micro_batch_test_step(x, labels)
+        else:
+            self._forward(x, labels, training=False)
         return self._logs()
+
+    def _micro_batch_test_step(self, x, labels):
+        # In inference mode the micro-batches give the whole batch's values.
+        self._build_for(x)
+        outputs = gradient_cache.encode(
+            lambda batch: self._project(batch, training=False),
+            self._views(x, training=False), self.micro_batches,
+        )
+        z1, z2 = outputs[0]
+        self._loss_and_metrics(z1, z2, tf.concat(outputs[1], axis=0), labels)
 
     def fit(self, *args, **kwargs):
         # Bad pixels or labels are found inside the compiled step; they
@@ -384,6 +476,7 @@ class SimCLR(keras.Model):
             temperature=self.temperature,
             num_classes=self.num_classes,
             probe_layer=self.probe_layer,
+            micro_batches=self.micro_batches,
         )
         return config
 
