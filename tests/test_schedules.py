@@ -114,6 +114,74 @@ def test_serialization_round_trip():
     assert opt._learning_rate.get_config() == config
 
 
+# Why WarmupCosineDecay is not a wrapper over keras's CosineDecay (its
+# docstring lists the reasons); each test fails if Keras removes a reason.
+def keras_cosine_decay(peak, warmup, total, final=0.0):
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0, decay_steps=total - warmup,
+        warmup_target=peak, warmup_steps=warmup, alpha=final / peak)
+
+
+@pytest.mark.parametrize("peak, warmup, total, final", [
+    (4.8, 10, 100, 0.0),
+    (1.0, 10, 50, 0.1),
+    (0.5, 0, 20, 0.0),
+    (3.0, 40, 200, 0.3),
+])
+def test_keras_cosine_decay_is_the_same_formula(peak, warmup, total, final):
+    ours = WarmupCosineDecay(peak, warmup, total, final_learning_rate=final)
+    theirs = keras_cosine_decay(peak, warmup, total, final)
+    # Every integer step past the end, and float32 steps around the joins.
+    steps = list(range(total + 20)) + [
+        np.float32(s) for s in (warmup + 0.25, (warmup + total) / 2 + 0.5,
+                                total - 0.5, total + 0.5)]
+    want = np.array([np_schedule(float(s), peak, warmup, total, final)
+                     for s in steps])
+    got_ours = np.array([float(ours(s)) for s in steps])
+    got_theirs = np.array([float(theirs(s)) for s in steps])
+    ulp = float(np.spacing(np.float32(peak)))
+    np.testing.assert_allclose(got_ours, want, rtol=0, atol=2 * ulp)
+    np.testing.assert_allclose(got_theirs, want, rtol=0, atol=2 * ulp)
+
+
+@pytest.mark.parametrize("peak, warmup, total, final, compiled", [
+    (3.0, 40, 200, 0.3, False),  # eager
+    (4.8, 10, 100, 0.0, True),   # in a tf.function, as model.fit calls it
+])
+def test_keras_cosine_decay_rounds_differently_by_more_than_1e_7(
+        peak, warmup, total, final, compiled):
+    import tensorflow as tf
+
+    ours = WarmupCosineDecay(peak, warmup, total, final_learning_rate=final)
+    theirs = keras_cosine_decay(peak, warmup, total, final)
+    if compiled:
+        ours, theirs = tf.function(ours), tf.function(theirs)
+    steps = [keras.ops.convert_to_tensor(s, "int64")
+             for s in range(total + 20)]
+    diff = np.array([abs(float(ours(s)) - float(theirs(s))) for s in steps])
+    assert diff.max() > 1e-7
+    assert diff.max() <= 2 * float(np.spacing(np.float32(peak)))
+
+
+def test_keras_cosine_decay_rejects_warmup_only():
+    with pytest.raises(ValueError, match="decay_steps"):
+        keras_cosine_decay(0.5, 20, 20, 0.05)
+    lr = WarmupCosineDecay(0.5, 20, 20, final_learning_rate=0.05)
+    np.testing.assert_allclose([float(lr(s)) for s in (10, 19, 20, 21)],
+                               [0.25, 0.475, 0.05, 0.05], rtol=1e-6)
+
+
+def test_keras_cosine_decay_needs_a_scalar_step():
+    steps = keras.ops.convert_to_tensor(np.array([0, 5, 10, 55, 100],
+                                                 "int64"))
+    with pytest.raises(ValueError):
+        keras_cosine_decay(4.8, 10, 100)(steps)
+    want = [np_schedule(s, 4.8, 10, 100) for s in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(
+        np.asarray(WarmupCosineDecay(4.8, 10, 100)(steps)), want,
+        rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(peak_learning_rate=-1.0), "peak_learning_rate"),
     (dict(peak_learning_rate=float("nan")), "peak_learning_rate"),
