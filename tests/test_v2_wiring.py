@@ -66,10 +66,10 @@ def _reference_checkpoint(prefix):
     3-layer head of 16, 10-class supervised head, random weights; returns
     the model that holds the same weights."""
     keras.utils.set_random_seed(3)
-    encoder = ks.encoders.ResNet(18, cifar_stem=True, input_shape=(32, 32, 3))
+    encoder = ks.encoders.ResNet(18, cifar_stem=True, input_shape=(16, 16, 3))
     head = ProjectionHead(num_layers=3, output_dim=16, name="projection_head")
     model = ks.SimCLR(encoder, head, num_classes=10)
-    model.build((None, 32, 32, 3))
+    model.build((None, 16, 16, 3))
     rng = np.random.default_rng(0)
     for weight in model.weights:  # the fixtures' value rule, in spirit
         n = rng.standard_normal(weight.shape)
@@ -98,16 +98,16 @@ def _reference_checkpoint(prefix):
 
 def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
     source = _reference_checkpoint(tmp_path / "ckpt-7")
-    images, labels = data.make_shapes(96, seed=1)
+    images, labels = data.make_shapes(96, image_size=16, seed=1)
     dataset = str(tmp_path / "shapes.npz")
     np.savez(dataset, images=images, labels=labels)
     run = tmp_path / "imported"
 
     code, err = _run_in_process(["import", f"--checkpoint={tmp_path / 'ckpt-7'}",
-                                 f"--model_dir={run}", "--image_size=32"], capsys)
+                                 f"--model_dir={run}", "--image_size=16"], capsys)
     assert code == 0, err
     config = json.loads((run / "config.json").read_text())
-    assert config == dict(image_size=32, resnet_depth=18, width_multiplier=1,
+    assert config == dict(image_size=16, resnet_depth=18, width_multiplier=1,
                           sk_ratio=0.0, cifar_stem=True, proj_layers=3, proj_dim=16,
                           head_layer=1)
     imported = json.loads((run / "results.json").read_text())["import"]
@@ -166,7 +166,7 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
 
     # pretrain continues from the imported weights, with its architecture.
     recipe = recipes.Recipe(
-        dataset=dataset, image_size=32, resnet_depth=18, cifar_stem=True,
+        dataset=dataset, image_size=16, resnet_depth=18, cifar_stem=True,
         proj_layers=3, proj_dim=16, batch_size=16, train_steps=1, learning_rate=0.0,
         weight_decay=0.0, export=False)
     with pytest.raises(runs.RunSettingError, match="sk_ratio=0.0, not 0.0625"):
@@ -188,9 +188,9 @@ def test_import_refuses_bad_arguments(tmp_path, capsys):
                                  f"--model_dir={tmp_path / 'x'}"], capsys)
     assert code == 2 and "checkpoint prefix" in err and len(err.strip().splitlines()) == 1
     code, err = _run_in_process(["import", f"--checkpoint={tmp_path}",
-                                 f"--model_dir={tmp_path / 'x'}", "--image_size=16"],
+                                 f"--model_dir={tmp_path / 'x'}", "--image_size=4"],
                                 capsys)
-    assert code == 2 and "--image_size=16" in err
+    assert code == 2 and "--image_size=4" in err
     code, err = _run_in_process(["pretrain", "--preset=demo", "--sk_ratio=-1",
                                  f"--model_dir={tmp_path / 'x'}"], capsys)
     assert code == 2 and "--sk_ratio=-1.0" in err

@@ -39,8 +39,9 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
         num_classes (of the checkpoint's supervised head, or None), model.
 
     Raises:
-        RunSettingError: `model_dir` already holds a pretraining run, or a
-            bad image_size.
+        RunSettingError: `model_dir` already holds a pretraining run, or an
+            image_size too small for the checkpoint's stem.
+        recipes.RecipeError: image_size < 8.
         ValueError, pretrained.CheckpointMismatchError: no such checkpoint,
             or not the reference's layout.
 
@@ -56,11 +57,13 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
         raise RunSettingError(
             f"{model_dir} already holds a pretraining run — import into a new "
             "model_dir", field="model_dir")
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 32:
-        raise RunSettingError(
-            f"image_size={image_size} is out of range — use an image_size >= 32, "
-            "e.g. 224 (the released models' ImageNet size)", field="image_size")
+    recipes.Recipe(image_size=image_size).validate()
     found = pretrained.architecture(checkpoint)
+    if not found["cifar_stem"] and image_size < 32:
+        raise RunSettingError(
+            f"image_size={image_size} is too small for the checkpoint's ImageNet "
+            "stem (/32 downsampling) — use image_size >= 32, e.g. 224 (the "
+            "released models' size)", field="image_size")
     model = pretrained.load(checkpoint, image_size=image_size)
     head = model.projection_head  # SimCLRv1's: new, of the default shape
     architecture = dict(
