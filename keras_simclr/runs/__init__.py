@@ -4,8 +4,9 @@
 TensorFlow supports (local, gs://, ram://) and, called again after a crash,
 resumes from the newest checkpoint that verifies. `linear_eval`, `finetune`,
 `distill` (SimCLRv2's third stage) and `export` work on the same folder;
-`import_checkpoint` makes one from Google's released checkpoints. `AtomicCheckpoint` is the callback
-that writes the checkpoints, usable in any `model.fit`.
+`import_checkpoint` makes one from Google's released checkpoints.
+`AtomicCheckpoint` is the callback that writes the checkpoints, usable in
+any `model.fit`.
 
 Example (a notebook; re-run the cell after a disconnect):
 

@@ -4,9 +4,9 @@ import keras
 
 from keras_simclr import distillation as ks_distillation
 from keras_simclr import recipes
-from keras_simclr.runs import files, results
+from keras_simclr.runs import files
 from keras_simclr.runs.errors import RunSettingError
-from keras_simclr.runs.evaluation import _data, fraction_key
+from keras_simclr.runs.evaluation import _data, fraction_key, save_stage
 from keras_simclr.runs.training import CONFIG, _verbose
 
 __all__ = ["distill"]
@@ -105,10 +105,6 @@ def distill(model_dir, *, teacher_dir, label_fraction=None, dataset=None,
     student, metrics = ks_distillation.distill(
         teacher, train, test, student=student, label_fraction=fraction,
         image_size=size, verbose=_verbose(verbose), **settings)
-    key = fraction_key("distill", fraction)
-    path = files.join(model_dir, f"{key}.keras")
-    with files.local_output(path) as local:
-        student.save(local)
-    metrics = dict(metrics, teacher=teacher_dir, model=path)
-    results.update_results(model_dir, key, metrics)
+    metrics = save_stage(model_dir, "distill", fraction, student,
+                         dict(metrics, teacher=teacher_dir))
     return student, metrics

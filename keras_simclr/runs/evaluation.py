@@ -74,6 +74,22 @@ def fraction_key(stage, label_fraction):
     return f"{stage}_{(label_fraction or 1.0) * 100:g}pct"
 
 
+def save_stage(model_dir, stage, label_fraction, model, metrics):
+    """Saves a stage's model as `<fraction_key>.keras` in `model_dir` and its
+    metrics, with `model` (the path), under that key in results.json.
+
+    Returns:
+        The metrics as stored.
+    """
+    key = fraction_key(stage, label_fraction)
+    path = files.join(model_dir, f"{key}.keras")
+    with files.local_output(path) as local:
+        model.save(local)
+    metrics = dict(metrics, model=path)
+    results.update_results(model_dir, key, metrics)
+    return metrics
+
+
 def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
                 data_dir=None, image_size=None, verbose="auto", **settings):
     """Linear evaluation of a run's encoder; stored as "linear_eval" in results.json.
@@ -138,12 +154,8 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
         model, train, test, num_classes=num_classes, image_size=size,
         verbose=_verbose(verbose), **settings)
     fraction = label_fraction or 1.0
-    key = fraction_key("finetune", fraction)
-    path = files.join(model_dir, f"{key}.keras")
-    with files.local_output(path) as local:
-        classifier.save(local)
-    metrics = dict(metrics, label_fraction=fraction, model=path)
-    results.update_results(model_dir, key, metrics)
+    metrics = save_stage(model_dir, "finetune", fraction, classifier,
+                         dict(metrics, label_fraction=fraction))
     return classifier, metrics
 
 

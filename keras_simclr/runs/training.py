@@ -100,7 +100,8 @@ def _check_compatible(recipe, model_dir, latest):
     elif latest is None:
         return
     else:
-        saved = latest[2].get("recipe") or files.read_json(files.join(model_dir, CONFIG))
+        saved = latest[2].get("recipe") or files.read_json(
+            files.join(model_dir, CONFIG))
     for key, before, now in recipe.resume_differences(saved or {}):
         raise RunSettingError(
             f"{model_dir} holds a run with {key}={before!r}, not {now!r} — pass "
@@ -122,7 +123,10 @@ def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints
     disconnect: it picks the newest checkpoint that verifies (skipping a
     broken one with a warning), restores weights, optimizer, random
     generators and the data position, and trains the remaining steps. A
-    finished run trains nothing and rewrites its model files.
+    finished run trains nothing and rewrites its model files. A `model_dir`
+    that `keras_simclr.runs.import_checkpoint` wrote (and no checkpoint yet)
+    starts from the imported encoder and projection head: continued
+    pretraining, refused if the recipe's architecture differs.
 
     Args:
         recipe: a `keras_simclr.recipes.Recipe`, a preset name or a dict of
