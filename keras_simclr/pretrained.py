@@ -257,6 +257,51 @@ def _mismatch_report(shapes, expected, model_weights):
     return "\n".join(lines)
 
 
+def _checkpoint_shapes(path_or_name):
+    """(prefix, reader, model variable shapes) of a reference checkpoint."""
+    prefix = _resolve(path_or_name)
+    reader = tf.train.load_checkpoint(prefix)
+    all_keys = reader.get_variable_to_shape_map()
+    shapes = _model_shapes(all_keys)
+    _check_layout(shapes, prefix, all_keys)
+    return prefix, reader, shapes
+
+
+def architecture(path_or_name, sk_ratio=None):
+    """The architecture of a reference TF2 checkpoint, from its variables' shapes.
+
+    Reads only the checkpoint's index (no weights).
+
+    Args:
+        path_or_name: as in `load`.
+        sk_ratio: as in `load`; None infers it.
+
+    Returns:
+        A dict: `depth`, `width_multiplier`, `cifar_stem`, `sk_ratio` (the
+        `encoders.ResNet` arguments), `proj_layers` and `proj_dim` (0 and
+        None without a projection head), `num_classes` (of the supervised
+        head, or None).
+
+    Raises:
+        ValueError, CheckpointMismatchError: as `load`.
+
+    Example:
+
+    >>> architecture("simclrv2/r152_3x_sk1/pretrained")["width_multiplier"]
+    3
+    """
+    prefix, _, shapes = _checkpoint_shapes(path_or_name)
+    num_head_layers = len({k.split("/")[3] for k in shapes if k.startswith(_HEAD)})
+    head_out = shapes.get(f"{_HEAD}{num_head_layers - 1}/dense/kernel")
+    probe_kernel = shapes.get(_PROBE + "/kernel")
+    return dict(
+        _architecture(shapes, sk_ratio, prefix),
+        proj_layers=num_head_layers,
+        proj_dim=head_out[-1] if head_out else None,
+        num_classes=probe_kernel[-1] if probe_kernel else None,
+    )
+
+
 def load(
     path_or_name,
     image_size=224,
@@ -312,11 +357,7 @@ def load(
     >>> h = model.predict(images)             # (batch, 2048)
     >>> logits = model.probe(h)               # ImageNet classes
     """
-    prefix = _resolve(path_or_name)
-    reader = tf.train.load_checkpoint(prefix)
-    all_keys = reader.get_variable_to_shape_map()
-    shapes = _model_shapes(all_keys)
-    _check_layout(shapes, prefix, all_keys)
+    prefix, reader, shapes = _checkpoint_shapes(path_or_name)
     arch = _architecture(shapes, sk_ratio, prefix)
     size = (image_size, image_size) if image_size else (None, None)
     encoder = encoders.ResNet(

@@ -6,10 +6,10 @@ it. The command line makes one flag per field (`keras_simclr.cli.options`),
 `keras_simclr.pretrain` trains from a recipe, and `PRESETS` holds the named
 recipes (SPEC section 6).
 
-To add a setting (e.g. `sk_ratio`), add a field below with its `setting(...)`
-metadata, then wire it where it is used (`build_model`, `build_optimizer` or
-`keras_simclr.runs.training`); the flag follows. To add a preset (e.g.
-`imagenet_v2`), add an entry to `PRESETS`.
+To add a setting, add a field below with its `setting(...)` metadata, then
+wire it where it is used (`build_encoder`, `build_model`, `build_optimizer`
+or `keras_simclr.runs.training`); the flag follows. To add a preset, add an
+entry to `PRESETS`.
 
 Example:
 
@@ -25,7 +25,8 @@ from keras_simclr import encoders, losses
 
 __all__ = [
     "PRESETS", "Recipe", "RecipeError", "SMALL_IMAGE_MAX", "augment_defaults",
-    "build_augment", "build_model", "build_optimizer", "build_schedule",
+    "build_augment", "build_encoder", "build_model", "build_optimizer",
+    "build_schedule",
 ]
 
 # Images up to this side (in px) get the CIFAR-10 settings: the 3x3 stem,
@@ -165,6 +166,10 @@ class Recipe:
         what="is not a ResNet")
     width_multiplier: int = setting(1, "ResNet width multiplier.", lambda v: v >= 1,
                                     "an integer >= 1", resume=True)
+    sk_ratio: float = setting(0.0, "Selective kernels with this squeeze ratio (0: "
+                              "none; SimCLRv2: 0.0625).", _finite(0),
+                              "a finite ratio >= 0 (0: no selective kernels, "
+                              "SimCLRv2: 0.0625)", resume=True)
     cifar_stem: bool = setting(None, "3x3 stride-1 stem, no max-pool (default: "
                                f"images up to {SMALL_IMAGE_MAX} px).", resume=True)
     proj_layers: int = setting(3, "Projection head layers (2: v1, 3: v2).",
@@ -172,6 +177,9 @@ class Recipe:
                                resume=True)
     proj_dim: int = setting(128, "Projection output width.", lambda v: v >= 1,
                             "a positive width, e.g. 128", resume=True)
+    head_layer: int = setting(0, "Projection-head layer that fine-tuning starts "
+                              "from (0 = h; SimCLRv2: 1); finetune's default.",
+                              lambda v: v >= 0, "0 (h) or a head layer, e.g. 1")
     probe: bool = setting(True, "Online linear probe on h when the data has labels.",
                           resume=True)
     mixed_precision: bool = setting(False, "bfloat16 on CPU/TPU, float16 on GPU.",
@@ -323,6 +331,17 @@ PRESETS = {
         color_jitter_strength=1.0, blur=True, resnet_depth=50, width_multiplier=1,
         cifar_stem=False, proj_layers=3, proj_dim=128, probe=True,
     ),
+    # SimCLRv2's ImageNet recipe (arXiv 2006.10029): selective kernels, a
+    # 3-layer head fine-tuned from its first layer, 800 epochs. The paper's
+    # biggest network is resnet_depth=152, width_multiplier=3.
+    "imagenet_v2": dict(
+        dataset="imagenet2012", image_size=224, batch_size=4096, epochs=800,
+        learning_rate=0.075, learning_rate_scaling="sqrt", warmup_epochs=10,
+        weight_decay=1e-4, optimizer="lars", temperature=0.1,
+        color_jitter_strength=1.0, blur=True, resnet_depth=50, width_multiplier=1,
+        sk_ratio=0.0625, cifar_stem=False, proj_layers=3, proj_dim=128,
+        head_layer=1, probe=True,
+    ),
 }
 
 
@@ -333,6 +352,20 @@ def build_augment(recipe):
     size = recipe.image_size
     return layers.SimCLRAugment(size, size, strength=recipe.color_jitter_strength,
                                 blur=recipe.blur, seed=recipe.seed)
+
+
+def build_encoder(recipe):
+    """The (new) `encoders.ResNet` of a completed recipe.
+
+    Example:
+
+    >>> build_encoder(Recipe.from_preset("imagenet_v2")).output_shape
+    (None, 2048)
+    """
+    size = recipe.image_size
+    return encoders.ResNet(recipe.resnet_depth, width_multiplier=recipe.width_multiplier,
+                           cifar_stem=recipe.cifar_stem, sk_ratio=recipe.sk_ratio,
+                           input_shape=(size, size, 3))
 
 
 def build_model(recipe, num_classes=None):
@@ -348,13 +381,9 @@ def build_model(recipe, num_classes=None):
     from keras_simclr import layers
     from keras_simclr.model import SimCLR
 
-    size = recipe.image_size
-    encoder = encoders.ResNet(recipe.resnet_depth,
-                              width_multiplier=recipe.width_multiplier,
-                              cifar_stem=recipe.cifar_stem, input_shape=(size, size, 3))
     head = layers.ProjectionHead(num_layers=recipe.proj_layers,
                                  output_dim=recipe.proj_dim, name="projection_head")
-    return SimCLR(encoder, head, augment=build_augment(recipe),
+    return SimCLR(build_encoder(recipe), head, augment=build_augment(recipe),
                   temperature=recipe.temperature,
                   num_classes=num_classes if recipe.probe else None)
 

@@ -170,7 +170,10 @@ def test_help_lists_the_flags(capsys):
     assert exit.value.code == 0
     out = capsys.readouterr().out
     assert "keras-simclr pretrain --preset=demo" in out
-    assert "--preset: <demo|cifar10|imagenet>" in out and "--learning_rate_scaling" in out
+    assert "--preset: <demo|cifar10|imagenet|imagenet_v2>" in out
+    for flag in ("--learning_rate_scaling", "--sk_ratio", "--head_layer", "--teacher_dir",
+                 "--distill_temperature", "--checkpoint", "keras-simclr import"):
+        assert flag in out, flag
 
 
 def test_console_script_is_declared():

@@ -1,9 +1,14 @@
-"""The `keras-simclr` command line: pretrain, linear-eval, finetune, export.
+"""The `keras-simclr` command line: pretrain, linear-eval, finetune, distill,
+export, import.
 
     keras-simclr pretrain --preset=demo --model_dir=runs/demo
     keras-simclr linear-eval --model_dir=runs/demo
     keras-simclr finetune --model_dir=runs/demo --label_fraction=0.1
+    keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo \
+        --label_fraction=0.1
     keras-simclr export --model_dir=runs/demo
+    keras-simclr import --checkpoint=simclrv2/r50_1x_sk1/pretrained \
+        --model_dir=runs/r50_sk1
 
 The first positional argument is the command; the flags are shared. Each
 command is a call of the Python run API (`keras_simclr.pretrain`,
@@ -25,7 +30,7 @@ from keras_simclr.cli import commands, errors
 from keras_simclr.cli import options
 
 FLAGS = flags.FLAGS
-COMMANDS = ("pretrain", "linear-eval", "finetune", "export")
+COMMANDS = ("pretrain", "linear-eval", "finetune", "distill", "export", "import")
 UsageError = errors.UsageError
 
 
@@ -47,6 +52,12 @@ def _check_command(argv, given):
         errors.fail("no --model_dir", "pass --model_dir=DIR (e.g. runs/demo)")
     if argv[1] == "pretrain" and not (given.get("dataset") or given.get("preset")):
         errors.fail("no dataset", "pass --dataset=NAME|FOLDER|FILE.npz or --preset=demo")
+    if argv[1] == "distill" and not given.get("teacher_dir"):
+        errors.fail("no --teacher_dir", "pass --teacher_dir=RUN (a run folder with a "
+                    "fine-tuned model) or a SavedModel folder")
+    if argv[1] == "import" and not given.get("checkpoint"):
+        errors.fail("no --checkpoint", "pass --checkpoint=NAME|FOLDER, e.g. "
+                    "--checkpoint=simclrv2/r50_1x_sk1/pretrained")
 
 
 def _dispatch(command, given):
@@ -59,6 +70,11 @@ def _dispatch(command, given):
         return commands.linear_eval(model_dir, given)
     if command == "finetune":
         return commands.finetune(model_dir, given)
+    if command == "distill":
+        return commands.distill(model_dir, given)
+    if command == "import":
+        return commands.import_checkpoint(model_dir, given["checkpoint"],
+                                          given.get("image_size"))
     return commands.export(model_dir, FLAGS.export_dir, FLAGS.include_projection)
 
 

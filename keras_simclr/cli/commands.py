@@ -27,6 +27,10 @@ LINEAR_EVAL_SETTINGS = ("epochs", "batch_size", "learning_rate", "momentum",
                         "weight_decay")
 FINETUNE_SETTINGS = ("label_fraction", "head_layer", "epochs", "batch_size",
                      "learning_rate", "seed")
+DISTILL_SETTINGS = {"label_fraction": "label_fraction", "epochs": "epochs",
+                    "batch_size": "batch_size", "learning_rate": "learning_rate",
+                    "seed": "seed", "distill_temperature": "temperature",
+                    "distill_alpha": "alpha"}
 DATA_SETTINGS = ("dataset", "data_dir", "image_size")
 
 
@@ -61,3 +65,24 @@ def export(model_dir, export_dir=None, include_projection=True):
     target = runs.export(model_dir, export_dir, include_projection)
     print(f"keras-simclr: encoder exported to {target}", flush=True)
     return target
+
+
+def distill(model_dir, given):
+    """`keras-simclr distill`: `keras_simclr.runs.distill`."""
+    settings = {name: given[flag] for flag, name in DISTILL_SETTINGS.items()
+                if flag in given}
+    _, metrics = runs.distill(model_dir, teacher_dir=given["teacher_dir"],
+                              **_data_arguments(given), **settings)
+    print(f"keras-simclr: distilled top-1 {metrics['top1']:.4f} (teacher "
+          f"{metrics['teacher_top1']:.4f}); model: {metrics['model']}", flush=True)
+    return metrics
+
+
+def import_checkpoint(model_dir, checkpoint, image_size=None):
+    """`keras-simclr import`: `keras_simclr.runs.import_checkpoint`."""
+    summary = runs.import_checkpoint(checkpoint, model_dir,
+                                     image_size=image_size or 224)
+    print(f"keras-simclr: imported {checkpoint} (ResNet-{summary['resnet_depth']} "
+          f"{summary['width_multiplier']}x, sk_ratio {summary['sk_ratio']:g}, "
+          f"{summary['image_size']} px) into {model_dir}", flush=True)
+    return summary

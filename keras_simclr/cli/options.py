@@ -33,7 +33,7 @@ def _define_recipe_flags():
 
 flags.DEFINE_enum("preset", None, list(recipes.PRESETS), "Recipe whose values are the "
                   "defaults: demo (embedded data, minutes on a CPU), cifar10 (the "
-                  "reference's), imagenet (the paper's).")
+                  "reference's), imagenet (the paper's), imagenet_v2 (SimCLRv2's).")
 _define_recipe_flags()
 # --- every command
 flags.DEFINE_string("model_dir", None, "The run's folder (any TensorFlow filesystem: "
@@ -48,8 +48,19 @@ flags.DEFINE_integer("cpu_replicas", 1, "Split the CPU into N replicas "
 flags.DEFINE_string("eval_split", None, "Split to evaluate on (default test).")
 flags.DEFINE_float("label_fraction", None, "finetune: fraction of labels "
                    "(class-balanced).")
-flags.DEFINE_integer("head_layer", None, "finetune: start from this projection-head "
-                     "layer (0 = h).")
+# (--head_layer is a recipe flag: the run's default for finetune)
+# --- distill (also reads --label_fraction, --epochs, --batch_size,
+# --learning_rate, --seed and the data flags)
+flags.DEFINE_string("teacher_dir", None, "distill: the teacher, a run folder holding "
+                    "finetune's model for --label_fraction, or a SavedModel folder.")
+flags.DEFINE_float("distill_temperature", None, "distill: temperature of both "
+                   "softmaxes (default 1.0).")
+flags.DEFINE_float("distill_alpha", None, "distill: weight of the label loss "
+                   "(default 0.0: the teacher's predictions only).")
+# --- import
+flags.DEFINE_string("checkpoint", None, "import: a released model name (e.g. "
+                    "simclrv2/r50_1x_sk1/pretrained), a TF2 checkpoint folder or "
+                    "prefix of the reference code.")
 # --- export
 flags.DEFINE_string("export_dir", None, "export: SavedModel directory "
                     "(default model_dir/saved_encoder).")

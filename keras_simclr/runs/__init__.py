@@ -2,9 +2,11 @@
 
 `pretrain(recipe, model_dir)` trains SimCLR in a folder on any filesystem
 TensorFlow supports (local, gs://, ram://) and, called again after a crash,
-resumes from the newest checkpoint that verifies. `linear_eval`, `finetune`
-and `export` work on the same folder. `AtomicCheckpoint` is the callback
-that writes the checkpoints, usable in any `model.fit`.
+resumes from the newest checkpoint that verifies. `linear_eval`, `finetune`,
+`distill` (SimCLRv2's third stage) and `export` work on the same folder;
+`import_checkpoint` makes one from Google's released checkpoints.
+`AtomicCheckpoint` is the callback that writes the checkpoints, usable in
+any `model.fit`.
 
 Example (a notebook; re-run the cell after a disconnect):
 
@@ -28,6 +30,8 @@ from keras_simclr.runs.errors import (
     RunError,
     RunSettingError,
 )
+from keras_simclr.runs.distillation import distill
 from keras_simclr.runs.evaluation import export, finetune, linear_eval, load_run
+from keras_simclr.runs.imports import import_checkpoint
 from keras_simclr.runs.results import read_results, update_results
 from keras_simclr.runs.training import pretrain

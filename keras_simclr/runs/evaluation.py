@@ -11,7 +11,7 @@ from keras_simclr.runs import files, results
 from keras_simclr.runs.errors import RunSettingError
 from keras_simclr.runs.training import CONFIG, _verbose
 
-__all__ = ["export", "finetune", "linear_eval", "load_run"]
+__all__ = ["export", "finetune", "fraction_key", "linear_eval", "load_run"]
 
 def load_run(model_dir):
     """The `(recipe dict, SimCLR model)` of a finished pretraining run.
@@ -40,9 +40,13 @@ def _check_positive(**settings):
 
 def _data(recipe, dataset, split, eval_split, data_dir, image_size):
     """(train, test, num_classes, image size) of an evaluation."""
-    dataset = dataset or recipe["dataset"]
+    dataset = dataset or recipe.get("dataset")
+    if not dataset:
+        raise RunSettingError(
+            "no dataset: the run was imported, not pretrained on one — pass "
+            "dataset=NAME|FOLDER|FILE.npz", field="dataset")
     data_dir = data_dir or recipe.get("data_dir")
-    trained = recipe["image_size"]
+    trained = recipe.get("image_size") or image_size
     if image_size is not None and image_size != trained:
         raise RunSettingError(
             f"image_size={image_size} but the encoder was pretrained at {trained} — "
@@ -54,6 +58,29 @@ def _data(recipe, dataset, split, eval_split, data_dir, image_size):
             f"split '{split}' of {dataset} has no labels — evaluate on a labelled "
             "split with split and eval_split", field="split")
     return train, test, info.num_classes, trained
+
+
+def fraction_key(stage, label_fraction):
+    """The results.json key (and model file name) of a stage run on a fraction
+    of the labels, e.g. `fraction_key("finetune", 0.1)` is "finetune_10pct"."""
+    return f"{stage}_{(label_fraction or 1.0) * 100:g}pct"
+
+
+def save_stage(model_dir, stage, label_fraction, model, metrics):
+    """Saves a stage's model as `<fraction_key>.keras` in `model_dir` and its
+    metrics, with `model` (the path), under that key in results.json.
+
+    Returns:
+        The metrics as stored.
+    """
+    key = fraction_key(stage, label_fraction)
+    path = files.join(model_dir, f"{key}.keras")
+    with files.local_output(path) as local:
+        model.save(local)
+    metrics = dict(metrics, model=path)
+    results.update_results(model_dir, key, metrics)
+    return metrics
+
 
 def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
                 data_dir=None, image_size=None, verbose="auto", **settings):
@@ -98,7 +125,7 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
             verbose: as in `linear_eval`.
         label_fraction: fraction of the labels (class-balanced); None: all.
         **settings: `keras_simclr.evaluation.finetune` arguments (head_layer,
-            epochs, batch_size, learning_rate, seed, ...).
+            default the recipe's, epochs, batch_size, learning_rate, seed, ...).
 
     Returns:
         `(classifier, metrics)`; metrics include `model`, the saved path.
@@ -113,16 +140,13 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
                                            data_dir, image_size)
     if label_fraction is not None:
         settings["label_fraction"] = label_fraction
+    settings.setdefault("head_layer", recipe.get("head_layer", 0))
     classifier, metrics = ks_evaluation.finetune(
         model, train, test, num_classes=num_classes, image_size=size,
         verbose=_verbose(verbose), **settings)
     fraction = label_fraction or 1.0
-    key = f"finetune_{fraction * 100:g}pct"
-    path = files.join(model_dir, f"{key}.keras")
-    with files.local_output(path) as local:
-        classifier.save(local)
-    metrics = dict(metrics, label_fraction=fraction, model=path)
-    results.update_results(model_dir, key, metrics)
+    metrics = save_stage(model_dir, "finetune", fraction, classifier,
+                         dict(metrics, label_fraction=fraction))
     return classifier, metrics
 
 def export(model_dir, export_dir=None, include_projection=True):

@@ -5,6 +5,8 @@ from keras_simclr.runs import files
 __all__ = ["read_results", "update_results"]
 
 RESULTS = "results.json"
+# The key of a model that `keras_simclr.runs.import_checkpoint` wrote.
+IMPORT = "import"
 _JSON = (str, int, float, bool, list, dict, type(None))
 
 

@@ -6,7 +6,8 @@ A run's folder (`model_dir`, any `tf.io.gfile` URL: local, gs://, ram://):
                      be compatible with the folder's checkpoints)
     checkpoints/     resume state (see `keras_simclr.runs.checkpoints`)
     logs/            metrics.csv, and TensorBoard files
-    model.keras      the final SimCLR model (`keras.saving.load_model`)
+    model.keras      the final SimCLR model (`keras.saving.load_model`); a
+                     folder `import_checkpoint` wrote starts from its model
     saved_encoder/   the encoder as a TF SavedModel
     results.json     summaries: "pretrain", then one key per evaluation
 """
@@ -85,11 +86,22 @@ def _tensorflow_setup(recipe):
         keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
 
 
+def _imported(model_dir, latest):
+    """Whether the run starts from a model `import_checkpoint` wrote."""
+    done = results.read_results(model_dir)
+    return latest is None and results.IMPORT in done and "pretrain" not in done
+
+
 def _check_compatible(recipe, model_dir, latest):
-    """Refuses to resume a checkpoint written with different settings."""
-    if latest is None:
+    """Refuses to resume a checkpoint, or to continue an imported model,
+    with different settings."""
+    if _imported(model_dir, latest):
+        saved = files.read_json(files.join(model_dir, CONFIG))
+    elif latest is None:
         return
-    saved = latest[2].get("recipe") or files.read_json(files.join(model_dir, CONFIG))
+    else:
+        saved = latest[2].get("recipe") or files.read_json(
+            files.join(model_dir, CONFIG))
     for key, before, now in recipe.resume_differences(saved or {}):
         raise RunSettingError(
             f"{model_dir} holds a run with {key}={before!r}, not {now!r} — pass "
@@ -111,7 +123,10 @@ def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints
     disconnect: it picks the newest checkpoint that verifies (skipping a
     broken one with a warning), restores weights, optimizer, random
     generators and the data position, and trains the remaining steps. A
-    finished run trains nothing and rewrites its model files.
+    finished run trains nothing and rewrites its model files. A `model_dir`
+    that `keras_simclr.runs.import_checkpoint` wrote (and no checkpoint yet)
+    starts from the imported encoder and projection head: continued
+    pretraining, refused if the recipe's architecture differs.
 
     Args:
         recipe: a `keras_simclr.recipes.Recipe`, a preset name or a dict of
@@ -187,6 +202,8 @@ def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, ke
     if latest:
         checkpoints.restore_checkpoint(model, latest[1])
         print(f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True)
+    elif _imported(model_dir, latest):
+        _start_from_import(model, model_dir)
     if chief:  # only now: the folder's checkpoint, if any, fits this recipe
         files.write_json(files.join(model_dir, CONFIG), recipe.to_dict())
     logs = files.join(write_dir, "logs")
@@ -223,6 +240,19 @@ def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, ke
     if chief:
         results.update_results(model_dir, "pretrain", summary)
     return summary
+
+
+def _start_from_import(model, model_dir):
+    """Copies the imported model's encoder and head weights into `model`.
+
+    The online probe stays new: it classifies this run's dataset.
+    """
+    with files.local_input(files.join(model_dir, "model.keras")) as local:
+        imported = keras.saving.load_model(local)
+    model.encoder.set_weights(imported.encoder.get_weights())
+    model.projection_head.set_weights(imported.projection_head.get_weights())
+    source = results.read_results(model_dir)[results.IMPORT]["checkpoint"]
+    print(f"keras-simclr: continuing the pretraining of {source}", flush=True)
 
 
 def _save_model(model, write_dir, export):
