@@ -136,6 +136,11 @@ class Recipe:
     batch_size: int = setting(512, "Global batch size (all replicas).",
                               lambda v: v >= 1, "a positive global batch, e.g. 512",
                               resume=True)
+    micro_batches: int = setting(1, "Encode each replica's batch in this many "
+                                 "micro-batches (gradient caching: the same loss "
+                                 "and gradient, a micro-batch's activation memory).",
+                                 lambda v: v >= 1, "an integer >= 1 (1: the "
+                                 "ordinary step)")
     epochs: int = setting(100, "Training epochs.", lambda v: v >= 1, "at least 1 epoch")
     train_steps: int = setting(None, "Training steps; overrides --epochs.",
                                lambda v: v >= 1, "at least 1 step")
@@ -385,7 +390,8 @@ def build_model(recipe, num_classes=None):
                                  output_dim=recipe.proj_dim, name="projection_head")
     return SimCLR(build_encoder(recipe), head, augment=build_augment(recipe),
                   temperature=recipe.temperature,
-                  num_classes=num_classes if recipe.probe else None)
+                  num_classes=num_classes if recipe.probe else None,
+                  micro_batches=recipe.micro_batches)
 
 
 def build_schedule(recipe, steps_per_epoch, total_steps):

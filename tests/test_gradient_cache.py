@@ -256,3 +256,25 @@ def test_micro_batches_must_divide_the_batch():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="micro_batches=5 must divide the per-replica batch, got 12 images"):
         model.fit((view1, view2), batch_size=12, epochs=1, verbose=0)
+
+
+def test_micro_batches_is_a_recipe_setting_and_a_flag(tmp_path, capsys):
+    from keras_simclr import data, recipes
+    from tests.test_cli import _config, _run_in_process
+
+    with pytest.raises(recipes.RecipeError, match="micro_batches"):
+        recipes.Recipe(micro_batches=0).validate()
+    assert _config(["--preset=demo", "--micro_batches=4"])["micro_batches"] == 4
+    recipe = recipes.Recipe.from_preset("demo", micro_batches=4)
+    model = recipes.build_model(recipe.complete(data.describe("shapes")))
+    assert model.micro_batches == 4
+    with pytest.raises(data.PipelineError, match=(
+            r"--batch_size=12 does not split over 2 replicas x 4 micro-batches "
+            r"— use a multiple of 8, e.g. --batch_size=8")):
+        data.check_batch_size(12, 2, micro_batches=4)
+    code, err = _run_in_process(
+        ["pretrain", "--preset=demo", "--micro_batches=3",
+         f"--model_dir={tmp_path / 'run'}"], capsys)
+    assert code == 2
+    assert "use a multiple of 3, e.g. --batch_size=126" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -53,29 +53,36 @@ def steps_per_epoch(num_examples, global_batch_size):
     return num_examples // global_batch_size
 
 
-def check_batch_size(global_batch_size, num_replicas):
+def check_batch_size(global_batch_size, num_replicas, micro_batches=1):
     """Raises a clear error unless the batch splits evenly over the replicas.
 
     Args:
         global_batch_size: images per step over all replicas.
         num_replicas: replicas in sync.
+        micro_batches: micro-batches each replica's batch is split into
+            (`SimCLR(micro_batches=k)`).
 
     Raises:
-        PipelineError: when `global_batch_size % num_replicas != 0` or the
-            batch is not positive.
+        PipelineError: when `global_batch_size` is not positive or not a
+            multiple of `num_replicas * micro_batches`.
 
     Example:
 
     >>> check_batch_size(512, 8)
+    >>> check_batch_size(512, 8, micro_batches=4)
     """
     if global_batch_size < 1:
         raise PipelineError(f"--batch_size must be >= 1, got {global_batch_size}.")
-    if global_batch_size % num_replicas:
-        lower = global_batch_size // num_replicas * num_replicas
+    parts = num_replicas * micro_batches
+    if global_batch_size % parts:
+        lower = global_batch_size // parts * parts
+        into = f"{num_replicas} replicas"
+        if micro_batches > 1:
+            into += f" x {micro_batches} micro-batches"
         raise PipelineError(
             f"--batch_size={global_batch_size} does not split over "
-            f"{num_replicas} replicas — use a multiple of {num_replicas}, e.g. "
-            f"--batch_size={lower or num_replicas}."
+            f"{into} — use a multiple of {parts}, e.g. "
+            f"--batch_size={lower or parts}."
         )
 
 

@@ -181,7 +181,7 @@ def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, ke
                                            warn=chief)
     _check_compatible(recipe, model_dir, latest)
     replicas = strategy.num_replicas_in_sync
-    data.check_batch_size(recipe.batch_size, replicas)
+    data.check_batch_size(recipe.batch_size, replicas, recipe.micro_batches)
     _tensorflow_setup(recipe)
     start_step = latest[0] if latest else 0
     inputs, info, steps_per_epoch = data.pretraining_dataset(
