@@ -11,7 +11,7 @@ or, with checkpoints that survive a crash and resume by themselves:
     ks.pretrain(ks.recipes.Recipe.from_preset("cifar10"), "gs://bucket/run")
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from keras_simclr import (
     callbacks,
