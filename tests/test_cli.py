@@ -268,7 +268,8 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
         capsys)
     assert code == 0 and (tmp_path / "enc" / "saved_model.pb").exists()
     code, err = _run_in_process(
-        ["finetune", f"--model_dir={model_dir}", "--head_layer=9"], capsys)
+        ["finetune", f"--model_dir={model_dir}", "--split=train[:75%]",
+         "--eval_split=train[75%:]", "--head_layer=9"], capsys)
     assert code == 2 and "head_layer" in err and len(err.strip().splitlines()) == 1
     code, _ = _run_in_process(
         ["finetune", f"--model_dir={model_dir}", "--split=train[:75%]",
