@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import batch_checks, evaluation, export
+from keras_simclr import batch_checks, errors, evaluation, export
 from keras_simclr.layers import RandomResizedCrop
 from keras_simclr.model import _to_float_images, deserialize_parts, worker_safe_logs
 
@@ -46,36 +46,26 @@ __all__ = [
 ]
 
 
-class DistillationError(ValueError):
+class DistillationError(errors.UserInputError):
     """A user error in distillation's inputs or settings (one-line message)."""
 
 
+def _checked(check, *args):
+    """Runs one of `keras_simclr.errors`' checks; its error as a DistillationError."""
+    try:
+        return check(*args)
+    except errors.UserInputError as error:
+        raise DistillationError(str(error)) from None
+
+
 def _check_temperature(temperature):
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float, np.integer, np.floating))
-        or not math.isfinite(temperature)
-        or temperature <= 0
-    ):
-        raise DistillationError(
-            f"temperature must be a finite number > 0, got {temperature!r}. "
-            "SimCLRv2 distils at temperature=1.0."
-        )
-    return float(temperature)
+    return _checked(errors.check_positive_number, "temperature", temperature,
+                    "SimCLRv2 distils at temperature=1.0.")
 
 
 def _check_alpha(alpha):
-    if (
-        isinstance(alpha, bool)
-        or not isinstance(alpha, (int, float, np.integer, np.floating))
-        or not math.isfinite(alpha)
-        or alpha < 0
-    ):
-        raise DistillationError(
-            f"alpha must be a finite number >= 0, got {alpha!r}. Use 0 to "
-            "distil on unlabelled images only."
-        )
-    return float(alpha)
+    return _checked(errors.check_positive_number, "alpha", alpha,
+                    "Use 0 to distil on unlabelled images only.", True)
 
 
 def distillation_loss(teacher_logits, student_logits, temperature=1.0):
@@ -504,9 +494,7 @@ def classifier_student(encoder, num_classes, name="student"):
 
 
 def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise DistillationError(f"{name} must be an int >= 1, got {value!r}.")
-    return int(value)
+    return _checked(errors.check_positive_int, name, value)
 
 
 def _num_logits(model, size, what):

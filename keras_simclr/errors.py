@@ -57,7 +57,7 @@ def _real_scalar(value):
     return None
 
 
-def check_positive_number(name, value, hint=""):
+def check_positive_number(name, value, hint="", allow_zero=False):
     """Returns `value` as a float if it is a finite real number > 0.
 
     Python and NumPy scalars (`np.float32(0.5)`) and 0-d arrays are
@@ -67,6 +67,7 @@ def check_positive_number(name, value, hint=""):
         name: the argument's name, for the message.
         value: what the user passed.
         hint: a sentence appended to the message (typical values).
+        allow_zero: accept 0 too (a finite number >= 0).
 
     Returns:
         `float(value)`.
@@ -80,10 +81,12 @@ def check_positive_number(name, value, hint=""):
     0.5
     """
     number = _real_scalar(value)
-    if number is None or not math.isfinite(number) or not number > 0:
+    low_ok = number is not None and (number >= 0 if allow_zero else number > 0)
+    if number is None or not math.isfinite(number) or not low_ok:
         shown = repr(value) if number is None else f"{number:g}"
         raise UserInputError(
-            f"{name} must be a finite number > 0, got {shown}."
+            f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, "
+            f"got {shown}."
             + (f" {hint}" if hint else "")
         )
     return number

@@ -15,7 +15,7 @@ import types
 
 import tensorflow as tf
 
-from keras_simclr import encoders
+from keras_simclr import encoders, errors
 from keras_simclr.layers.projection_head import ProjectionHead
 from keras_simclr.model import SimCLR
 
@@ -61,7 +61,7 @@ _PROBE = "model/supervised_head/linear_layer/dense"
 _DEFAULT_SK_RATIO = 0.0625
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(errors.UserInputError):
     """The checkpoint and the model built for it do not match one to one."""
 
 

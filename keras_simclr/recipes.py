@@ -21,7 +21,7 @@ Example:
 import dataclasses
 import math
 
-from keras_simclr import encoders, losses
+from keras_simclr import encoders, errors, losses
 
 __all__ = [
     "PRESETS", "Recipe", "RecipeError", "SMALL_IMAGE_MAX", "augment_defaults",
@@ -34,7 +34,7 @@ __all__ = [
 SMALL_IMAGE_MAX = 64
 
 
-class RecipeError(ValueError):
+class RecipeError(errors.UserInputError):
     """A setting out of range; `field` names it (the command line's flag)."""
 
     def __init__(self, field, message):

@@ -1,5 +1,7 @@
 """What can stop a run, each said in one line: `<what> — <how to fix>`."""
 
+from keras_simclr.errors import UserInputError
+
 
 class RunError(Exception):
     """A run cannot go on; the message is one line.
@@ -14,7 +16,7 @@ class RunError(Exception):
         self.field = field
 
 
-class RunSettingError(RunError, ValueError):
+class RunSettingError(RunError, UserInputError):
     """A bad argument, or a model_dir that holds a different run."""
 
 
