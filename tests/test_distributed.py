@@ -139,6 +139,7 @@ def test_synchronized_batch_norm_uses_global_statistics(replicas):
 
 AUGMENTED_FIT = """
 import keras_simclr as ks
+keras.utils.set_random_seed(0)  # The views (and weights) are random draws.
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, size=(16, 16, 16, 3), dtype=np.uint8)
 from tiny_models import tiny_encoder

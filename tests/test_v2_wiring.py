@@ -161,7 +161,8 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
             (["--label_fraction=0"], "--label_fraction")):
         code, err = _run_in_process(
             ["distill", f"--model_dir={student_dir}", f"--teacher_dir={run}",
-             f"--dataset={dataset}"] + argv, capsys)
+             f"--dataset={dataset}", "--split=train[:64]", "--eval_split=train[64:]"]
+            + argv, capsys)
         assert code == 2 and named in err and len(err.strip().splitlines()) == 1, err
     code, err = _run_in_process(["distill", f"--model_dir={student_dir}"], capsys)
     assert code == 2 and "--teacher_dir" in err
