@@ -262,10 +262,14 @@ class Distillation(keras.Model):
     def _label_loss(self, labels, logits):
         labels = tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
         classes = tf.shape(logits)[-1]
-        tf.debugging.assert_less(
+        check = tf.debugging.assert_less(
             labels, classes,
             message="labels must be < the number of classes of the student "
                     "(ids < 0 mark unlabelled images)")
+        # The cross-entropy below fails on such labels with its own message;
+        # it must wait for the check. (Eagerly the check has already run.)
+        with tf.control_dependencies([check] if check is not None else []):
+            labels = tf.identity(labels)
         labelled = tf.cast(labels >= 0, tf.float32)
         safe_labels = tf.maximum(labels, 0)
         per_image = tf.nn.sparse_softmax_cross_entropy_with_logits(safe_labels, logits)
