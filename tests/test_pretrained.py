@@ -29,7 +29,10 @@ def fixtures_dir():
     for path in candidates:
         if (path / "reference-checkpoints").is_dir():
             return path / "reference-checkpoints"
-    pytest.skip("shared/fixtures not found beside the repository")
+    # A failure, not a skip: CI lays shared/ beside the clone, and a skipped
+    # fixture test would pass without checking the loader at all.
+    pytest.fail("shared/fixtures/reference-checkpoints not found beside the "
+                "repository; set KERAS_SIMCLR_FIXTURES to its folder")
 
 
 def fixture(name):
