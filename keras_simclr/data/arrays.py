@@ -51,7 +51,8 @@ def _read_npz(path, split_name):
         if image_key is None:
             raise DataError(
                 f"{path} has arrays {sorted(keys)}; it needs 'images' "
-                "(or 'x') and optionally 'labels' (or 'y')."
+                "(or 'x') and optionally 'labels' (or 'y') — save them under "
+                "those names, e.g. np.savez(path, images=x, labels=y)."
             )
         label_key = next((k for k in label_keys if k in keys), None)
         return data[image_key], data[label_key] if label_key else None
@@ -96,8 +97,9 @@ def _arrays(dataset, kind, split_name="train"):
     elif isinstance(dataset, (tuple, list)):
         if len(dataset) != 2:
             raise DataError(
-                "arrays must be given as images or (images, labels), got "
-                f"a sequence of {len(dataset)}."
+                f"got a sequence of {len(dataset)} arrays, expected images or "
+                "(images, labels) — pass the images alone, or the pair "
+                "(images, labels)."
             )
         images, labels = dataset
     else:
@@ -105,18 +107,26 @@ def _arrays(dataset, kind, split_name="train"):
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise DataError(
-            f"images must have shape (n, height, width, 3), got {images.shape}."
+            f"images must have shape (n, height, width, 3), got {images.shape} "
+            "— pass a batch of RGB images; repeat a grayscale channel, e.g. "
+            "np.repeat(images[..., None], 3, axis=-1)."
         )
     if images.dtype != np.uint8:
         if not np.issubdtype(images.dtype, np.floating):
-            raise DataError(f"images must be uint8 or float in [0, 1], got {images.dtype}.")
+            raise DataError(
+                f"images must be uint8 or float in [0, 1], got {images.dtype} — "
+                "convert them, e.g. images.astype(np.uint8)."
+            )
         _check_pixels(images)
         images = np.round(images * 255).astype(np.uint8)
     if labels is None:
         labels = np.full(len(images), -1, np.int32)
     labels = _check_array_labels(labels)
     if len(labels) != len(images):
-        raise DataError(f"{len(images)} images but {len(labels)} labels.")
+        raise DataError(
+            f"{len(images)} images but {len(labels)} labels — pass one label "
+            "per image."
+        )
     return images, labels
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "read_image_file",
 ]
 
+#: File name endings of the images a folder holds (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 

@@ -40,7 +40,8 @@ def source_kind(dataset):
         return "numpy"
     if not isinstance(dataset, str) or not dataset:
         raise DataError(
-            f"dataset must be a name, a folder, a .npz file or arrays, got {dataset!r}."
+            f"dataset must be a name, a folder, a .npz file or arrays, got "
+            f"{dataset!r} — pass e.g. 'cifar10', a folder path or (images, labels)."
         )
     if dataset == shapes.EMBEDDED:
         return "embedded"
@@ -153,7 +154,10 @@ def raw_dataset(dataset, split="train", data_dir=None, on_corrupt="error"):
     (4, TensorShape([32, 32, 3]))
     """
     if on_corrupt not in ("error", "skip"):
-        raise DataError(f"on_corrupt must be 'error' or 'skip', got {on_corrupt!r}.")
+        raise DataError(
+            f"on_corrupt must be 'error' or 'skip', got {on_corrupt!r} — pass "
+            "on_corrupt='skip' to skip unreadable image files."
+        )
     info = describe(dataset, split, data_dir)
     kind = source_kind(dataset)
     if kind == "folder":

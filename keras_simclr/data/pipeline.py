@@ -23,11 +23,21 @@ from keras_simclr.layers import crop as crop_lib
 
 __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 
+#: Where views are augmented: in the model's training step, or in tf.data.
 AUGMENT_ON = ("device", "data")
 
 
 class PipelineError(errors.UserInputError):
-    """A user error in the pipeline settings (batch vs replicas, sizes)."""
+    """A user error in the pipeline settings (batch vs replicas, sizes).
+
+    Example:
+
+    >>> try:
+    ...     check_batch_size(12, 8)
+    ... except PipelineError as error:
+    ...     print(error)
+    batch_size=12 does not split over 8 replicas — use a multiple of 8, e.g. batch_size=8.
+    """
 
 
 def steps_per_epoch(num_examples, global_batch_size):
@@ -76,8 +86,7 @@ def check_batch_size(global_batch_size, num_replicas, micro_batches=1):
     """
     if global_batch_size < 1:
         raise PipelineError(
-            f"batch_size must be >= 1, got {global_batch_size} — pass a positive "
-            "batch_size."
+            f"batch_size={global_batch_size} is out of range — use batch_size >= 1."
         )
     parts = num_replicas * micro_batches
     if global_batch_size % parts:
@@ -240,10 +249,14 @@ def pretraining_dataset(
     """
     if augment_on not in AUGMENT_ON:
         raise PipelineError(
-            f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}."
+            f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r} — pass "
+            "augment_on='device' (augment in the model) or 'data' (in tf.data)."
         )
     if augment_on == "data" and augment is None:
-        raise PipelineError("augment_on='data' needs an augment layer.")
+        raise PipelineError(
+            "augment_on='data' needs an augment layer, got augment=None — pass "
+            "augment=keras_simclr.layers.SimCLRAugment(...), or augment_on='device'."
+        )
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
     check_batch_size(global_batch_size, replicas)
@@ -427,8 +440,8 @@ def _check_takes_crops(augment):
         raise PipelineError(
             "augment_on='data' crops the images here, from their full "
             "resolution, and needs an augment layer whose transform_images "
-            f"takes crop=False (keras_simclr.layers.SimCLRAugment); got "
-            f"{type(augment).__name__}.")
+            f"takes crop=False, got {type(augment).__name__} — pass a "
+            "keras_simclr.layers.SimCLRAugment, or augment_on='device'.")
 
 
 def _view_seed(seed, position, view):

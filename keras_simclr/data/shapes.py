@@ -90,7 +90,10 @@ def make_shapes(num_examples=5000, image_size=32, seed=0):
     ((100, 32, 32, 3), array([...], dtype=int32))
     """
     if image_size < 8:
-        raise DataError(f"image_size must be >= 8 for the shapes dataset, got {image_size}.")
+        raise DataError(
+            f"image_size must be >= 8 for the shapes dataset, got {image_size} — "
+            "pass image_size=8 or more."
+        )
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(num_examples) % len(_SHAPES_CLASSES))
     labels = labels.astype(np.int32)
