@@ -149,8 +149,9 @@ def resolve_strategy(tpu=None, num_gpus=None, cpu_replicas=1):
         num_gpus = len(gpus)
     if num_gpus > len(gpus):
         raise StrategyError(
-            f"--num_gpus={num_gpus} but {len(gpus)} GPU(s) are visible — lower "
-            "--num_gpus, or check CUDA_VISIBLE_DEVICES and the drivers."
+            f"num_gpus={num_gpus} but {len(gpus)} GPU(s) are visible — pass "
+            f"num_gpus={len(gpus)} or fewer, or check CUDA_VISIBLE_DEVICES and "
+            "the drivers."
         )
     if num_gpus > 1:
         return tf.distribute.MirroredStrategy([f"/gpu:{i}" for i in range(num_gpus)])

@@ -269,8 +269,8 @@ def test_micro_batches_is_a_recipe_setting_and_a_flag(tmp_path, capsys):
     model = recipes.build_model(recipe.complete(data.describe("shapes")))
     assert model.micro_batches == 4
     with pytest.raises(data.PipelineError, match=(
-            r"--batch_size=12 does not split over 2 replicas x 4 micro-batches "
-            r"— use a multiple of 8, e.g. --batch_size=8")):
+            r"batch_size=12 does not split over 2 replicas x 4 micro-batches "
+            r"— use a multiple of 8, e.g. batch_size=8")):
         data.check_batch_size(12, 2, micro_batches=4)
     code, err = _run_in_process(
         ["pretrain", "--preset=demo", "--micro_batches=3",

@@ -79,12 +79,13 @@ def is_decode_error(error):
 def explain_decode_error(error, dataset, split):
     """Names the corrupt file(s) of an image folder, then exits 2."""
     from keras_simclr import data
+    from keras_simclr.data.folders import folder_split
 
     match = re.search(r"image file:\]?\s*\[?([^\]\n]+)", str(error))
     bad = [match.group(1).strip()] if match else []
     dataset = dataset or ""
     if not bad and os.path.isdir(os.path.expanduser(dataset)):
-        paths, _, _ = data.sources._folder_split(os.path.expanduser(dataset), split)
+        paths, _, _ = folder_split(os.path.expanduser(dataset), split)
         bad = data.find_corrupt_images(paths)
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""

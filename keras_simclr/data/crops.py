@@ -1,7 +1,8 @@
 """Random resized crops taken on the host, from the full-resolution image.
 
-SPEC section 4, step 1, for sources whose images are not already the output
-size (image folders, ImageNet, STL-10 at another size): each box is drawn on
+The random crop of SimCLR's augmentation (Chen et al. 2020, appendix A),
+for sources whose images are not already the output size (image folders,
+ImageNet, STL-10 at another size): each box is drawn on
 the image's own size by the library's sampler
 (`keras_simclr.layers.crop.sample_crop_boxes`: area U[0.08, 1] of the
 image, aspect ratio log-uniform in [3/4, 4/3] in the image's pixels) and the
@@ -16,6 +17,8 @@ box is at least that many times the output size: a 12-megapixel photo is
 then decoded at 1.5 megapixels or less, at no loss of resolution. Other
 formats are decoded whole.
 """
+
+import functools
 
 import tensorflow as tf
 
@@ -98,6 +101,8 @@ def crop_decoded(image, boxes, image_size):
 
     Example:
 
+    >>> from keras_simclr.layers.crop import sample_crop_boxes
+    >>> image = tf.zeros((375, 500, 3), tf.uint8)
     >>> boxes = sample_crop_boxes(tf.constant([1, 2]), 2, 375, 500)
     >>> crop_decoded(image, boxes, 224).shape
     TensorShape([2, 224, 224, 3])
@@ -119,12 +124,15 @@ def _scaled_samples(start, size, scale, window_start, window_size, image_size):
     (j + 0.5) * scale - 0.5.
     """
     n = float(image_size)
-
-    def at(i):
-        source = start + (i + 0.5) * size / n - 0.5
-        return ((source + 0.5) / scale - 0.5 - window_start) / (window_size - 1.0)
-
+    at = functools.partial(
+        _window_coordinate, start, size, scale, window_start, window_size, n)
     return at(0.0), at(n - 1.0)
+
+
+def _window_coordinate(start, size, scale, window_start, window_size, n, i):
+    """Where output pixel i of n samples the window, normalised to [0, 1]."""
+    source = start + (i + 0.5) * size / n - 0.5
+    return ((source + 0.5) / scale - 0.5 - window_start) / (window_size - 1.0)
 
 
 def crop_encoded(contents, boxes_fn, image_size, decode):
@@ -148,31 +156,37 @@ def crop_encoded(contents, boxes_fn, image_size, decode):
 
     Example:
 
-    >>> boxes_fn = lambda h, w: sample_crop_boxes(key, 2, h, w)
-    >>> crop_encoded(tf.io.read_file("photo.jpg"), boxes_fn, 224,
-    ...              tf.io.decode_image).shape
-    TensorShape([2, 224, 224, 3])
+    >>> from keras_simclr.layers.crop import sample_crop_boxes
+    >>> photo = tf.io.encode_jpeg(tf.zeros((300, 400, 3), tf.uint8))
+    >>> boxes_fn = lambda h, w: sample_crop_boxes(tf.constant([1, 2]), 2, h, w)
+    >>> crop_encoded(photo, boxes_fn, 32, tf.io.decode_image).shape
+    TensorShape([2, 32, 32, 3])
     """
-
-    def jpeg():
-        shape = tf.image.extract_jpeg_shape(contents)
-        boxes = boxes_fn(shape[0], shape[1])
-        return _crop_jpeg(contents, shape[0], shape[1], boxes, image_size)
-
-    def other():
-        image = tf.ensure_shape(decode(contents), [None, None, 3])
-        shape = tf.shape(image)
-        return crop_decoded(image, boxes_fn(shape[0], shape[1]), image_size)
-
-    crops = tf.cond(tf.io.is_jpeg(contents), jpeg, other)
+    crops = tf.cond(
+        tf.io.is_jpeg(contents),
+        functools.partial(_crop_jpeg_file, contents, boxes_fn, image_size),
+        functools.partial(_crop_other_file, contents, boxes_fn, image_size, decode),
+    )
     return tf.ensure_shape(crops, [None, image_size, image_size, 3])
+
+
+def _crop_jpeg_file(contents, boxes_fn, image_size):
+    shape = tf.image.extract_jpeg_shape(contents)
+    boxes = boxes_fn(shape[0], shape[1])
+    return _crop_jpeg(contents, shape[0], shape[1], boxes, image_size)
+
+
+def _crop_other_file(contents, boxes_fn, image_size, decode):
+    image = tf.ensure_shape(decode(contents), [None, None, 3])
+    shape = tf.shape(image)
+    return crop_decoded(image, boxes_fn(shape[0], shape[1]), image_size)
 
 
 def _crop_jpeg(contents, height, width, boxes, image_size):
     scale = decode_scale(boxes[2], boxes[3], image_size)
     # decode_and_crop_jpeg takes its scale as an attribute: one branch each.
     branches = [
-        lambda s=s: _crop_jpeg_at(contents, height, width, boxes, image_size, s)
+        functools.partial(_crop_jpeg_at, contents, height, width, boxes, image_size, s)
         for s in _SCALES
     ]
     index = tf.cast(tf.math.log(tf.cast(scale, tf.float32)) / 0.6931472 + 0.5,

@@ -8,23 +8,36 @@ the batches an uninterrupted run reads from step s on, and N workers see the
 same global batches as one process.
 """
 
+import dataclasses
+import functools
 import inspect
 
 import tensorflow as tf
 
-from keras_simclr.data import crops as crops_lib
 from keras_simclr import errors
-from keras_simclr.data import sources
+from keras_simclr.data import crops as crops_lib
+from keras_simclr.data import images as images_lib
+from keras_simclr.data import loading
 from keras_simclr.layers import augmentation as aug
 from keras_simclr.layers import crop as crop_lib
 
 __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 
+#: Where views are augmented: in the model's training step, or in tf.data.
 AUGMENT_ON = ("device", "data")
 
 
 class PipelineError(errors.UserInputError):
-    """A user error in the pipeline settings (batch vs replicas, sizes)."""
+    """A user error in the pipeline settings (batch vs replicas, sizes).
+
+    Example:
+
+    >>> try:
+    ...     check_batch_size(12, 8)
+    ... except PipelineError as error:
+    ...     print(error)
+    batch_size=12 does not split over 8 replicas — use a multiple of 8, e.g. batch_size=8.
+    """
 
 
 def steps_per_epoch(num_examples, global_batch_size):
@@ -48,7 +61,7 @@ def steps_per_epoch(num_examples, global_batch_size):
     if num_examples < global_batch_size:
         raise PipelineError(
             f"the dataset has {num_examples} images, fewer than one batch of "
-            f"{global_batch_size} — lower --batch_size."
+            f"{global_batch_size} — use batch_size <= {num_examples}."
         )
     return num_examples // global_batch_size
 
@@ -72,7 +85,9 @@ def check_batch_size(global_batch_size, num_replicas, micro_batches=1):
     >>> check_batch_size(512, 8, micro_batches=4)
     """
     if global_batch_size < 1:
-        raise PipelineError(f"--batch_size must be >= 1, got {global_batch_size}.")
+        raise PipelineError(
+            f"batch_size={global_batch_size} is out of range — use batch_size >= 1."
+        )
     parts = num_replicas * micro_batches
     if global_batch_size % parts:
         lower = global_batch_size // parts * parts
@@ -80,14 +95,23 @@ def check_batch_size(global_batch_size, num_replicas, micro_batches=1):
         if micro_batches > 1:
             into += f" x {micro_batches} micro-batches"
         raise PipelineError(
-            f"--batch_size={global_batch_size} does not split over "
+            f"batch_size={global_batch_size} does not split over "
             f"{into} — use a multiple of {parts}, e.g. "
-            f"--batch_size={lower or parts}."
+            f"batch_size={lower or parts}."
         )
 
 
 def _epoch_seed(seed, epoch):
     return tf.cast(seed, tf.int64) * 1_000_003 + tf.cast(epoch, tf.int64)
+
+
+def _shuffle_block(seed, block_index, block):
+    count = tf.shape(tf.nest.flatten(block)[0])[0]
+    keys = tf.random.stateless_uniform([count], seed=tf.stack([seed, block_index]))
+    order = tf.argsort(keys)
+    return tf.data.Dataset.from_tensor_slices(
+        tf.nest.map_structure(lambda t: tf.gather(t, order), block)
+    )
 
 
 def _block_shuffle(data, block_size, seed):
@@ -98,16 +122,30 @@ def _block_shuffle(data, block_size, seed):
     restart; a permutation drawn from (seed, block) does both. With the
     default block (the whole split) it is a full shuffle.
     """
+    return data.batch(block_size).enumerate().flat_map(
+        functools.partial(_shuffle_block, seed)
+    )
 
-    def shuffle_block(block_index, block):
-        count = tf.shape(tf.nest.flatten(block)[0])[0]
-        keys = tf.random.stateless_uniform([count], seed=tf.stack([seed, block_index]))
-        order = tf.argsort(keys)
-        return tf.data.Dataset.from_tensor_slices(
-            tf.nest.map_structure(lambda t: tf.gather(t, order), block)
-        )
 
-    return data.batch(block_size).enumerate().flat_map(shuffle_block)
+@dataclasses.dataclass(frozen=True)
+class _Stream:
+    """What every stage of a pretraining stream needs to know."""
+
+    raw: tf.data.Dataset  # (raw or cached image, label), in source order
+    decode: object  # raw image -> uint8 (H, W, 3)
+    reader: object  # `loading.encoded_reader`'s (read, decode), or None
+    global_batch_size: int
+    per_replica: int
+    image_size: int
+    steps: int  # global batches per epoch
+    shuffle_buffer: int
+    seed: int
+    start_step: int
+    cache: bool
+    host_crops: bool  # crops made here, from the full-resolution image
+    augment_on: str
+    augment: object
+    with_labels: bool
 
 
 def pretraining_dataset(
@@ -136,8 +174,9 @@ def pretraining_dataset(
 
     Crops come from the full-resolution image: for sources whose images
     are not all of `image_size` (image folders, ImageNet, or arrays of
-    another size), the two random crops of each image (SPEC section 4's
-    box, drawn on the image's own size) are made here, JPEGs decoding only
+    another size), the two random crops of each image (Chen et al. 2020,
+    appendix A: area U[0.08, 1], aspect ratio in [3/4, 4/3], drawn on the
+    image's own size) are made here, JPEGs decoding only
     the window they need (see `keras_simclr.data.crops`), and resized to
     `image_size`; the rest of the augmentation runs on the device ("device"
     mode) or here ("data" mode). Images already of `image_size` (CIFAR-10 at
@@ -149,7 +188,7 @@ def pretraining_dataset(
     the same split as one process would make.
 
     Args:
-        dataset: anything `sources.load` takes (tfds name, folder, arrays,
+        dataset: anything `keras_simclr.data.load` takes (tfds name, folder, arrays,
             "shapes").
         global_batch_size: images per step over all replicas; must divide
             by the number of replicas.
@@ -190,30 +229,38 @@ def pretraining_dataset(
         crops, "crop2": crops}` for `images` when crops are made here, uint8
         of `image_size`) and `((view1, view2),)` or `((view1, view2),
         labels)` in "data" mode;
-        `info` the split's `sources.DatasetInfo`; `steps_per_epoch` the
+        `info` the split's `DatasetInfo`; `steps_per_epoch` the
         number of global batches per pass over the split.
 
     Raises:
         PipelineError: batch not divisible by replicas, fewer images than a
             batch, unknown `augment_on`.
-        sources.DataError: see `sources.load`.
+        DataError: see `keras_simclr.data.load`.
 
     Example:
 
     >>> data, info, steps = pretraining_dataset(
-    ...     "shapes", global_batch_size=256, image_size=32)
-    >>> model.fit(data, steps_per_epoch=steps, epochs=10)
+    ...     "shapes", split="test[:64]", global_batch_size=16, image_size=32)
+    >>> images, labels = next(iter(data))
+    >>> steps, images.shape, images.dtype.name, labels.shape
+    (4, TensorShape([16, 32, 32, 3]), 'uint8', TensorShape([16]))
+
+    `model.fit(data, steps_per_epoch=steps, epochs=...)` then trains on it.
     """
     if augment_on not in AUGMENT_ON:
         raise PipelineError(
-            f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r}."
+            f"augment_on must be one of {AUGMENT_ON}, got {augment_on!r} — pass "
+            "augment_on='device' (augment in the model) or 'data' (in tf.data)."
         )
     if augment_on == "data" and augment is None:
-        raise PipelineError("augment_on='data' needs an augment layer.")
+        raise PipelineError(
+            "augment_on='data' needs an augment layer, got augment=None — pass "
+            "augment=keras_simclr.layers.SimCLRAugment(...), or augment_on='device'."
+        )
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
     check_batch_size(global_batch_size, replicas)
-    raw, decode, info = sources.raw_dataset(dataset, split, data_dir, on_corrupt)
+    raw, decode, info = loading.raw_dataset(dataset, split, data_dir, on_corrupt)
     if info.num_examples is None:
         raise PipelineError(
             f"cannot tell how many images split '{split}' of {info.name} holds "
@@ -224,132 +271,167 @@ def pretraining_dataset(
         shuffle_buffer = (
             info.num_examples if info.kind != "tfds" else min(info.num_examples, 10_000)
         )
-    per_replica = global_batch_size // replicas
     host_crops = info.image_size != (image_size, image_size)
     if host_crops and augment_on == "data":
         _check_takes_crops(augment)
-    # Files are read encoded (JPEGs then decode only their crop window);
-    # cached images are decoded already.
-    reader = None if cache else sources.encoded_reader(dataset)
-
-    def prepare(image):
-        return sources.resize(decode(image), image_size)
-
-    def crop_pair(image, position):
-        """The image's two crops, uint8 (2, image_size, image_size, 3)."""
-        key = aug.normalize_key(_view_seed(seed, position, 0))
-
-        def boxes(height, width):
-            return crop_lib.sample_crop_boxes(key, 2, height, width)
-
-        if reader is None:
-            if not cache:
-                image = decode(image)
-            shape = tf.shape(image)
-            return crops_lib.crop_decoded(image, boxes(shape[0], shape[1]), image_size)
-        read, decode_contents = reader
-        return crops_lib.crop_encoded(read(image), boxes, image_size, decode_contents)
-
     if cache:
         raw = raw.map(
-            lambda image, label: (
-                decode(image) if host_crops else prepare(image), label),
+            functools.partial(_decoded_for_cache, decode, host_crops, image_size),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         ).cache()
-
-    def one_epoch(epoch):
-        data = raw
-        if shuffle_buffer:
-            data = _block_shuffle(data, shuffle_buffer, _epoch_seed(seed, epoch))
-        return data.take(steps * global_batch_size)
-
-    def worker_stream(pipeline_id, num_pipelines):
-        first_epoch = start_step // steps
-        skip = (start_step % steps) * global_batch_size
-        stream = tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(one_epoch)
-        stream = stream.skip(skip).enumerate(
-            start=first_epoch * steps * global_batch_size + skip
-        )
-        share = global_batch_size // num_pipelines
-        if num_pipelines > 1:
-            # This pipeline's contiguous share of every global batch, chosen
-            # before decoding so that each worker decodes only its images.
-            lo = pipeline_id * share
-
-            def mine(position, example):
-                offset = position % global_batch_size
-                return tf.logical_and(offset >= lo, offset < lo + share)
-
-            stream = stream.filter(mine)
-
-        def transform(position, example):
-            image, label = example
-            if host_crops:
-                pair = crop_pair(image, position)
-                if augment_on == "data":
-                    params = augment.get_random_transformation(
-                        pair, seed=_view_seed(seed, position, 1))
-                    image = {
-                        "crops": (pair[0], pair[1]),
-                        "params": tuple(
-                            tf.nest.map_structure(lambda t, v=v: t[v], params)
-                            for v in (0, 1)
-                        ),
-                    }
-                else:
-                    image = dict(zip(crops_lib.CROP_KEYS, (pair[0], pair[1])))
-                return (image, label) if with_labels else image
-            if not cache:
-                image = prepare(image)
-            if augment_on == "data":
-                image = {
-                    "images": image,
-                    "params": tuple(
-                        _draw_params(augment, image, _view_seed(seed, position, view))
-                        for view in (0, 1)
-                    ),
-                }
-            return (image, label) if with_labels else image
-
-        def augment_batch(batch, labels=None):
-            if "crops" in batch:
-                views = tuple(
-                    augment.transform_images(crops, params, crop=False)
-                    for crops, params in zip(batch["crops"], batch["params"])
-                )
-            else:
-                views = tuple(
-                    augment.transform_images(batch["images"], params)
-                    for params in batch["params"]
-                )
-            return ((views,) if labels is None else (views, labels))
-
-        stream = stream.map(
-            transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-        )
-        stream = stream.batch(per_replica, drop_remainder=True)
-        if augment_on == "data":
-            stream = stream.map(
-                augment_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-            )
-        options = tf.data.Options()
-        # Sharding is done above, by position; tf.distribute must not shard
-        # again.
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.OFF
-        )
-        options.deterministic = True
-        return stream.with_options(options).prefetch(tf.data.AUTOTUNE)
-
+    stream = _Stream(
+        raw=raw,
+        decode=decode,
+        # Files are read encoded (JPEGs then decode only their crop window);
+        # cached images are decoded already.
+        reader=None if cache else loading.encoded_reader(dataset),
+        global_batch_size=global_batch_size,
+        per_replica=global_batch_size // replicas,
+        image_size=image_size,
+        steps=steps,
+        shuffle_buffer=shuffle_buffer,
+        seed=seed,
+        start_step=start_step,
+        cache=cache,
+        host_crops=host_crops,
+        augment_on=augment_on,
+        augment=augment,
+        with_labels=with_labels,
+    )
     if replicas == 1:
-        return worker_stream(0, 1), info, steps
-
-    def dataset_fn(context):
-        return worker_stream(context.input_pipeline_id, context.num_input_pipelines)
-
-    data = strategy.distribute_datasets_from_function(dataset_fn)
+        return _worker_stream(stream, 0, 1), info, steps
+    data = strategy.distribute_datasets_from_function(
+        functools.partial(_worker_stream_of_context, stream)
+    )
     return data, info, steps
+
+
+def _decoded_for_cache(decode, host_crops, image_size, image, label):
+    """What the cache holds: full-resolution images when crops are made
+    here, else images of the model's size."""
+    image = decode(image)
+    return (image if host_crops else images_lib.resize(image, image_size)), label
+
+
+def _epoch(stream, epoch):
+    """One epoch: the source shuffled with seed (seed, epoch), whole batches."""
+    data = stream.raw
+    if stream.shuffle_buffer:
+        data = _block_shuffle(data, stream.shuffle_buffer, _epoch_seed(stream.seed, epoch))
+    return data.take(stream.steps * stream.global_batch_size)
+
+
+def _positioned_examples(stream):
+    """`(position in the stream, example)` from `start_step` on, forever."""
+    batch = stream.global_batch_size
+    first_epoch = stream.start_step // stream.steps
+    skip = (stream.start_step % stream.steps) * batch
+    examples = tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(
+        functools.partial(_epoch, stream)
+    )
+    return examples.skip(skip).enumerate(start=first_epoch * stream.steps * batch + skip)
+
+
+def _in_share(global_batch_size, low, share, position, example):
+    offset = position % global_batch_size
+    return tf.logical_and(offset >= low, offset < low + share)
+
+
+def _crop_pair(stream, image, position):
+    """The image's two crops, uint8 (2, image_size, image_size, 3)."""
+    key = aug.normalize_key(_view_seed(stream.seed, position, 0))
+    boxes = functools.partial(crop_lib.sample_crop_boxes, key, 2)  # (height, width)
+    if stream.reader is None:
+        if not stream.cache:
+            image = stream.decode(image)
+        shape = tf.shape(image)
+        return crops_lib.crop_decoded(image, boxes(shape[0], shape[1]), stream.image_size)
+    read, decode_contents = stream.reader
+    return crops_lib.crop_encoded(read(image), boxes, stream.image_size, decode_contents)
+
+
+def _model_input(stream, position, example):
+    """One example as the model (or `_augment_views`) takes it: the image or
+    its two crops, with the parameters of both views in "data" mode."""
+    image, label = example
+    seed = stream.seed
+    if stream.host_crops:
+        pair = _crop_pair(stream, image, position)
+        if stream.augment_on == "data":
+            params = stream.augment.get_random_transformation(
+                pair, seed=_view_seed(seed, position, 1))
+            image = {
+                "crops": (pair[0], pair[1]),
+                "params": tuple(
+                    tf.nest.map_structure(lambda t, v=v: t[v], params)
+                    for v in (0, 1)
+                ),
+            }
+        else:
+            image = dict(zip(crops_lib.CROP_KEYS, (pair[0], pair[1])))
+        return (image, label) if stream.with_labels else image
+    if not stream.cache:
+        image = images_lib.resize(stream.decode(image), stream.image_size)
+    if stream.augment_on == "data":
+        image = {
+            "images": image,
+            "params": tuple(
+                _draw_params(stream.augment, image, _view_seed(seed, position, view))
+                for view in (0, 1)
+            ),
+        }
+    return (image, label) if stream.with_labels else image
+
+
+def _augment_views(augment, batch, labels=None):
+    """A batch's two augmented views ("data" mode), from their parameters."""
+    if "crops" in batch:
+        views = tuple(
+            augment.transform_images(crops, params, crop=False)
+            for crops, params in zip(batch["crops"], batch["params"])
+        )
+    else:
+        views = tuple(
+            augment.transform_images(batch["images"], params)
+            for params in batch["params"]
+        )
+    return ((views,) if labels is None else (views, labels))
+
+
+def _worker_stream(stream, pipeline_id, num_pipelines):
+    """The batches of one input pipeline: its share of every global batch."""
+    examples = _positioned_examples(stream)
+    if num_pipelines > 1:
+        # This pipeline's contiguous share of every global batch, chosen
+        # before decoding so that each worker decodes only its images.
+        share = stream.global_batch_size // num_pipelines
+        examples = examples.filter(functools.partial(
+            _in_share, stream.global_batch_size, pipeline_id * share, share))
+    batches = examples.map(
+        functools.partial(_model_input, stream),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    batches = batches.batch(stream.per_replica, drop_remainder=True)
+    if stream.augment_on == "data":
+        batches = batches.map(
+            functools.partial(_augment_views, stream.augment),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    options = tf.data.Options()
+    # Sharding is done above, by position; tf.distribute must not shard
+    # again.
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.OFF
+    )
+    options.deterministic = True
+    return batches.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def _worker_stream_of_context(stream, context):
+    return _worker_stream(stream, context.input_pipeline_id, context.num_input_pipelines)
 
 
 def _check_takes_crops(augment):
@@ -358,8 +440,8 @@ def _check_takes_crops(augment):
         raise PipelineError(
             "augment_on='data' crops the images here, from their full "
             "resolution, and needs an augment layer whose transform_images "
-            f"takes crop=False (keras_simclr.layers.SimCLRAugment); got "
-            f"{type(augment).__name__}.")
+            f"takes crop=False, got {type(augment).__name__} — pass a "
+            "keras_simclr.layers.SimCLRAugment, or augment_on='device'.")
 
 
 def _view_seed(seed, position, view):

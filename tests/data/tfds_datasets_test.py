@@ -1,0 +1,34 @@
+"""keras_simclr.data.tfds_datasets: tfds by name, mocked (nothing is downloaded)."""
+
+import numpy as np
+import pytest
+
+from keras_simclr import data
+from tests.data.elements import as_arrays
+
+
+def test_tfds_by_name_with_labels_and_unlabelled_split(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=6):
+        ds, info = data.load("cifar10", "train", with_info=True)
+        assert info.kind == "tfds" and info.num_classes == 10
+        assert info.image_size == (32, 32)
+        images, labels = as_arrays(ds)
+        assert len(images) == 6 and images[0].dtype == np.uint8
+        assert images[0].shape == (32, 32, 3)
+        assert labels.dtype == np.int32 and ((0 <= labels) & (labels < 10)).all()
+
+        ds, info = data.load("stl10", "unlabelled", image_size=32, with_info=True)
+        assert info.num_classes is None and info.image_size == (96, 96)
+        images, labels = as_arrays(ds)
+        assert images[0].shape == (32, 32, 3)
+        np.testing.assert_array_equal(labels, [-1] * len(labels))
+
+        raw, _, info = data.raw_dataset("stl10", "train")
+        assert info.num_examples == 6  # counted: the mock has no metadata
+
+    with pytest.raises(data.DataError, match="unknown dataset 'no_such_set'"):
+        data.describe("no_such_set")
+    with pytest.raises(data.DataError, match="does not exist"):
+        data.describe("cifar10", data_dir=str(tmp_path / "nowhere"))
