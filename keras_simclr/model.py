@@ -9,14 +9,9 @@ from keras_simclr import batch_checks, errors, export, gradient_cache
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses, recipes
 from keras_simclr.data.crops import CROP_KEYS as CROPS
+from keras_simclr.layers.augmentation.image_inputs import (
+    check_image_shape, check_images, to_float32)
 from keras_simclr.layers.projection_head import ProjectionHead
-
-
-def _to_float_images(images):
-    """uint8 [0, 255] -> float32 [0, 1]; float images pass through."""
-    if images.dtype == tf.uint8:
-        return tf.cast(images, tf.float32) / 255.0
-    return images
 
 
 def deserialize_parts(config, keys):
@@ -221,7 +216,7 @@ class SimCLR(keras.Model):
             input_shape = input_shape["view1"]
         elif views_given:
             input_shape = input_shape[0]
-        batch_checks.check_image_shape(input_shape)
+        check_image_shape(input_shape)
         if self.augment is None and not views_given:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
@@ -251,19 +246,19 @@ class SimCLR(keras.Model):
             inputs = inputs[CROPS[0] if CROPS[0] in inputs else "view1"]
         elif isinstance(inputs, (tuple, list)):
             inputs = inputs[0]
-        inputs = batch_checks.check_images(inputs)
-        return self.encoder(_to_float_images(inputs), training=training)
+        inputs = check_images(inputs)
+        return self.encoder(to_float32(inputs), training=training)
 
     def _views(self, x, training):
         if isinstance(x, dict):
             return self._views_of_crops([x[key] for key in CROPS])
         if isinstance(x, tuple):
             views = [
-                batch_checks.check_images(view, name)
+                check_images(view, name)
                 for view, name in zip(x, ("view1", "view2"))
             ]
-            return [_to_float_images(v) for v in views]
-        x = batch_checks.check_images(x)
+            return [to_float32(v) for v in views]
+        x = check_images(x)
         if self.augment is None:
             raise errors.UserInputError(
                 "This SimCLR model was built on pairs of views and has no "
@@ -272,7 +267,7 @@ class SimCLR(keras.Model):
                 "(view1, view2) pairs."
             )
         # Every augmentation sees float images in [0, 1], whatever came in.
-        x = _to_float_images(x)
+        x = to_float32(x)
         # Views are always random, in evaluation too: the validation loss
         # measures the contrastive task, with BN in inference mode.
         if isinstance(self.augment, keras.layers.Layer):
@@ -290,8 +285,8 @@ class SimCLR(keras.Model):
                 "SimCLRAugment, or give whole images or finished views.")
         views = []
         for name, crop in zip(CROPS, crops):
-            crop = batch_checks.check_images(crop, name)
-            views.append(self.augment(_to_float_images(crop), training=True,
+            crop = check_images(crop, name)
+            views.append(self.augment(to_float32(crop), training=True,
                                       crop=False))
         return views
 
