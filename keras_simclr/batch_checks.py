@@ -108,7 +108,11 @@ def checked_batch(x, labels, num_classes, where):
 
     Example:
 
-    >>> x, y = checked_batch(x, y, 10, ("training step ", step))
+    >>> import numpy as np
+    >>> x, y = checked_batch(np.zeros((4, 8, 8, 3), np.float32),
+    ...                      np.array([0, 1, 2, 3]), 10, ("training step 0",))
+    >>> x.shape, y.shape
+    (TensorShape([4, 8, 8, 3]), TensorShape([4]))
     """
     if isinstance(x, dict):  # Crops made in tf.data: {"crop1", "crop2"}.
         names = tuple(x)
@@ -149,7 +153,8 @@ def check_replica_batches(images, strategy):
 
     Example:
 
-    >>> check_replica_batches(next(iter(distributed_dataset)), strategy)
+    >>> strategy = tf.distribute.get_strategy()
+    >>> check_replica_batches(tf.zeros((4, 8, 8, 3)), strategy)  # one device
     """
     if not isinstance(images, tf.distribute.DistributedValues):
         return

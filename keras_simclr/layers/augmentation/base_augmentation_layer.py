@@ -10,7 +10,6 @@ compiled with XLA and, outside XLA, called a few images at a time
 """
 
 import keras
-import numpy as np  # noqa: F401 (the doctests')
 import tensorflow as tf
 
 from keras_simclr.layers.augmentation import image_inputs, random_draws
@@ -37,6 +36,8 @@ class AugmentationLayer(keras.layers.Layer):
         **kwargs: base layer arguments such as `name`.
 
     Example:
+
+    >>> import numpy as np
 
     >>> class Invert(AugmentationLayer):
     ...     def _sample(self, key, batch_size, height, width):

@@ -7,7 +7,6 @@ for smaller sources, the whole image resized.
 """
 
 import keras
-import numpy as np  # noqa: F401 (the doctests')
 import tensorflow as tf
 
 from keras_simclr import errors
@@ -83,6 +82,8 @@ class CenterCrop(AugmentationLayer):
         (height, width, 3) for a single image.
 
     Example:
+
+    >>> import numpy as np
 
     >>> crop = CenterCrop(32, 32)
     >>> images = np.random.randint(0, 256, (2, 48, 64, 3), dtype="uint8")

@@ -140,7 +140,7 @@ def grayscale(images):
 
     Example:
 
-    >>> grayscale(tf.ones([1, 1, 1, 3])).numpy().ravel().round(4).tolist()
+    >>> [round(float(v), 4) for v in grayscale(tf.ones([1, 1, 1, 3]))[0, 0, 0]]
     [0.9999, 0.9999, 0.9999]
     """
     luma = tf.tensordot(images, tf.constant(_GRAY_WEIGHTS, tf.float32), 1)

@@ -57,6 +57,8 @@ def check_images(images, what="images", single_image_ok=False):
 
     Example:
 
+    >>> import numpy as np
+
     >>> check_images(np.zeros((8, 32, 32, 3), np.uint8)).dtype
     tf.uint8
     """
@@ -91,6 +93,8 @@ def as_image_batch(images, what="images"):
         UserInputError: as `check_images`.
 
     Example:
+
+    >>> import numpy as np
 
     >>> batch, unbatched = as_image_batch(np.zeros((4, 4, 3), np.uint8))
     >>> batch.shape, unbatched

@@ -102,6 +102,8 @@ class RandomResizedCrop(AugmentationLayer):
 
     Example:
 
+    >>> import numpy as np
+
     >>> layer = RandomResizedCrop(32, 32, seed=1)
     >>> images = np.random.randint(0, 256, (4, 48, 64, 3), dtype="uint8")
     >>> layer(images).shape

@@ -1,7 +1,6 @@
 """SimCLRAugment: SimCLR's whole augmentation chain, one view per call."""
 
 import keras
-import numpy as np  # noqa: F401 (the doctests')
 import tensorflow as tf
 
 from keras_simclr import errors
@@ -68,6 +67,8 @@ class SimCLRAugment(AugmentationLayer):
         3) for one image) in [0, 1].
 
     Example:
+
+    >>> import numpy as np
 
     >>> augment = SimCLRAugment.cifar10(seed=1)
     >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")

@@ -5,7 +5,6 @@ above the threshold becomes 1 - x.
 """
 
 import keras
-import numpy as np  # noqa: F401 (the doctests')
 import tensorflow as tf
 
 from keras_simclr.layers.augmentation import image_inputs
@@ -78,6 +77,8 @@ class Solarize(AugmentationLayer):
         float32 tensor in [0, 1] of the input's shape.
 
     Example:
+
+    >>> import numpy as np
 
     >>> layer = Solarize(probability=1.0)
     >>> float(layer(np.full((1, 2, 2, 3), 0.75, "float32"))[0, 0, 0, 0])

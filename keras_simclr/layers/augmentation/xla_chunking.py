@@ -31,8 +31,8 @@ def in_xla_context():
 
     >>> in_xla_context()
     False
-    >>> tf.function(lambda: tf.constant(in_xla_context()),
-    ...             jit_compile=True)().numpy()
+    >>> bool(tf.function(lambda: tf.constant(in_xla_context()),
+    ...                  jit_compile=True)())
     True
     """
     return tf.__internal__.get_enclosing_xla_context() is not None
