@@ -75,6 +75,14 @@ class AugmentationLayer(keras.layers.Layer):
 
         Returns:
             A dict of tensors with one entry per image, or None.
+
+        Example:
+
+        >>> from keras_simclr.layers import Solarize
+        >>> layer = Solarize(probability=1.0)
+        >>> params = layer.get_random_transformation(tf.zeros([2, 4, 4, 3]))
+        >>> params["solarize"].numpy().tolist()
+        [True, True]
         """
         if not training:
             return None
@@ -87,8 +95,22 @@ class AugmentationLayer(keras.layers.Layer):
     def transform_images(self, images, transformation, training=True):
         """Applies `transformation` (from `get_random_transformation`).
 
+        Args:
+            images: one image or a batch, uint8 or float.
+            transformation: the parameters drawn for these images.
+            training: if False, the inference view (no randomness).
+
         Returns:
             float32 in [0, 1]; rank as the input.
+
+        Example:
+
+        >>> from keras_simclr.layers import Solarize
+        >>> layer = Solarize(probability=1.0)
+        >>> x = tf.fill([1, 2, 2, 3], 0.75)
+        >>> params = layer.get_random_transformation(x)
+        >>> float(layer.transform_images(x, params)[0, 0, 0, 0])
+        0.25
         """
         images, unbatched = self.image_batch(images)
         if not training or transformation is None:
@@ -134,8 +156,13 @@ class AugmentationLayer(keras.layers.Layer):
         Args:
             fn: maps (images, params) to float32 images of shape
                 (batch,) + out_shape; `params` is a nest of (batch,) tensors.
+            images: rank-4 tensor.
+            params: the per-image parameters `fn` takes.
             out_shape: (height, width, channels) of an output image, ints;
                 None or with None entries when not static (then one call).
+
+        Returns:
+            `fn(images, params)`.
         """
         compiled = self.compiled(fn)
         if compiled is fn or out_shape is None or None in out_shape:

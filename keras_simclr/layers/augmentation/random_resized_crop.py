@@ -34,8 +34,19 @@ def sample_crop_boxes(key, batch_size, height, width, scale=(0.08, 1.0),
         key: int32 key of shape (2,).
         batch_size, height, width: ints or scalar int tensors.
 
+        scale: (min, max) fraction of the image area.
+        ratio: (min, max) aspect ratio (width / height), log-uniform.
+        attempts: draws per image before falling back to the whole image.
+
     Returns:
         `(y0, x0, h, w)`, float32 tensors of shape (batch,), whole pixels.
+
+    Example:
+
+    >>> key = tf.constant([1, 2])
+    >>> y0, x0, h, w = sample_crop_boxes(key, 1000, 48, 64)
+    >>> bool(tf.reduce_all((y0 + h <= 48) & (x0 + w <= 64)))
+    True
     """
     height = tf.cast(height, tf.float32)
     width = tf.cast(width, tf.float32)
@@ -62,15 +73,15 @@ def sample_crop_boxes(key, batch_size, height, width, scale=(0.08, 1.0),
     return tf.minimum(y0, height - h), tf.minimum(x0, width - w), h, w
 
 
-
 @keras.saving.register_keras_serializable(package="keras_simclr")
 class RandomResizedCrop(AugmentationLayer):
     """Crops a random box of each image and resizes it (SimCLR step 1).
 
     Per image: area fraction uniform in `scale`, aspect ratio (width / height
     of the box, in source pixels) log-uniform in `ratio`, up to 100 attempts,
-    else the whole image (SPEC section 4, as torchvision); the box is then
-    resized to (height, width). This is the paper's sampler: the drawn areas
+    else the whole image (as torchvision's; Chen et al. 2020, appendix A);
+    the box is then resized to (height, width). This is the paper's sampler:
+    the drawn areas
     average 0.54 for the default scale, but a large area fits only with a
     ratio near the image's, so the boxes kept average 0.478 of a square image
     (0.432 of a 4:3 one); the reference code's
@@ -139,7 +150,8 @@ class RandomResizedCrop(AugmentationLayer):
                                          self.scale, self.ratio)
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
-            params["flip"] = draws.bernoulli(key, draws.TAG_FLIP, [batch_size], 0.5)
+            params["flip"] = draws.bernoulli(key, draws.TAG_FLIP,
+                                             [batch_size], 0.5)
         return params
 
     def _apply(self, images, transformation):

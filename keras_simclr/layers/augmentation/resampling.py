@@ -41,6 +41,13 @@ def interpolation_taps(start, size, out_size, interpolation="bilinear"):
     Returns:
         `(index, weight)`: int32 and float32 tensors of shape
         (batch, out_size, taps), taps = 2 (bilinear) or 4 (bicubic).
+
+    Example:
+
+    >>> index, weight = interpolation_taps(tf.constant([2.0]),
+    ...                                    tf.constant([4.0]), 2)
+    >>> index.numpy().tolist(), weight.numpy().tolist()
+    ([[[2, 3], [4, 5]]], [[[0.5, 0.5], [0.5, 0.5]]])
     """
     i = tf.range(out_size, dtype=tf.float32)[tf.newaxis]
     start = start[:, tf.newaxis]
@@ -124,6 +131,13 @@ def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
 
     Returns:
         float32, laid out as `channels_axis` says.
+
+    Example:
+
+    >>> images = tf.reshape(tf.range(12, dtype=tf.float32), [1, 2, 2, 3])
+    >>> taps = interpolation_taps(tf.zeros([1]), tf.constant([2.0]), 1)
+    >>> resample(images, taps, taps).numpy().tolist()  # the mean pixel
+    [[[[4.5, 5.5, 6.5]]]]
     """
     (iy, wy), (ix, wx) = taps_y, taps_x
     wy = wy * scale
@@ -160,7 +174,20 @@ def crop_and_resize(images, boxes, out_height, out_width,
         images: (batch, height, width, 3), uint8 in [0, 255] or float in
             [0, 1].
         boxes: `(y0, x0, h, w)`, float32 (batch,) each.
+        out_height, out_width: the output size, ints.
+        interpolation: "bilinear" or "bicubic".
         channels_axis: -1 (NHWC result) or 2 (batch, height, 3, width).
+
+    Returns:
+        float32 in [0, 1].
+
+    Example:
+
+    >>> images = tf.fill([1, 4, 4, 3], tf.constant(255, tf.uint8))
+    >>> boxes = (tf.zeros([1]), tf.zeros([1]), tf.fill([1], 2.0),
+    ...          tf.fill([1], 2.0))
+    >>> crop_and_resize(images, boxes, 3, 3).shape
+    TensorShape([1, 3, 3, 3])
     """
     y0, x0, h, w = boxes
     scale = 1.0 / 255.0 if images.dtype == tf.uint8 else 1.0

@@ -128,12 +128,24 @@ class SimCLRAugment(AugmentationLayer):
 
     @classmethod
     def imagenet(cls, **overrides):
-        """224 px, strength 1.0, blur (SimCLR's ImageNet recipe)."""
+        """224 px, strength 1.0, blur (SimCLR's ImageNet recipe).
+
+        Example:
+
+        >>> SimCLRAugment.imagenet(seed=0).blur_radius
+        11
+        """
         return cls.from_preset("imagenet", **overrides)
 
     @classmethod
     def cifar10(cls, **overrides):
-        """32 px, strength 0.5, no blur (SimCLR's CIFAR-10 recipe)."""
+        """32 px, strength 0.5, no blur (SimCLR's CIFAR-10 recipe).
+
+        Example:
+
+        >>> SimCLRAugment.cifar10().blur
+        False
+        """
         return cls.from_preset("cifar10", **overrides)
 
     def _sample(self, key, batch_size, height, width):
@@ -164,6 +176,16 @@ class SimCLRAugment(AugmentationLayer):
                 before (by `keras_simclr.data.pretraining_dataset` from the
                 full-resolution images): the view is then the rest of the
                 chain, flip, colour, blur and solarize.
+
+        Returns:
+            float32 in [0, 1] of shape (..., height, width, 3).
+
+        Example:
+
+        >>> augment = SimCLRAugment(8, 8, blur=False, seed=0)
+        >>> crops = tf.zeros([2, 8, 8, 3], tf.uint8)
+        >>> augment(crops, crop=False).shape
+        TensorShape([2, 8, 8, 3])
         """
         if crop:
             return super().call(images, training=training)
@@ -175,8 +197,22 @@ class SimCLRAugment(AugmentationLayer):
                          crop=True):
         """Applies `transformation`; `crop=False` as in `call`.
 
+        Args:
+            images: see the class.
+            transformation: from `get_random_transformation`.
+            training: False for the evaluation view.
+            crop: as in `call`.
+
         Returns:
             float32 in [0, 1]; rank as the input.
+
+        Example:
+
+        >>> augment = SimCLRAugment(8, 8, seed=0)
+        >>> images = tf.zeros([2, 12, 12, 3], tf.uint8)
+        >>> params = augment.get_random_transformation(images, seed=1)
+        >>> augment.transform_images(images, params).shape
+        TensorShape([2, 8, 8, 3])
         """
         if crop:
             return super().transform_images(images, transformation, training)
