@@ -51,7 +51,7 @@ from augment import measure, reference_view  # noqa: E402
 from keras_simclr import data  # noqa: E402
 from keras_simclr.data import crops  # noqa: E402
 from keras_simclr.layers import SimCLRAugment  # noqa: E402
-from keras_simclr.layers.crop import sample_crop_boxes  # noqa: E402
+from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_boxes  # noqa: E402
 
 SIZE = 224
 CASES = {

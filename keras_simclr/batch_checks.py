@@ -1,6 +1,7 @@
 """Checks of the batches SimCLR trains on: shapes, dtypes, pixels, labels.
 
-Shapes and dtypes are checked in Python when the step is traced (free);
+Shapes and dtypes are checked in Python when the step is traced (free, by
+`layers.augmentation.image_inputs.check_images`);
 pixel values and labels by `errors.graph_check`s in the step, a few
 reductions of the batch, which `SimCLR.fit` turns into one-line errors.
 """
@@ -8,68 +9,7 @@ reductions of the batch, which `SimCLR.fit` turns into one-line errors.
 import tensorflow as tf
 
 from keras_simclr import errors
-
-
-def check_image_shape(shape, what="images"):
-    """Refuses batch shapes that are not (batch, height, width, 3).
-
-    Args:
-        shape: a shape (tuple, list or `TensorShape`).
-        what: the name of the images in the message.
-
-    Raises:
-        UserInputError: a rank other than 4, or not 3 channels.
-
-    Example:
-
-    >>> check_image_shape((None, 32, 32, 3))
-    """
-    shape = tf.TensorShape(shape)
-    if shape.rank != 4:
-        raise errors.UserInputError(
-            f"{what} must be a batch of shape (batch, height, width, 3), got "
-            f"shape {shape}. Batch single images with "
-            "tf.expand_dims(x, 0) or dataset.batch(...)."
-        )
-    if shape[-1] is not None and shape[-1] != 3:
-        raise errors.UserInputError(
-            f"{what} must have 3 channels (RGB), got {shape[-1]}. "
-            "Convert grayscale with tf.image.grayscale_to_rgb and drop alpha "
-            "with x[..., :3]."
-        )
-
-
-def check_images(images, what="images"):
-    """Returns `images` as a tensor if they are a uint8 or float image batch.
-
-    Args:
-        images: a batch of images (tensor, array or `RaggedTensor`).
-        what: the name of the images in the message.
-
-    Returns:
-        A dense tensor.
-
-    Raises:
-        UserInputError: a ragged batch, another dtype, a bad shape.
-
-    Example:
-
-    >>> images = check_images(np.zeros((8, 32, 32, 3), np.uint8))
-    """
-    if isinstance(images, tf.RaggedTensor):
-        raise errors.UserInputError(
-            f"{what} form a ragged batch (images of different sizes): resize "
-            "them to one size before batching, e.g. with "
-            "keras_simclr.data.load(..., image_size=32)."
-        )
-    images = tf.convert_to_tensor(images)
-    if images.dtype != tf.uint8 and not images.dtype.is_floating:
-        raise errors.UserInputError(
-            f"{what} must be uint8 in [0, 255] or float in [0, 1], got dtype "
-            f"{images.dtype.name}. Cast them, e.g. tf.cast(x, tf.uint8)."
-        )
-    check_image_shape(images.shape, what)
-    return images
+from keras_simclr.layers.augmentation.image_inputs import check_images
 
 
 def _image_value_checks(images, what, where):
@@ -168,7 +108,11 @@ def checked_batch(x, labels, num_classes, where):
 
     Example:
 
-    >>> x, y = checked_batch(x, y, 10, ("training step ", step))
+    >>> import numpy as np
+    >>> x, y = checked_batch(np.zeros((4, 8, 8, 3), np.float32),
+    ...                      np.array([0, 1, 2, 3]), 10, ("training step 0",))
+    >>> x.shape, y.shape
+    (TensorShape([4, 8, 8, 3]), TensorShape([4]))
     """
     if isinstance(x, dict):  # Crops made in tf.data: {"crop1", "crop2"}.
         names = tuple(x)
@@ -209,7 +153,8 @@ def check_replica_batches(images, strategy):
 
     Example:
 
-    >>> check_replica_batches(next(iter(distributed_dataset)), strategy)
+    >>> strategy = tf.distribute.get_strategy()
+    >>> check_replica_batches(tf.zeros((4, 8, 8, 3)), strategy)  # one device
     """
     if not isinstance(images, tf.distribute.DistributedValues):
         return

@@ -31,9 +31,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import batch_checks, errors, evaluation, export
+from keras_simclr import errors, evaluation, export
 from keras_simclr.layers import RandomResizedCrop
-from keras_simclr.model import _to_float_images, deserialize_parts, worker_safe_logs
+from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
+from keras_simclr.model import deserialize_parts, worker_safe_logs
 
 __all__ = [
     "Distillation",
@@ -226,17 +227,17 @@ class Distillation(keras.Model):
 
     def call(self, images, training=None):
         """Returns the student's logits of `images`."""
-        images = batch_checks.check_images(images)
-        return self.student(_to_float_images(images), training=training)
+        images = check_images(images)
+        return self.student(to_float32(images), training=training)
 
     def _forward(self, data, training):
         """This replica's share of the global loss; updates the metrics."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        images = batch_checks.check_images(images)
+        images = check_images(images)
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the step.
             self.build(tuple(images.shape))
-        images = _to_float_images(images)
+        images = to_float32(images)
         if training:
             if isinstance(self.augment, keras.layers.Layer):
                 images = self.augment(images, training=True)

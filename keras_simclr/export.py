@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from keras_simclr import errors, saving
+from keras_simclr.layers.augmentation.image_inputs import to_float32
 from keras_simclr.layers.projection_head import ProjectionHead
 
 __all__ = ["export_encoder", "SERVING_SIGNATURE", "TRAINING_SIGNATURE"]
@@ -184,10 +185,7 @@ def export_encoder(
     height, width = _image_size(encoder, image_size)
 
     def forward(images, training=False):
-        if images.dtype == tf.uint8:
-            x = tf.cast(images, tf.float32) / 255.0
-        else:
-            x = tf.cast(images, tf.float32)
+        x = to_float32(images)
         h = encoder(x, training=training)
         outputs = {"representation": h}
         if isinstance(head, ProjectionHead):

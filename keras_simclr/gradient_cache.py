@@ -207,9 +207,11 @@ def encode(project, parts, micro_batches):
 
     Example:
 
-    >>> outputs = encode(lambda x: (encoder(x, training=False),),
-    ...                  [view1, view2], 4)
-    >>> h1, h2 = outputs[0]
+    >>> double = lambda x: (2.0 * x,)
+    >>> view1, view2 = tf.ones((4, 3)), tf.zeros((4, 3))
+    >>> h1, h2 = encode(double, [view1, view2], 2)[0]
+    >>> float(tf.reduce_sum(h1)), float(tf.reduce_sum(h2))
+    (24.0, 0.0)
     """
     batches = _split(parts, micro_batch_sizes(parts[0], micro_batches))
     return _encode(project, batches, len(parts), _StepState([]))[0]
@@ -256,9 +258,13 @@ def gradients(
 
     Example:
 
-    >>> grads, _ = gradients(lambda x: (model(x, training=True),),
-    ...                      lambda outputs: loss(*outputs[0]),
-    ...                      [view1, view2], 4, model.trainable_variables)
+    >>> w = tf.Variable(1.0)
+    >>> project = lambda x: (w * x,)
+    >>> loss = lambda outputs: tf.reduce_sum(outputs[0][0] * outputs[0][1])
+    >>> view1, view2 = tf.ones((4, 1)), 3.0 * tf.ones((4, 1))
+    >>> (grad,), _ = gradients(project, loss, [view1, view2], 2, [w])
+    >>> float(grad)  # d/dw of sum(w * 1 * w * 3) over 4 rows = 24 w
+    24.0
     """
     sizes = micro_batch_sizes(parts[0], micro_batches)
     batches = _split(parts, sizes)

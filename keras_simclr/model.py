@@ -9,18 +9,27 @@ from keras_simclr import batch_checks, errors, export, gradient_cache
 from keras_simclr import layers as simclr_layers
 from keras_simclr import losses, recipes
 from keras_simclr.data.crops import CROP_KEYS as CROPS
+from keras_simclr.layers.augmentation.image_inputs import (
+    check_image_shape, check_images, to_float32)
 from keras_simclr.layers.projection_head import ProjectionHead
 
 
-def _to_float_images(images):
-    """uint8 [0, 255] -> float32 [0, 1]; float images pass through."""
-    if images.dtype == tf.uint8:
-        return tf.cast(images, tf.float32) / 255.0
-    return images
-
-
 def deserialize_parts(config, keys):
-    """A copy of a model's config with its serialized layers at `keys` rebuilt."""
+    """A copy of a model's config with its serialized layers at `keys` rebuilt.
+
+    Args:
+        config: a `get_config()` dict.
+        keys: the entries holding serialized Keras objects (or None).
+
+    Returns:
+        A new dict; the entries at `keys` deserialized.
+
+    Example:
+
+    >>> layer = keras.saving.serialize_keras_object(keras.layers.Dense(2))
+    >>> type(deserialize_parts({"head": layer}, ["head"])["head"]).__name__
+    'Dense'
+    """
     config = dict(config)
     for key in keys:
         if config.get(key) is not None:
@@ -34,6 +43,20 @@ def worker_safe_logs(model, metrics):
     Keras 3 averages logs over workers with `strategy.reduce(..., axis=0)`,
     which fails on scalars (tensorflow#72388): under
     `MultiWorkerMirroredStrategy` every value gets shape (1,).
+
+    Args:
+        model: the model whose `distribute_strategy` is checked.
+        metrics: Keras metrics.
+
+    Returns:
+        dict of metric name to value.
+
+    Example:
+
+    >>> mean = keras.metrics.Mean(name="loss")
+    >>> mean.update_state(2.0)
+    >>> float(worker_safe_logs(keras.Sequential(), [mean])["loss"])
+    2.0
     """
     logs = {m.name: m.result() for m in metrics}
     if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -156,14 +179,23 @@ class SimCLR(keras.Model):
             must divide the per-replica batch. 1 is the ordinary step.
         **kwargs: base `keras.Model` arguments (name, ...).
 
-    Example:
+    Example (a tiny encoder; for real runs e.g.
+    `keras_simclr.encoders.ResNet(18, cifar_stem=True, input_shape=(32, 32,
+    3))` and `keras_simclr.optimizers.LARS`):
 
-    >>> encoder = keras_simclr.encoders.ResNet(18, cifar_stem=True,
-    ...                                        input_shape=(32, 32, 3))
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+    ...                             keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
     >>> model = SimCLR(encoder, temperature=0.5, num_classes=10)
-    >>> model.compile(optimizer=keras_simclr.optimizers.LARS(1.0))
-    >>> model.fit(images_and_labels, epochs=100)
-    >>> features = model.predict(images)  # h
+    >>> model.compile(optimizer="sgd")
+    >>> images = np.random.randint(0, 256, (8, 8, 8, 3), dtype="uint8")
+    >>> history = model.fit(images, np.arange(8), batch_size=8, verbose=0)
+    >>> sorted(history.history)  # doctest: +NORMALIZE_WHITESPACE
+    ['contrastive_accuracy', 'contrastive_entropy', 'loss', 'probe_accuracy',
+     'probe_loss']
+    >>> model.predict(images, verbose=0).shape  # h
+    (8, 4)
     """
 
     def __init__(
@@ -221,7 +253,7 @@ class SimCLR(keras.Model):
             input_shape = input_shape["view1"]
         elif views_given:
             input_shape = input_shape[0]
-        batch_checks.check_image_shape(input_shape)
+        check_image_shape(input_shape)
         if self.augment is None and not views_given:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
@@ -251,19 +283,19 @@ class SimCLR(keras.Model):
             inputs = inputs[CROPS[0] if CROPS[0] in inputs else "view1"]
         elif isinstance(inputs, (tuple, list)):
             inputs = inputs[0]
-        inputs = batch_checks.check_images(inputs)
-        return self.encoder(_to_float_images(inputs), training=training)
+        inputs = check_images(inputs)
+        return self.encoder(to_float32(inputs), training=training)
 
     def _views(self, x, training):
         if isinstance(x, dict):
             return self._views_of_crops([x[key] for key in CROPS])
         if isinstance(x, tuple):
             views = [
-                batch_checks.check_images(view, name)
+                check_images(view, name)
                 for view, name in zip(x, ("view1", "view2"))
             ]
-            return [_to_float_images(v) for v in views]
-        x = batch_checks.check_images(x)
+            return [to_float32(v) for v in views]
+        x = check_images(x)
         if self.augment is None:
             raise errors.UserInputError(
                 "This SimCLR model was built on pairs of views and has no "
@@ -272,7 +304,7 @@ class SimCLR(keras.Model):
                 "(view1, view2) pairs."
             )
         # Every augmentation sees float images in [0, 1], whatever came in.
-        x = _to_float_images(x)
+        x = to_float32(x)
         # Views are always random, in evaluation too: the validation loss
         # measures the contrastive task, with BN in inference mode.
         if isinstance(self.augment, keras.layers.Layer):
@@ -290,8 +322,8 @@ class SimCLR(keras.Model):
                 "SimCLRAugment, or give whole images or finished views.")
         views = []
         for name, crop in zip(CROPS, crops):
-            crop = batch_checks.check_images(crop, name)
-            views.append(self.augment(_to_float_images(crop), training=True,
+            crop = check_images(crop, name)
+            views.append(self.augment(to_float32(crop), training=True,
                                       crop=False))
         return views
 
@@ -447,6 +479,10 @@ class SimCLR(keras.Model):
         )
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Overrides a private hook of Keras's TensorFlow trainer (Keras
+        # 3.15: `fit` and `evaluate` call it with the epoch iterator before
+        # the first step); Keras has no public way to check or skip the
+        # build it does. tests/test_model.py fails if the hook changes.
         # Under MultiWorkerMirroredStrategy, Keras 3 reduces one input batch
         # across workers to build the model symbolically, which fails on
         # nested batches such as ((view1, view2), labels). A built model
@@ -502,7 +538,19 @@ class SimCLR(keras.Model):
 
         Example:
 
-        >>> model.export_encoder("runs/cifar10/saved_encoder")
+        >>> import os, tempfile
+        >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+        ...                             keras.layers.Conv2D(4, 3),
+        ...                             keras.layers.GlobalAveragePooling2D()])
+        >>> model = SimCLR(encoder)
+        >>> model.build((None, 8, 8, 3))
+        >>> path = model.export_encoder(
+        ...     os.path.join(tempfile.mkdtemp(), "saved_encoder"))
+        >>> loaded = tf.saved_model.load(path)
+        >>> outputs = loaded.signatures["serving_default"](
+        ...     images=tf.zeros((2, 8, 8, 3), tf.uint8))
+        >>> outputs["representation"].shape
+        TensorShape([2, 4])
         """
         return export.export_encoder(self, path, include_projection, **kwargs)
 

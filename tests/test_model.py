@@ -191,3 +191,22 @@ def test_uint8_images_reach_any_augmentation_as_floats():
     model.compile(optimizer="sgd")
     history = model.fit((images * 255).astype(np.uint8), batch_size=16, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_the_private_keras_build_hook_simclr_overrides_is_unchanged():
+    # SimCLR overrides Keras's private TensorFlowTrainer._maybe_symbolic_build
+    # (Keras 3.15): no public hook runs before fit's symbolic build. If this
+    # fails, Keras changed the hook: check SimCLR._maybe_symbolic_build.
+    import inspect
+
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    hook = TensorFlowTrainer._maybe_symbolic_build
+    expected = ["self", "iterator", "data_batch"]
+    assert list(inspect.signature(hook).parameters) == expected
+    assert list(inspect.signature(
+        ks.SimCLR._maybe_symbolic_build).parameters) == expected
+    assert "for _, _, it in iterator:" in inspect.getsource(hook)
+    for method in (TensorFlowTrainer.fit, TensorFlowTrainer.evaluate):
+        assert "self._maybe_symbolic_build(iterator=" in inspect.getsource(
+            method)

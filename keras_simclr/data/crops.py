@@ -4,11 +4,11 @@ The random crop of SimCLR's augmentation (Chen et al. 2020, appendix A),
 for sources whose images are not already the output size (image folders,
 ImageNet, STL-10 at another size): each box is drawn on
 the image's own size by the library's sampler
-(`keras_simclr.layers.crop.sample_crop_boxes`: area U[0.08, 1] of the
-image, aspect ratio log-uniform in [3/4, 4/3] in the image's pixels) and the
-crop is resized to the output size. A view so keeps every source pixel its
-box covers, where resizing the whole image first would squash its aspect
-ratio and throw most of its pixels away.
+(`layers.augmentation.random_resized_crop.sample_crop_boxes`: area
+U[0.08, 1] of the image, aspect ratio log-uniform in [3/4, 4/3] in the
+image's pixels) and the crop is resized to the output size. A view so
+keeps every source pixel its box covers, where resizing the whole image
+first would squash its aspect ratio and throw most of its pixels away.
 
 For JPEG files only the window holding the boxes is decoded
 (`tf.io.decode_and_crop_jpeg`), once for all the views of an image, and at
@@ -68,9 +68,10 @@ def _resize_window(window, image_size):
     """Resizes a whole crop window (uint8, any size) to the output, as uint8.
 
     Bilinear with half-pixel centres, clamped at the window's edge: the
-    samples of `layers.crop.crop_and_resize` (the on-device crop). Windows
-    at least twice the output on both sides, which a JPEG would decode at
-    reduced scale, are antialiased instead (PNG and other formats).
+    samples of `layers.augmentation.resampling.crop_and_resize` (the
+    on-device crop). Windows at least twice the output on both sides, which
+    a JPEG would decode at reduced scale, are antialiased instead (PNG and
+    other formats).
     """
     shape = tf.shape(window)
     large = tf.reduce_all(shape[:2] >= 2 * image_size)
@@ -101,7 +102,7 @@ def crop_decoded(image, boxes, image_size):
 
     Example:
 
-    >>> from keras_simclr.layers.crop import sample_crop_boxes
+    >>> from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_boxes
     >>> image = tf.zeros((375, 500, 3), tf.uint8)
     >>> boxes = sample_crop_boxes(tf.constant([1, 2]), 2, 375, 500)
     >>> crop_decoded(image, boxes, 224).shape
@@ -156,7 +157,7 @@ def crop_encoded(contents, boxes_fn, image_size, decode):
 
     Example:
 
-    >>> from keras_simclr.layers.crop import sample_crop_boxes
+    >>> from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_boxes
     >>> photo = tf.io.encode_jpeg(tf.zeros((300, 400, 3), tf.uint8))
     >>> boxes_fn = lambda h, w: sample_crop_boxes(tf.constant([1, 2]), 2, h, w)
     >>> crop_encoded(photo, boxes_fn, 32, tf.io.decode_image).shape

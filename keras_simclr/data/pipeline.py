@@ -18,8 +18,8 @@ from keras_simclr import errors
 from keras_simclr.data import crops as crops_lib
 from keras_simclr.data import images as images_lib
 from keras_simclr.data import loading
-from keras_simclr.layers import augmentation as aug
-from keras_simclr.layers import crop as crop_lib
+from keras_simclr.layers.augmentation import random_draws as aug
+from keras_simclr.layers.augmentation import random_resized_crop as crop_lib
 
 __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 

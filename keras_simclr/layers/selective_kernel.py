@@ -34,7 +34,7 @@ class SelectiveKernelMix(keras.layers.Layer):
 
     >>> mix = SelectiveKernelMix(sk_ratio=0.0625)
     >>> mix(keras.random.normal((2, 8, 8, 128))).shape
-    (2, 8, 8, 64)
+    TensorShape([2, 8, 8, 64])
     """
 
     def __init__(self, sk_ratio=0.0625, min_width=32, synchronized=True, **kwargs):

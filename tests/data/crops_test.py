@@ -15,8 +15,8 @@ from keras_simclr.data import crops
 from keras_simclr.data.pipeline import _view_seed
 from keras_simclr.evaluation import eval_preprocess_fn
 from keras_simclr.layers import SimCLRAugment
-from keras_simclr.layers import augmentation as aug
-from keras_simclr.layers.crop import sample_crop_boxes
+from keras_simclr.layers.augmentation import random_draws as aug
+from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_boxes
 from tests.tiny_models import tiny_encoder
 
 

@@ -1,27 +1,25 @@
-"""SimCLRAugment: SPEC section 4's whole chain, one view per call."""
+"""SimCLRAugment: SimCLR's whole augmentation chain, one view per call."""
 
 import keras
 import tensorflow as tf
 
 from keras_simclr import errors
-from keras_simclr.layers import augmentation as aug
-from keras_simclr.layers import blur as blur_lib
-from keras_simclr.layers import color as color_lib
-from keras_simclr.layers import crop as crop_lib
-from keras_simclr.layers.blur import GaussianBlur
-from keras_simclr.layers.color import ColorDistortion, Solarize
-from keras_simclr.layers.crop import RandomResizedCrop
-
-__all__ = ["ColorDistortion", "GaussianBlur", "RandomResizedCrop",
-           "SimCLRAugment", "Solarize"]
-
-_EVAL_CROP = 0.875  # SPEC section 7: centre crop keeping 87.5% ...
-_EVAL_MIN_SIDE = 32  # ... for sources larger than 32 px.
+from keras_simclr.layers.augmentation import color_distortion, gaussian_blur
+from keras_simclr.layers.augmentation import image_inputs
+from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation import solarize as solarize_lib
+from keras_simclr.layers.augmentation.base_augmentation_layer import (
+    AugmentationLayer)
+from keras_simclr.layers.augmentation.center_crop import CenterCrop
+from keras_simclr.layers.augmentation.random_resized_crop import (
+    sample_crop_boxes)
+from keras_simclr.layers.augmentation.resampling import crop_and_resize
+from keras_simclr.layers.augmentation.xla_chunking import static_size
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
-class SimCLRAugment(aug.AugmentationLayer):
-    """SimCLR's augmentation (SPEC section 4): one random view per call.
+class SimCLRAugment(AugmentationLayer):
+    """SimCLR's augmentation (Chen et al. 2020, appendix A): one view per call.
 
     Per image, independently: random resized crop to (height, width) (area
     U[0.08, 1], aspect ratio log-uniform in [3/4, 4/3], bilinear), horizontal
@@ -33,11 +31,11 @@ class SimCLRAugment(aug.AugmentationLayer):
 
     Inputs: uint8 in [0, 255] or float in [0, 1], (batch, h, w, 3) or
     (h, w, 3), any size. Output: float32 in [0, 1] of shape
-    (..., height, width, 3). With `training=False` the view is deterministic
-    and is SPEC section 7's evaluation crop: for sources whose shorter side is
-    above 32 px, the centred box of the output's aspect ratio keeping 87.5% of
-    the shorter side, resized; for smaller sources, the whole image resized
-    (unchanged when it already has the output size). No colour change.
+    (..., height, width, 3). With `training=False` the view is deterministic:
+    `CenterCrop(height, width)`, the evaluation view (for sources whose
+    shorter side is above 32 px, the centred box of the output's aspect
+    ratio keeping 87.5% of the shorter side, resized; for smaller sources,
+    the whole image resized). No colour change.
 
     The whole chain compiles with XLA (`tf.function(jit_compile=True)`, on
     TPU and GPU too) and runs in `tf.data` (`dataset.batch(n).map(layer)`);
@@ -45,9 +43,9 @@ class SimCLRAugment(aug.AugmentationLayer):
     images at a time (`AugmentationLayer.run_compiled`; set
     `layer.jit_compile = False` for plain TensorFlow ops, same numbers).
     Randomness is per image and per replica (see
-    `keras_simclr.layers.augmentation`). For images larger than about 64 px
-    map it over batches or single images alike; for small images (CIFAR)
-    batch first: one call per 32 px image costs more than the image.
+    `keras_simclr.layers.augmentation.random_draws`). Map it over batches or
+    single images alike; for small images (CIFAR) batch first, as a call has
+    a fixed cost.
 
     Presets: `SimCLRAugment.PRESETS["imagenet"]` (224 px, strength 1.0,
     blur) and `["cifar10"]` (32 px, strength 0.5, no blur), built with
@@ -69,6 +67,8 @@ class SimCLRAugment(aug.AugmentationLayer):
         3) for one image) in [0, 1].
 
     Example:
+
+    >>> import numpy as np
 
     >>> augment = SimCLRAugment.cifar10(seed=1)
     >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")
@@ -102,8 +102,8 @@ class SimCLRAugment(aug.AugmentationLayer):
         self.blur = bool(blur)
         self.flip = bool(flip)
         self.solarize = float(solarize)
-        self.blur_radius = blur_lib.default_radius(self.height)
-        # keras.layers.RandomFlip does exactly SPEC's flip, per image; we feed
+        self.blur_radius = gaussian_blur.default_radius(self.height)
+        # keras.layers.RandomFlip does exactly SimCLR's flip, per image; we feed
         # it our own draws (its SeedGenerator knows nothing of replicas).
         self.flip_layer = None
         if self.flip:
@@ -128,30 +128,41 @@ class SimCLRAugment(aug.AugmentationLayer):
 
     @classmethod
     def imagenet(cls, **overrides):
-        """224 px, strength 1.0, blur (SimCLR's ImageNet recipe)."""
+        """224 px, strength 1.0, blur (SimCLR's ImageNet recipe).
+
+        Example:
+
+        >>> SimCLRAugment.imagenet(seed=0).blur_radius
+        11
+        """
         return cls.from_preset("imagenet", **overrides)
 
     @classmethod
     def cifar10(cls, **overrides):
-        """32 px, strength 0.5, no blur (SimCLR's CIFAR-10 recipe)."""
+        """32 px, strength 0.5, no blur (SimCLR's CIFAR-10 recipe).
+
+        Example:
+
+        >>> SimCLRAugment.cifar10().blur
+        False
+        """
         return cls.from_preset("cifar10", **overrides)
 
     def _sample(self, key, batch_size, height, width):
-        crop_key = aug.fold_in(key, aug.STAGE_CROP)
-        y0, x0, h, w = crop_lib.sample_crop_boxes(crop_key, batch_size,
-                                                  height, width)
+        crop_key = draws.fold_in(key, draws.STAGE_CROP)
+        y0, x0, h, w = sample_crop_boxes(crop_key, batch_size, height, width)
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
-            params["flip"] = aug.bernoulli(crop_key, aug.TAG_FLIP,
-                                           [batch_size], 0.5)
-        params["color"] = color_lib.sample_color(
-            aug.fold_in(key, aug.STAGE_COLOR), batch_size, self.strength)
+            params["flip"] = draws.bernoulli(crop_key, draws.TAG_FLIP,
+                                             [batch_size], 0.5)
+        params["color"] = color_distortion.sample_color(
+            draws.fold_in(key, draws.STAGE_COLOR), batch_size, self.strength)
         if self.blur:
-            params["blur"] = blur_lib.sample_blur(
-                aug.fold_in(key, aug.STAGE_BLUR), batch_size)
+            params["blur"] = gaussian_blur.sample_blur(
+                draws.fold_in(key, draws.STAGE_BLUR), batch_size)
         if self.solarize > 0:
-            params["solarize"] = color_lib.sample_solarize(
-                aug.fold_in(key, aug.STAGE_SOLARIZE), batch_size,
+            params["solarize"] = solarize_lib.sample_solarize(
+                draws.fold_in(key, draws.STAGE_SOLARIZE), batch_size,
                 self.solarize)
         return params
 
@@ -165,6 +176,16 @@ class SimCLRAugment(aug.AugmentationLayer):
                 before (by `keras_simclr.data.pretraining_dataset` from the
                 full-resolution images): the view is then the rest of the
                 chain, flip, colour, blur and solarize.
+
+        Returns:
+            float32 in [0, 1] of shape (..., height, width, 3).
+
+        Example:
+
+        >>> augment = SimCLRAugment(8, 8, blur=False, seed=0)
+        >>> crops = tf.zeros([2, 8, 8, 3], tf.uint8)
+        >>> augment(crops, crop=False).shape
+        TensorShape([2, 8, 8, 3])
         """
         if crop:
             return super().call(images, training=training)
@@ -176,19 +197,33 @@ class SimCLRAugment(aug.AugmentationLayer):
                          crop=True):
         """Applies `transformation`; `crop=False` as in `call`.
 
+        Args:
+            images: see the class.
+            transformation: from `get_random_transformation`.
+            training: False for the evaluation view.
+            crop: as in `call`.
+
         Returns:
             float32 in [0, 1]; rank as the input.
+
+        Example:
+
+        >>> augment = SimCLRAugment(8, 8, seed=0)
+        >>> images = tf.zeros([2, 12, 12, 3], tf.uint8)
+        >>> params = augment.get_random_transformation(images, seed=1)
+        >>> augment.transform_images(images, params).shape
+        TensorShape([2, 8, 8, 3])
         """
         if crop:
             return super().transform_images(images, transformation, training)
-        images, unbatched = aug.prepare_images(images, self.name)
+        images, unbatched = self.image_batch(images)
         if tuple(images.shape[1:3]) != (self.height, self.width):
             raise ValueError(
                 f"{self.name}: crop=False takes crops of the output size "
                 f"({self.height}, {self.width}), got images of shape "
                 f"{images.shape}; pass crop=True to crop them here.")
         if not training or transformation is None:
-            outputs = aug.to_float(images)
+            outputs = image_inputs.to_float32(images, clip=True)
         else:
             outputs = self.run_compiled(self._finish_crops, images,
                                         transformation,
@@ -196,12 +231,13 @@ class SimCLRAugment(aug.AugmentationLayer):
         return outputs[0] if unbatched else outputs
 
     def _finish_crops(self, crops, params):
-        x = tf.transpose(aug.to_float(crops), [0, 1, 3, 2])
+        x = tf.transpose(image_inputs.to_float32(crops, clip=True),
+                         [0, 1, 3, 2])
         return self._after_crop(x, params)
 
     def _apply(self, images, transformation):
         out_shape = (self.height, self.width, 3)
-        if images.shape[1] is not None and images.shape[2] is not None:
+        if static_size(images):
             return self.run_compiled(self._chain, images, transformation,
                                      out_shape)
         # Source size varies: crop without XLA (which would recompile for
@@ -215,25 +251,25 @@ class SimCLRAugment(aug.AugmentationLayer):
 
     def _crop(self, images, params, channels_axis=-1):
         boxes = (params["y0"], params["x0"], params["h"], params["w"])
-        return crop_lib.crop_and_resize(images, boxes, self.height,
-                                        self.width,
-                                        channels_axis=channels_axis)
+        return crop_and_resize(images, boxes, self.height, self.width,
+                               channels_axis=channels_axis)
 
     def _after_crop(self, x, params):
         """Colour, blur, solarize on (batch, height, 3, width); flip; NHWC.
 
         The channels-in-the-middle layout lets every per-pixel op read each
-        channel contiguously (about twice as fast under XLA on CPU as NHWC)
-        and the crop writes it directly. The flip commutes with the colour
+        channel contiguously (faster under XLA on CPU than NHWC) and the
+        crop writes it directly. The flip commutes with the colour
         ops and the (symmetric, reflect-padded) blur, so it comes last, on
         the NHWC result, where keras.layers.RandomFlip does it.
         """
-        x = color_lib.color_transform(x, params["color"], channels_axis=2)
+        x = color_distortion.color_transform(x, params["color"],
+                                             channels_axis=2)
         if self.blur:
-            x = blur_lib.blur_transform(x, params["blur"], self.blur_radius,
-                                        channels_axis=2)
+            x = gaussian_blur.blur_transform(x, params["blur"],
+                                             self.blur_radius, channels_axis=2)
         if self.solarize > 0:
-            x = color_lib.solarize_transform(x, params["solarize"])
+            x = solarize_lib.solarize_transform(x, params["solarize"])
         x = tf.transpose(x, [0, 1, 3, 2])
         if self.flip:
             flips = params["flip"][:, tf.newaxis, tf.newaxis, tf.newaxis]
@@ -242,20 +278,15 @@ class SimCLRAugment(aug.AugmentationLayer):
         return x
 
     def _inference(self, images):
-        shape = tf.shape(images)
-        batch, height, width = shape[0], shape[1], shape[2]
-        centre = crop_lib.center_boxes(batch, height, width, self.height,
-                                       self.width, _EVAL_CROP)
-        ones = tf.ones([batch], tf.float32)
-        whole = (0.0 * ones, 0.0 * ones, tf.cast(height, tf.float32) * ones,
-                 tf.cast(width, tf.float32) * ones)
-        large = tf.minimum(height, width) > _EVAL_MIN_SIDE
-        boxes = tuple(tf.where(large, c, f) for c, f in zip(centre, whole))
-        params = dict(zip(("y0", "x0", "h", "w"), boxes))
-        if images.shape[1] is not None and images.shape[2] is not None:
-            return self.run_compiled(self._crop, images, params,
-                                     (self.height, self.width, 3))
-        return self._crop(images, params)
+        # Not tracked by Keras (object.__setattr__): the layer's weights and
+        # config stay as they were, and saved SimCLRAugments keep loading.
+        center_crop = self.__dict__.get("_center_crop")
+        if center_crop is None:
+            center_crop = CenterCrop(self.height, self.width,
+                                     name=f"{self.name}_center_crop")
+            object.__setattr__(self, "_center_crop", center_crop)
+        center_crop.jit_compile = self.jit_compile
+        return center_crop(images)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-3]) + (self.height, self.width, 3)

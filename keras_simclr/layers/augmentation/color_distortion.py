@@ -1,4 +1,4 @@
-"""Colour distortion (SPEC section 4, step 3) and solarization.
+"""ColorDistortion: SimCLR's colour distortion (Chen et al. 2020, appendix A).
 
 Why not `keras.layers.RandomColorJitter`, `RandomGrayscale` and friends: the
 jitter applies its ops in a fixed order with no probability, and SimCLR needs
@@ -21,7 +21,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr.layers import augmentation as aug
+from keras_simclr.layers.augmentation import image_inputs
+from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.base_augmentation_layer import (
+    AugmentationLayer)
+from keras_simclr.layers.augmentation.random_draws import check_probability
+from keras_simclr.layers.augmentation.xla_chunking import skip_unless
 
 BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
 _TEMPLATE = "AXAAXA"
@@ -64,6 +69,17 @@ def jitter_ranges(strength):
     Brightness U[max(0, 1 - 0.8 s), 1 + 0.8 s] (multiplicative, SimCLRv2);
     contrast and saturation U[1 - 0.8 s, 1 + 0.8 s] (lower end clamped at 0
     for s > 1.25); hue shift U[-0.2 s, 0.2 s] of the hue circle.
+
+    Args:
+        strength: the colour jitter strength s.
+
+    Returns:
+        Four (min, max) pairs.
+
+    Example:
+
+    >>> jitter_ranges(0.5)[3]
+    (-0.1, 0.1)
     """
     s = float(strength)
     bcs = (max(0.0, 1.0 - 0.8 * s), 1.0 + 0.8 * s)
@@ -74,23 +90,37 @@ def sample_color(key, batch_size, strength=1.0, jitter_probability=0.8,
                  grayscale_probability=0.2):
     """Per-image colour parameters.
 
+    Args:
+        key: int32 key of shape (2,).
+        batch_size: int or scalar int tensor.
+        strength: the colour jitter strength (see `jitter_ranges`).
+        jitter_probability: probability of the colour jitter.
+        grayscale_probability: probability of the grayscale conversion.
+
     Returns:
         dict of (batch,) tensors: `jitter` (bool), `brightness`, `contrast`,
         `saturation`, `hue` (float32), `order` (int32 in [0, 24): index into
         `ORDERS`, the order of the four ops) and `grayscale` (bool).
+
+    Example:
+
+    >>> params = sample_color(draws.normalize_key(0), 4, 0.5)
+    >>> sorted(params)  # doctest: +NORMALIZE_WHITESPACE
+    ['brightness', 'contrast', 'grayscale', 'hue', 'jitter', 'order',
+     'saturation']
     """
     shape = [batch_size]
     (b, c, s, h) = jitter_ranges(strength)
     return {
-        "jitter": aug.bernoulli(key, aug.TAG_JITTER, shape,
+        "jitter": draws.bernoulli(key, draws.TAG_JITTER, shape,
                                 jitter_probability),
-        "brightness": aug.uniform(key, aug.TAG_BRIGHTNESS, shape, *b),
-        "contrast": aug.uniform(key, aug.TAG_CONTRAST, shape, *c),
-        "saturation": aug.uniform(key, aug.TAG_SATURATION, shape, *s),
-        "hue": aug.uniform(key, aug.TAG_HUE, shape, *h),
+        "brightness": draws.uniform(key, draws.TAG_BRIGHTNESS, shape, *b),
+        "contrast": draws.uniform(key, draws.TAG_CONTRAST, shape, *c),
+        "saturation": draws.uniform(key, draws.TAG_SATURATION, shape, *s),
+        "hue": draws.uniform(key, draws.TAG_HUE, shape, *h),
         "order": tf.minimum(tf.cast(
-            aug.uniform(key, aug.TAG_ORDER, shape) * 24.0, tf.int32), 23),
-        "grayscale": aug.bernoulli(key, aug.TAG_GRAY, shape,
+            draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, tf.int32), 23),
+        "grayscale": draws.bernoulli(key, draws.TAG_GRAY, shape,
                                    grayscale_probability),
     }
 
@@ -100,7 +130,19 @@ def _per_image(v):
 
 
 def grayscale(images):
-    """Luma as tf.image.rgb_to_grayscale, keeping 3 channels (NHWC)."""
+    """Luma as tf.image.rgb_to_grayscale, keeping 3 channels (NHWC).
+
+    Args:
+        images: float32 (..., 3).
+
+    Returns:
+        float32 of the input's shape, the three channels equal.
+
+    Example:
+
+    >>> [round(float(v), 4) for v in grayscale(tf.ones([1, 1, 1, 3]))[0, 0, 0]]
+    [0.9999, 0.9999, 0.9999]
+    """
     luma = tf.tensordot(images, tf.constant(_GRAY_WEIGHTS, tf.float32), 1)
     return tf.repeat(luma[..., tf.newaxis], 3, axis=-1)
 
@@ -112,7 +154,7 @@ def color_transform(images, params, channels_axis=-1):
     x * f; contrast as tf.image.adjust_contrast (per-channel mean); saturation
     and hue as tf.image.adjust_saturation / adjust_hue (HSV); clip to [0, 1]
     after each op; then grayscale. A slot no image of the batch uses is
-    skipped (`augmentation.skip_unless`).
+    skipped (`xla_chunking.skip_unless`).
 
     Args:
         images: float32 (batch, height, width, 3), or (batch, height, 3,
@@ -120,6 +162,18 @@ def color_transform(images, params, channels_axis=-1):
             contiguously).
         params: from `sample_color`.
         channels_axis: -1 or 2.
+
+    Returns:
+        float32 in [0, 1], the input's shape.
+
+    Example:
+
+    >>> params = sample_color(draws.normalize_key(0), 2, strength=0.0,
+    ...                       grayscale_probability=0.0)
+    >>> x = tf.random.stateless_uniform([2, 4, 4, 3], [1, 2])
+    >>> y = color_transform(x, params)
+    >>> bool(tf.reduce_max(tf.abs(y - x)) < 1e-5)  # strength 0: no change
+    True
     """
     axis = 3 if channels_axis == -1 else channels_axis
     x = images
@@ -128,11 +182,11 @@ def color_transform(images, params, channels_axis=-1):
     for slot, kind in enumerate(_TEMPLATE):
         code = codes[:, slot]
         op = _affine_slot if kind == "A" else _hsv_slot
-        x = aug.skip_unless(
+        x = skip_unless(
             tf.not_equal(code, 0),
             lambda x, op=op, code=code: op(x, code, params, axis), x)
     selected = params["grayscale"]
-    return aug.skip_unless(
+    return skip_unless(
         selected, lambda x: _grayscale_where(x, selected, axis), x)
 
 
@@ -191,8 +245,8 @@ def _grayscale_where(x, selected, axis):
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
-class ColorDistortion(aug.AugmentationLayer):
-    """SimCLR's colour distortion, drawn per image (SPEC section 4, step 3).
+class ColorDistortion(AugmentationLayer):
+    """SimCLR's colour distortion, drawn per image (Chen et al. 2020, app. A).
 
     With probability `jitter_probability` an image gets the colour jitter:
     brightness (multiplicative, factor U[max(0, 1 - 0.8 s), 1 + 0.8 s]),
@@ -228,8 +282,8 @@ class ColorDistortion(aug.AugmentationLayer):
         super().__init__(seed=seed, **kwargs)
         if not 0.0 <= float(strength) <= 2.5:
             raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
-        _check_probability("jitter_probability", jitter_probability)
-        _check_probability("grayscale_probability", grayscale_probability)
+        check_probability("jitter_probability", jitter_probability)
+        check_probability("grayscale_probability", grayscale_probability)
         self.strength = float(strength)
         self.jitter_probability = float(jitter_probability)
         self.grayscale_probability = float(grayscale_probability)
@@ -252,66 +306,4 @@ class ColorDistortion(aug.AugmentationLayer):
 
 
 def _color(images, params):
-    return color_transform(aug.to_float(images), params)
-
-
-def sample_solarize(key, batch_size, probability):
-    return {"solarize": aug.bernoulli(key, aug.TAG_SOLARIZE, [batch_size],
-                                      probability)}
-
-
-def solarize_transform(images, params, threshold=0.5):
-    """x -> x where x < threshold, else 1 - x, for the selected images."""
-    solarized = tf.where(images < threshold, images, 1.0 - images)
-    return tf.where(_per_image(params["solarize"]), solarized, images)
-
-
-@keras.saving.register_keras_serializable(package="keras_simclr")
-class Solarize(aug.AugmentationLayer):
-    """Solarization with a probability per image (SimCLRv2 / BYOL option).
-
-    Pixels at or above `threshold` become 1 - x (BYOL's definition, for
-    images in [0, 1]). Off by default (probability 0); BYOL uses 0.2 on one
-    of its two views. With `training=False` the layer only converts to
-    float32 in [0, 1].
-
-    Args:
-        probability: probability that an image is solarized.
-        threshold: in [0, 1].
-        seed: int or None.
-        **kwargs: base layer arguments such as `name`.
-
-    Returns:
-        float32 tensor in [0, 1] of the input's shape.
-
-    Example:
-
-    >>> layer = Solarize(probability=1.0)
-    >>> float(layer(np.full((1, 2, 2, 3), 0.75, "float32"))[0, 0, 0, 0])
-    0.25
-    """
-
-    def __init__(self, probability=0.0, threshold=0.5, seed=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
-        _check_probability("probability", probability)
-        if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}.")
-        self.probability = float(probability)
-        self.threshold = float(threshold)
-
-    def _sample(self, key, batch_size, height, width):
-        return sample_solarize(key, batch_size, self.probability)
-
-    def _apply(self, images, transformation):
-        return solarize_transform(aug.to_float(images), transformation,
-                                  self.threshold)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(probability=self.probability, threshold=self.threshold)
-        return config
-
-
-def _check_probability(name, value):
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}.")
+    return color_transform(image_inputs.to_float32(images, clip=True), params)

@@ -1,4 +1,4 @@
-"""Gaussian blur with a sigma per image (SPEC section 4, step 4).
+"""GaussianBlur: blur with a sigma per image (Chen et al. 2020, appendix A).
 
 Why not `keras.layers.RandomGaussianBlur`: it draws one sigma for the whole
 batch (so does the SimCLR reference, which also zero-pads and so darkens the
@@ -15,25 +15,86 @@ convolutions poorly on CPU.)
 import keras
 import tensorflow as tf
 
-from keras_simclr.layers import augmentation as aug
+# Private: XlaOptimizationBarrier has no public wrapper (not in tf.raw_ops
+# in TF 2.21); tests/layers/augmentation/gaussian_blur_test.py fails if the
+# module or the op's signature changes.
+from tensorflow.compiler.tf2xla.ops import gen_xla_ops
+
+from keras_simclr.layers.augmentation import image_inputs
+from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.base_augmentation_layer import (
+    AugmentationLayer)
+from keras_simclr.layers.augmentation.random_draws import check_probability
+from keras_simclr.layers.augmentation.xla_chunking import (
+    in_xla_context, skip_unless)
 
 
 def default_radius(side):
-    """SPEC: kernel radius (side // 10) // 2; 23 taps at 224 px."""
+    """The kernel radius for a side: (side // 10) // 2, as the reference.
+
+    SimCLR blurs with a kernel of 10% of the image side (Chen et al. 2020,
+    appendix A); 2 * radius + 1 taps.
+
+    Args:
+        side: the image height in pixels.
+
+    Returns:
+        int.
+
+    Example:
+
+    >>> default_radius(224), default_radius(32)
+    (11, 1)
+    """
     return (int(side) // 10) // 2
 
 
 def sample_blur(key, batch_size, probability=0.5, sigma=(0.1, 2.0)):
-    """Per-image blur parameters: `blur` (bool) and `sigma` (float32)."""
+    """Per-image blur parameters: `blur` (bool) and `sigma` (float32).
+
+    Args:
+        key: int32 key of shape (2,).
+        batch_size: int or scalar int tensor.
+        probability: probability that an image is blurred.
+        sigma: (min, max) of the uniform standard deviation, in pixels.
+
+    Returns:
+        dict of (batch,) tensors.
+
+    Example:
+
+    >>> params = sample_blur(draws.normalize_key(0), 3, probability=1.0)
+    >>> params["blur"].numpy().tolist()
+    [True, True, True]
+    """
     shape = [batch_size]
     return {
-        "blur": aug.bernoulli(key, aug.TAG_BLUR, shape, probability),
-        "sigma": aug.uniform(key, aug.TAG_SIGMA, shape, sigma[0], sigma[1]),
+        "blur": draws.bernoulli(key, draws.TAG_BLUR, shape, probability),
+        "sigma": draws.uniform(key, draws.TAG_SIGMA, shape, sigma[0], sigma[1]),
     }
 
 
 def gaussian_kernels(sigma, on, radius):
-    """(batch, 2 radius + 1) normalised kernels; a unit kernel where not on."""
+    """(batch, 2 radius + 1) normalised kernels; a unit kernel where not on.
+
+    k(t) = exp(-t^2 / (2 sigma^2)) / sum_t exp(-t^2 / (2 sigma^2)) for t in
+    [-radius, radius].
+
+    Args:
+        sigma: float32 (batch,).
+        on: bool (batch,).
+        radius: int.
+
+    Returns:
+        float32 (batch, 2 radius + 1).
+
+    Example:
+
+    >>> kernels = gaussian_kernels(tf.constant([1.0, 1.0]),
+    ...                            tf.constant([True, False]), 1)
+    >>> [[round(float(v), 4) for v in k] for k in kernels]
+    [[0.2741, 0.4519, 0.2741], [0.0, 1.0, 0.0]]
+    """
     t = tf.range(-radius, radius + 1, dtype=tf.float32)[tf.newaxis]
     sigma = sigma[:, tf.newaxis]
     k = tf.exp(-(t * t) / (2.0 * sigma * sigma))
@@ -58,7 +119,7 @@ def _reflect_pad(x, radius, axis):
 def _blur_axis(x, kernels, radius, axis):
     n = x.shape[axis]
     padded = _reflect_pad(x, radius, axis)
-    if aug.in_xla_context():
+    if in_xla_context():
         padded = _barrier(padded)
     weights = kernels[:, tf.newaxis, tf.newaxis, tf.newaxis, :]
     out = None
@@ -73,10 +134,6 @@ def _blur_axis(x, kernels, radius, axis):
 def _barrier(x):
     """Stops XLA fusing the padding (and the previous pass) into every one of
     the shifted reads, which would recompute them once per tap."""
-    try:
-        from tensorflow.compiler.tf2xla.ops import gen_xla_ops
-    except ImportError:  # pragma: no cover - private TF module moved
-        return x
     return gen_xla_ops.xla_optimization_barrier([x])[0]
 
 
@@ -89,6 +146,17 @@ def blur_transform(images, params, radius, channels_axis=-1):
         params: from `sample_blur`.
         radius: kernel radius (2 * radius + 1 taps).
         channels_axis: -1 or 2.
+
+    Returns:
+        float32 in [0, 1], the input's shape; images not selected by
+        `params["blur"]` unchanged.
+
+    Example:
+
+    >>> x = tf.random.stateless_uniform([1, 8, 8, 3], [1, 2])
+    >>> params = {"blur": tf.constant([False]), "sigma": tf.constant([1.0])}
+    >>> bool(tf.reduce_all(blur_transform(x, params, 1) == x))
+    True
     """
     width_axis = 2 if channels_axis == -1 else 3
     height, width = images.shape[1], images.shape[width_axis]
@@ -102,11 +170,11 @@ def blur_transform(images, params, radius, channels_axis=-1):
         x = _blur_axis(x, kernels, radius, axis=width_axis)
         return tf.clip_by_value(x, 0.0, 1.0)
 
-    return aug.skip_unless(params["blur"], blur, images)
+    return skip_unless(params["blur"], blur, images)
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
-class GaussianBlur(aug.AugmentationLayer):
+class GaussianBlur(AugmentationLayer):
     """Gaussian blur with a probability and a sigma per image.
 
     Each image is blurred with probability `probability`, with sigma drawn
@@ -128,6 +196,8 @@ class GaussianBlur(aug.AugmentationLayer):
 
     Example:
 
+    >>> import numpy as np
+
     >>> layer = GaussianBlur(probability=1.0, seed=1)
     >>> layer(np.random.rand(2, 64, 64, 3).astype("float32")).shape
     TensorShape([2, 64, 64, 3])
@@ -136,9 +206,7 @@ class GaussianBlur(aug.AugmentationLayer):
     def __init__(self, probability=0.5, sigma=(0.1, 2.0), kernel_size=None,
                  seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if not 0.0 <= float(probability) <= 1.0:
-            raise ValueError(f"probability must be in [0, 1], got "
-                             f"{probability}.")
+        check_probability("probability", probability)
         sigma = tuple(float(s) for s in sigma)
         if not 0.0 < sigma[0] <= sigma[1]:
             raise ValueError(
@@ -151,6 +219,17 @@ class GaussianBlur(aug.AugmentationLayer):
         self.kernel_size = None if kernel_size is None else int(kernel_size)
 
     def radius(self, height):
+        """The kernel radius for images of `height` pixels.
+
+        Args:
+            height: int, or None when not static.
+
+        Returns:
+            int: kernel_size // 2, or `default_radius(height)`.
+
+        Raises:
+            ValueError: no kernel_size and no static height.
+        """
         if self.kernel_size is not None:
             return self.kernel_size // 2
         if height is None:
@@ -172,7 +251,7 @@ class GaussianBlur(aug.AugmentationLayer):
                                  tuple(images.shape[1:]))
 
     def _blur(self, images, params):
-        return blur_transform(aug.to_float(images), params,
+        return blur_transform(image_inputs.to_float32(images, clip=True), params,
                               self.radius(images.shape[1]))
 
     def get_config(self):

@@ -1,0 +1,186 @@
+"""Random draws of the augmentation layers: keys, tags, uniform, Bernoulli.
+
+Every random number is a stateless draw from a key. A layer's key comes from
+a Keras `SeedGenerator` (a counter advanced once per call, so every call
+gives fresh views and a given `seed` reproduces them) with the replica id
+folded in, so replicas of a `tf.distribute` strategy draw different
+parameters for identical images. Floats are built from integer draws because
+TensorFlow's CPU kernels and XLA turn the same Philox bits into different
+floats; integer bits agree, so one seed gives the same views in `tf.data`,
+eagerly and under XLA.
+"""
+
+import tensorflow as tf
+
+# One tag per kind of draw; a sub-key is `fold_in(key, tag)`. Fixed numbers,
+# so adding a draw never changes the others.
+TAG_CROP_AREA = 1
+TAG_CROP_RATIO = 2
+TAG_CROP_Y = 3
+TAG_CROP_X = 4
+TAG_FLIP = 5
+TAG_JITTER = 10
+TAG_BRIGHTNESS = 11
+TAG_CONTRAST = 12
+TAG_SATURATION = 13
+TAG_HUE = 14
+TAG_ORDER = 15
+TAG_GRAY = 16
+TAG_BLUR = 20
+TAG_SIGMA = 21
+TAG_SOLARIZE = 30
+# SimCLRAugment gives each stage its own key: fold_in(key, stage).
+STAGE_CROP, STAGE_COLOR, STAGE_BLUR, STAGE_SOLARIZE = 101, 102, 103, 104
+
+_ALG = "philox"
+
+
+def replica_id():
+    """The id of the current replica in its sync group (0 outside one).
+
+    Under MultiWorkerMirroredStrategy and TPUStrategy the id is global, so
+    replicas on different workers differ too.
+
+    Returns:
+        int32 scalar tensor.
+
+    Example:
+
+    >>> int(replica_id())
+    0
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context, e.g. inside strategy.scope()
+        return tf.constant(0, tf.int32)
+    return tf.cast(context.replica_id_in_sync_group, tf.int32)
+
+
+def draw_key(generator):
+    """Advances `generator` and returns this call's key, int32 of shape (2,).
+
+    The replica id is folded in, so every replica draws different parameters
+    even when the generator's state is mirrored (a layer built under
+    `strategy.scope()` keeps one copy of the counter per replica, all
+    advancing in step).
+
+    Args:
+        generator: a `keras.random.SeedGenerator`.
+
+    Returns:
+        int32 tensor of shape (2,).
+
+    Example:
+
+    >>> import keras
+    >>> generator = keras.random.SeedGenerator(1)
+    >>> bool(tf.reduce_all(draw_key(generator) == draw_key(generator)))
+    False
+    """
+    state = generator.next()
+    key = tf.cast(tf.math.floormod(state, 2**31 - 1), tf.int32)
+    return fold_in(key, replica_id())
+
+
+def fold_in(key, data):
+    """The sub-key of `key` for `data` (an int), int32 of shape (2,).
+
+    Args:
+        key: int32 key of shape (2,).
+        data: int or int scalar tensor, e.g. a tag.
+
+    Returns:
+        int32 tensor of shape (2,), a deterministic function of both.
+
+    Example:
+
+    >>> key = normalize_key(1)
+    >>> bool(tf.reduce_all(fold_in(key, 5) == fold_in(key, 5)))
+    True
+    """
+    return tf.random.experimental.stateless_fold_in(
+        key, tf.cast(data, tf.int32), alg=_ALG)
+
+
+def uniform(key, tag, shape, minval=0.0, maxval=1.0):
+    """Uniform float32 in [minval, maxval), identical in TF and under XLA.
+
+    The top 24 bits of a uint32 draw, times 2**-24: a float32 with every
+    value a multiple of 2**-24, so the numbers do not depend on the kernel.
+
+    Args:
+        key: int32 key of shape (2,).
+        tag: the kind of draw (one of the `TAG_*` numbers).
+        shape: the output shape.
+        minval, maxval: the range.
+
+    Returns:
+        float32 tensor of `shape`.
+
+    Example:
+
+    >>> u = uniform(normalize_key(0), TAG_SIGMA, [1000], 0.1, 2.0)
+    >>> bool(tf.reduce_min(u) >= 0.1 and tf.reduce_max(u) < 2.0)
+    True
+    """
+    bits = tf.random.stateless_uniform(
+        shape, fold_in(key, tag), minval=None, maxval=None, dtype=tf.uint32,
+        alg=_ALG)
+    unit = tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) * (2.0**-24)
+    return minval + (maxval - minval) * unit
+
+
+def bernoulli(key, tag, shape, probability):
+    """Boolean tensor, True with `probability` (exactly never for 0).
+
+    Args:
+        key, tag, shape: as `uniform`.
+        probability: in [0, 1].
+
+    Returns:
+        bool tensor of `shape`.
+
+    Example:
+
+    >>> bool(tf.reduce_any(bernoulli(normalize_key(0), TAG_FLIP, [100], 0.0)))
+    False
+    """
+    return uniform(key, tag, shape) < probability
+
+
+def normalize_key(seed):
+    """A user-given key (int or int tensor of shape (2,)) as int32 (2,).
+
+    Args:
+        seed: a Python int, or an integer tensor of shape (2,).
+
+    Returns:
+        int32 tensor of shape (2,), each entry in [0, 2**31 - 1).
+
+    Example:
+
+    >>> normalize_key(7).numpy().tolist()
+    [7, 0]
+    """
+    if isinstance(seed, int):
+        return tf.constant([seed % (2**31 - 1), 0], tf.int32)
+    seed = tf.convert_to_tensor(seed)
+    return tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1),
+                   tf.int32)
+
+
+def check_probability(name, value):
+    """Refuses a probability outside [0, 1].
+
+    Args:
+        name: the argument's name, for the message.
+        value: the probability given.
+
+    Raises:
+        ValueError: `value` is not in [0, 1].
+
+    Example:
+
+    >>> check_probability("probability", 0.5)
+    """
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}.")

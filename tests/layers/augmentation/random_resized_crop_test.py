@@ -1,0 +1,49 @@
+"""Tests of RandomResizedCrop's box sampler."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_simclr.layers.augmentation import random_resized_crop
+
+
+def _expected_crop_area(height, width, scale=(0.08, 1.0),
+                        ratio=(3 / 4, 4 / 3)):
+    """Mean area fraction of the accepted boxes, by numerical integration.
+
+    The sampler (torchvision's) draws the area uniformly (mean 0.54 on [0.08, 1]) but
+    keeps the first draw that fits: a large area fits only for ratios near
+    the image's, so accepted boxes average less (0.478 on square images).
+    """
+    s = np.linspace(scale[0], scale[1], 20001)[:, None]
+    r = np.exp(np.linspace(np.log(ratio[0]), np.log(ratio[1]), 2001))[None]
+    area = s * height * width
+    fits = ((np.sqrt(area * r) <= width) & (np.sqrt(area / r) <= height))
+    p_fit = fits.mean(axis=1)
+    return float((s[:, 0] * p_fit).sum() / p_fit.sum())
+
+
+@pytest.mark.parametrize("height,width", [(400, 400), (300, 400)])
+def test_crop_statistics(height, width):
+    y0, x0, h, w = random_resized_crop.sample_crop_boxes(
+        tf.constant([3, 4]), 20000, height, width)
+    area = (h * w / (height * width)).numpy()
+    expected = _expected_crop_area(height, width)
+    assert abs(area.mean() - expected) < 0.006
+    assert abs(_expected_crop_area(400, 400) - 0.478) < 0.001
+    # Below 3/4 every draw fits the square image: uniform on [0.08, 0.75].
+    if height == width:
+        small = area[area <= 0.75]
+        assert abs(small.mean() - (0.08 + 0.75) / 2) < 0.006
+        assert abs(len(small) / len(area) - 0.67 / 0.789) < 0.015
+    assert area.min() >= 0.079
+    ratio = (w / h).numpy()
+    assert ratio.min() >= 0.75 - 0.01 and ratio.max() <= 4 / 3 + 0.01
+    if height == width:  # symmetric constraints: log-ratio centred on 0
+        assert abs(np.mean(np.log(ratio))) < 0.01
+    assert np.all((y0 >= 0) & (y0 + h <= height) & (x0 >= 0)
+                  & (x0 + w <= width))
+    # The offset is uniform over where the box fits.
+    slack = (height - h).numpy()
+    relative = (y0.numpy() / np.maximum(slack, 1))[slack > 50]
+    assert abs(relative.mean() - 0.5) < 0.02
