@@ -5,7 +5,10 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_simclr import errors, evaluation, losses
+from keras_simclr import errors, losses
+from keras_simclr.evaluation.features import FrozenEncoder
+from keras_simclr.evaluation.inputs import as_dataset, image_size_for
+from keras_simclr.evaluation.knn import knn_accuracy
 
 __all__ = ["KNNMonitor"]
 
@@ -68,8 +71,8 @@ class KNNMonitor(keras.callbacks.Callback):
         temperature = losses.check_temperature(temperature)
         every_n_epochs = errors.check_positive_int("every_n_epochs", every_n_epochs)
         batch_size = errors.check_positive_int("batch_size", batch_size)
-        self.train_data = evaluation._as_dataset(train_data, "train_data")
-        self.val_data = evaluation._as_dataset(val_data, "val_data")
+        self.train_data = as_dataset(train_data, "train_data")
+        self.val_data = as_dataset(val_data, "val_data")
         self.k = k
         self.temperature = temperature
         self.every_n_epochs = every_n_epochs
@@ -89,11 +92,11 @@ class KNNMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        encoder = evaluation._FrozenEncoder(self.model)
-        size = evaluation._target_size(self.image_size, encoder.size, self.train_data)
+        encoder = FrozenEncoder(self.model)
+        size = image_size_for(self.image_size, encoder.size, self.train_data)
         bank, bank_labels = encoder.features(self.train_data, size, self.batch_size)
         val, val_labels = encoder.features(self.val_data, size, self.batch_size)
-        accuracy = evaluation.knn_accuracy(
+        accuracy = knn_accuracy(
             bank,
             bank_labels,
             val,

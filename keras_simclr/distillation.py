@@ -31,7 +31,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import batch_checks, errors, evaluation, export
+from keras_simclr import batch_checks, errors, export
+from keras_simclr.evaluation.batches import predict_logits, training_batches
+from keras_simclr.evaluation.classifier import classifier
+from keras_simclr.evaluation.finetuning import finetuning_optimizer
+from keras_simclr.evaluation.inputs import as_dataset, check_labels, image_size_for, labels_of
+from keras_simclr.evaluation.metrics import topk_accuracy
+from keras_simclr.evaluation.subsets import class_balanced_subset
+from keras_simclr.parts import input_image_size
 from keras_simclr.layers import RandomResizedCrop
 from keras_simclr.model import _to_float_images, deserialize_parts, worker_safe_logs
 
@@ -493,7 +500,7 @@ def classifier_student(encoder, num_classes, name="student"):
             "keras_simclr.encoders.ResNet(18, input_shape=(32, 32, 3))."
         )
     images = keras.Input(inputs[0].shape[1:], name="images")
-    logits = evaluation._classifier(int(num_classes), 0.0)(encoder(images))
+    logits = classifier(int(num_classes), 0.0)(encoder(images))
     return keras.Model(images, logits, name=name)
 
 
@@ -553,7 +560,7 @@ def distill(
         temperature: T > 0 of both softmaxes.
         alpha: weight >= 0 of the label loss; 0 ignores the labels.
         label_fraction: with `alpha > 0`, the labels kept: the class-balanced
-            subset `evaluation.class_balanced_subset(labels, label_fraction,
+            subset `class_balanced_subset(labels, label_fraction,
             seed)`, the one `finetune` trained the teacher on with the same
             seed; the other images count as unlabelled.
         epochs: training epochs over all training images.
@@ -597,16 +604,12 @@ def distill(
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
     teacher = _as_layer(teacher)
-    train = evaluation._as_dataset(train_data, "train_data", keep_unlabelled=True)
-    test = evaluation._as_dataset(test_data, "test_data")
-    labels = evaluation._labels_of(train)
+    train = as_dataset(train_data, "train_data", keep_unlabelled=True)
+    test = as_dataset(test_data, "test_data")
+    labels = labels_of(train)
     if not len(labels):
         raise DistillationError("train_data holds no image.")
-    inputs = getattr(teacher, "inputs", None)
-    teacher_size = tuple(inputs[0].shape[1:3]) if inputs else (None, None)
-    size = evaluation._target_size(
-        image_size, teacher_size if None not in teacher_size else None, train
-    )
+    size = image_size_for(image_size, input_image_size(teacher), train)
     classes = _num_logits(teacher, size, "teacher")
     if student is None:
         student = self_distillation_student(teacher)
@@ -616,21 +619,21 @@ def distill(
             f"the student has {student_classes} outputs but the teacher "
             f"{classes} classes: give the student a head of {classes} classes."
         )
-    test_labels = evaluation._labels_of(test)
+    test_labels = labels_of(test)
     if not len(test_labels):
         raise DistillationError("test_data holds no labelled image.")
-    evaluation._check_labels(test_labels, classes, "test_data")
+    check_labels(test_labels, classes, "test_data")
     keep = np.zeros(len(labels), bool)
     if alpha:
-        evaluation._check_labels(labels, classes, "train_data")
-        keep[evaluation.class_balanced_subset(labels, label_fraction, seed, classes)] = True
+        check_labels(labels, classes, "train_data")
+        keep[class_balanced_subset(labels, label_fraction, seed, classes)] = True
     elif not 0 < label_fraction <= 1:
         raise DistillationError(f"label_fraction must be in (0, 1], got {label_fraction}.")
     masked = tf.constant(np.where(keep, labels, -1).astype(np.int32))  # -1: unlabelled
     train = train.enumerate().map(lambda i, example: (example[0], masked[i]))
     batch = min(batch_size, len(labels))
     steps = max(1, epochs * math.ceil(len(labels) / batch))
-    opt, lr, optimizer_name = evaluation._make_optimizer(
+    opt, lr, optimizer_name = finetuning_optimizer(
         optimizer, learning_rate, 0.075 * math.sqrt(batch), batch, momentum,
         weight_decay, steps,
     )
@@ -639,20 +642,20 @@ def distill(
         augment=None if augment else keras.layers.Identity(),
     )
     model.compile(optimizer=opt)
-    batches = evaluation._training_batches(train, len(labels), size, batch, False, seed)
+    batches = training_batches(train, len(labels), size, batch, False, seed)
     if not alpha:
         batches = batches.map(lambda images, labels: images)
     history = model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
-    logits = evaluation._test_logits(student, test, len(test_labels), size)
-    teacher_logits = evaluation._test_logits(
+    logits = predict_logits(student, test, len(test_labels), size)
+    teacher_logits = predict_logits(
         keras.Sequential([keras.Input(tuple(size) + (3,)), teacher]), test,
         len(test_labels), size,
     )
     return student, {
-        "top1": evaluation._topk(logits, test_labels, 1),
-        "top5": evaluation._topk(logits, test_labels, 5),
-        "teacher_top1": evaluation._topk(teacher_logits, test_labels, 1),
-        "teacher_top5": evaluation._topk(teacher_logits, test_labels, 5),
+        "top1": topk_accuracy(logits, test_labels, 1),
+        "top5": topk_accuracy(logits, test_labels, 5),
+        "teacher_top1": topk_accuracy(teacher_logits, test_labels, 1),
+        "teacher_top5": topk_accuracy(teacher_logits, test_labels, 5),
         "teacher_agreement": float(history.history["teacher_agreement"][-1]),
         "temperature": temperature,
         "alpha": alpha,
