@@ -158,11 +158,18 @@ def export_encoder(
 
     Example:
 
-    >>> model.export_encoder("/tmp/encoder")  # or export_encoder(model, ...)
-    >>> loaded = tf.saved_model.load("/tmp/encoder")
-    >>> out = loaded.signatures["serving_default"](images=uint8_batch)
-    >>> out["representation"].shape
-    TensorShape([8, 512])
+    >>> import tempfile
+    >>> import keras_simclr as ks
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=6),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(tf.zeros((1, 8, 8, 3)))  # builds the head
+    >>> path = export_encoder(model, tempfile.mkdtemp() + "/encoder")  # or model.export_encoder
+    >>> loaded = tf.saved_model.load(path)
+    >>> out = loaded.signatures["serving_default"](images=tf.zeros((2, 8, 8, 3), tf.uint8))
+    >>> {name: tuple(value.shape) for name, value in sorted(out.items())}
+    {'head_layer_1': (2, 8), 'projection': (2, 6), 'representation': (2, 4)}
     """
     encoder, head = _parts(model)
     if not include_projection:

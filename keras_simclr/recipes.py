@@ -4,7 +4,8 @@ A `Recipe` is the one place where a pretraining setting is declared: its
 default, its help text, its range check and whether a resumed run must keep
 it. The command line makes one flag per field (`keras_simclr.cli.options`),
 `keras_simclr.pretrain` trains from a recipe, and `PRESETS` holds the named
-recipes (SPEC section 6).
+recipes (the settings of Chen et al. 2020, section 4 and appendix B.9, and
+of SimCLRv2, Chen et al. 2020b).
 
 To add a setting, add a field below with its `setting(...)` metadata, then
 wire it where it is used (`build_encoder`, `build_model`, `build_optimizer`
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 # Images up to this side (in px) get the CIFAR-10 settings: the 3x3 stem,
-# colour strength 0.5 and no blur (SPEC section 6).
+# colour strength 0.5 and no blur (Chen et al. 2020, appendix B.9).
 SMALL_IMAGE_MAX = 64
 
 
@@ -310,7 +311,8 @@ class Recipe:
                 and saved[f.name] != getattr(self, f.name)]
 
 
-# The named recipes (SPEC section 6): the fields they set over the defaults.
+# The named recipes (Chen et al. 2020, section 4 and appendix B.9; SimCLRv2):
+# the fields they set over the defaults.
 PRESETS = {
     # The embedded dataset and a small network: a few minutes on a CPU.
     "demo": dict(
@@ -351,7 +353,19 @@ PRESETS = {
 
 
 def build_augment(recipe):
-    """The `SimCLRAugment` layer of a completed recipe."""
+    """The `SimCLRAugment` layer of a completed recipe.
+
+    Args:
+        recipe: a `Recipe` after `complete`.
+
+    Returns:
+        A `keras_simclr.layers.SimCLRAugment` of the recipe's image size.
+
+    Example:
+
+    >>> build_augment(Recipe.from_preset("cifar10")).blur
+    False
+    """
     from keras_simclr import layers
 
     size = recipe.image_size
@@ -361,6 +375,12 @@ def build_augment(recipe):
 
 def build_encoder(recipe):
     """The (new) `encoders.ResNet` of a completed recipe.
+
+    Args:
+        recipe: a `Recipe` after `complete`.
+
+    Returns:
+        A `keras_simclr.encoders.ResNet` of the recipe's depth and width.
 
     Example:
 
@@ -382,6 +402,12 @@ def build_model(recipe, num_classes=None):
 
     Returns:
         A `keras_simclr.SimCLR`. Call it inside `strategy.scope()`.
+
+    Example:
+
+    >>> model = build_model(Recipe.from_preset("cifar10"), num_classes=10)
+    >>> model.projection_head.num_layers, model.temperature
+    (3, 0.5)
     """
     from keras_simclr import layers
     from keras_simclr.model import SimCLR
@@ -395,7 +421,22 @@ def build_model(recipe, num_classes=None):
 
 
 def build_schedule(recipe, steps_per_epoch, total_steps):
-    """Warmup then cosine decay of the recipe's scaled learning rate."""
+    """Warmup then cosine decay of the recipe's scaled learning rate.
+
+    Args:
+        recipe: a `Recipe`.
+        steps_per_epoch: steps of one epoch.
+        total_steps: steps of the whole run.
+
+    Returns:
+        A `keras_simclr.schedules.WarmupCosineDecay`.
+
+    Example:
+
+    >>> schedule = build_schedule(Recipe.from_preset("cifar10"), 10, 1000)
+    >>> round(float(schedule(1000)), 6)  # decayed to 0 at the end
+    0.0
+    """
     from keras_simclr import schedules
 
     peak = schedules.scaled_learning_rate(recipe.learning_rate, recipe.batch_size,
@@ -469,11 +510,14 @@ def build_optimizer(recipe, model, steps_per_epoch, total_steps):
 
     Example:
 
+    >>> import keras
     >>> import keras_simclr as ks
-    >>> recipe = Recipe.from_preset("cifar10", batch_size=256)
-    >>> model = ks.SimCLR(ks.encoders.resnet(18, cifar_stem=True))
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, augment=keras.layers.Identity())
+    >>> recipe = Recipe.from_preset("cifar10", optimizer="sgd")
     >>> type(build_optimizer(recipe, model, 10, 100)).__name__
-    'LARS'
+    'SGD'
     """
     schedule = build_schedule(recipe, steps_per_epoch, total_steps)
     wd = recipe.weight_decay

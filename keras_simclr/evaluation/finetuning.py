@@ -241,13 +241,15 @@ def finetune(
     >>> import keras_simclr as ks
     >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
     ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(4)])
-    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(3, hidden_dim=8, output_dim=4))
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(3, hidden_dim=8, output_dim=4),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(np.zeros((1, 8, 8, 3), np.float32))  # builds the head
     >>> images = np.zeros((20, 8, 8, 3), np.uint8)
     >>> labels = np.arange(20) % 2
     >>> finetuned, results = finetune(model, (images, labels), (images[:4] + 1, labels[:4]),
     ...                               label_fraction=0.5, head_layer=1, epochs=1)
     >>> [layer.name for layer in finetuned.layers][-3:]
-    ['dense_0', 'bn_0', 'head_relu_0']
+    ['bn_0', 'head_relu_0', 'classifier']
     """
     start = time.time()
     batch_size = errors.check_positive_int("batch_size", batch_size)

@@ -92,8 +92,8 @@ def linear_eval(
     and the classifier reads h, not the projection head. Defaults are the
     reference's CIFAR-10 protocol: SGD with Nesterov momentum 0.9, learning
     rate 0.1 with a cosine decay to 0 and no warmup, batch 512, no weight
-    decay, 100 epochs, zero-initialised logits. (The reference's flag
-    `--learning_rate=0.1` is then scaled by its default linear rule to
+    decay, 100 epochs, zero-initialised logits. (The reference's learning
+    rate 0.1 is then scaled by its default linear rule to
     0.1 * 512 / 256 = 0.2: pass `learning_rate=0.2` to match it exactly.)
 
     With `augment=False` (default) the features are computed once, after

@@ -4,7 +4,8 @@ import keras
 
 from keras_simclr.parts import copy_layer
 
-# The reference's settings (SPEC section 3): decay 0.9, epsilon 1e-5.
+# The reference's settings (google-research/simclr, BATCH_NORM_DECAY and
+# BATCH_NORM_EPSILON): decay 0.9, epsilon 1e-5.
 BATCH_NORM_MOMENTUM = 0.9
 BATCH_NORM_EPSILON = 1e-5
 
