@@ -94,8 +94,8 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0):
 
     Example:
 
-    >>> distillation_loss(tf.zeros((2, 10)), tf.zeros((2, 10)))  # log 10
-    <tf.Tensor: shape=(2,), dtype=float32, numpy=array([2.3025851, 2.3025851])>
+    >>> distillation_loss(tf.zeros((2, 10)), tf.zeros((2, 10))).numpy().round(5)  # log 10
+    array([2.30259, 2.30259], dtype=float32)
     """
     temperature = _check_temperature(temperature)
     teacher_logits = tf.cast(tf.convert_to_tensor(teacher_logits), tf.float32)
@@ -105,7 +105,7 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0):
     ):
         raise DistillationError(
             f"teacher and student logits must both be (batch, classes), got "
-            f"{teacher_logits.shape} and {student_logits.shape}. Give the "
+            f"{teacher_logits.shape} and {student_logits.shape} — give the "
             "student a head with as many classes as the teacher."
         )
     targets = tf.stop_gradient(tf.nn.softmax(teacher_logits / temperature))
@@ -130,7 +130,7 @@ def _as_layer(teacher):
     raise DistillationError(
         "teacher must be a Keras classifier (e.g. the model of "
         "keras_simclr.evaluation.finetune) or the path of a SavedModel of "
-        f"one, got {type(teacher).__name__}."
+        f"one, got {type(teacher).__name__} — pass one of these."
     )
 
 
@@ -178,11 +178,17 @@ class Distillation(keras.Model):
 
     Example:
 
-    >>> teacher, _ = ks.evaluation.finetune(model, train, test, label_fraction=0.1)
-    >>> distiller = ks.Distillation(teacher, ks.distillation.self_distillation_student(teacher))
-    >>> distiller.compile(optimizer=ks.optimizers.LARS(1.0))
-    >>> distiller.fit(unlabelled_images.batch(256), epochs=100)
-    >>> distiller.student.save("student.keras")
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> distiller = Distillation(teacher, self_distillation_student(teacher))
+    >>> distiller.compile(optimizer="sgd")
+    >>> images = np.random.default_rng(0).uniform(size=(8, 8, 8, 3)).astype("float32")
+    >>> history = distiller.fit(images, batch_size=4, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['distillation_loss', 'loss', 'teacher_agreement']
     """
 
     def __init__(self, teacher, student, temperature=1.0, alpha=0.0, augment=None,
@@ -194,11 +200,12 @@ class Distillation(keras.Model):
             raise DistillationError(
                 "student must be a Keras model mapping images to logits, e.g. "
                 "keras_simclr.distillation.classifier_student(encoder, "
-                f"num_classes), got {type(student).__name__}."
+                f"num_classes), got {type(student).__name__} — pass such a model."
             )
         if augment is not None and not callable(augment):
             raise DistillationError(
-                f"augment must be a layer or a callable, got {type(augment).__name__}."
+                f"augment must be a layer or a callable, got {type(augment).__name__} "
+                "— pass keras.layers.Identity() for no augmentation."
             )
         self.teacher = _as_layer(teacher)
         self.teacher.trainable = False
@@ -216,8 +223,9 @@ class Distillation(keras.Model):
             height, width = input_shape[1], input_shape[2]
             if height is None or width is None:
                 raise DistillationError(
-                    "The default augmentation needs the image size: give "
-                    "images of a static size, or pass augment="
+                    "The default augmentation needs the image size, and the images "
+                    "have none (no static size) — give images of a static size, or "
+                    "pass augment="
                     "keras_simclr.layers.RandomResizedCrop(height, width, flip=True)."
                 )
             self.augment = RandomResizedCrop(height, width, flip=True, name="augment")
@@ -340,14 +348,22 @@ class Distillation(keras.Model):
 
         Example:
 
-        >>> distiller.export_encoder("runs/shapes/student_encoder")
+        >>> import os, tempfile
+        >>> import keras
+        >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+        ...     keras.layers.GlobalAveragePooling2D()], name="encoder")
+        >>> teacher = classifier_student(encoder, num_classes=3)
+        >>> distiller = Distillation(teacher, self_distillation_student(teacher))
+        >>> path = distiller.export_encoder(tempfile.mkdtemp() + "/student_encoder")
+        >>> os.path.basename(path)
+        'student_encoder'
         """
         encoders = [layer for layer in getattr(self.student, "layers", [])
                     if isinstance(layer, keras.Model)]
         if len(encoders) != 1:
             raise DistillationError(
                 f"the student {self.student.name!r} holds {len(encoders)} nested "
-                "models, not one encoder: export the one you mean with "
+                "models, not one encoder — export the one you mean with "
                 "keras_simclr.export.export_encoder(encoder, path)."
             )
         return export.export_encoder(encoders[0], path, include_projection=False,
@@ -379,10 +395,16 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
 
     Example:
 
-    >>> finetuned.export("teacher_savedmodel")
-    >>> teacher = SavedModelTeacher("teacher_savedmodel")
-    >>> teacher(tf.zeros((2, 32, 32, 3))).shape
-    TensorShape([2, 10])
+    >>> import tempfile
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> path = tempfile.mkdtemp() + "/teacher"
+    >>> teacher.export(path, verbose=False)
+    >>> SavedModelTeacher(path)(tf.zeros((2, 8, 8, 3))).shape
+    TensorShape([2, 3])
     """
 
     def __init__(self, filepath, call_endpoint=None, output_key=None, **kwargs):
@@ -409,8 +431,8 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
                 (key,) = outputs
         if key not in outputs:
             raise DistillationError(
-                f"The SavedModel's endpoint returns {sorted(outputs)}: pass "
-                "output_key=<the entry holding the logits>."
+                f"The SavedModel's endpoint returns {sorted(outputs)}, not one "
+                "entry of logits — pass output_key=<the entry holding the logits>."
             )
         return outputs[key]
 
@@ -424,7 +446,7 @@ def _default_endpoint(filepath):
     if not tf.io.gfile.exists(os.path.join(filepath, "saved_model.pb")):
         raise DistillationError(
             f"teacher {filepath!r} is not a SavedModel directory (no "
-            "saved_model.pb). Export the fine-tuned classifier with "
+            "saved_model.pb) — export the fine-tuned classifier with "
             "model.export(path)."
         )
     loaded = tf.saved_model.load(filepath)
@@ -433,7 +455,7 @@ def _default_endpoint(filepath):
             return name
     raise DistillationError(
         f"the SavedModel {filepath!r} has neither a 'serve' endpoint nor a "
-        "'serving_default' signature: pass call_endpoint=."
+        "'serving_default' signature — pass call_endpoint=<its endpoint>."
     )
 
 
@@ -456,12 +478,19 @@ def self_distillation_student(teacher):
 
     Example:
 
-    >>> student = self_distillation_student(finetuned)
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> student = self_distillation_student(teacher)
+    >>> student.output_shape, student.get_weights()[0] is teacher.get_weights()[0]
+    ((None, 3), False)
     """
     if not isinstance(teacher, keras.Model):
         raise DistillationError(
             "self_distillation_student copies a Keras model's architecture, got "
-            f"{type(teacher).__name__}; for a SavedModel teacher build the "
+            f"{type(teacher).__name__} — for a SavedModel teacher build the "
             "student with classifier_student(encoder, num_classes)."
         )
     return keras.models.clone_model(teacher)
@@ -487,16 +516,24 @@ def classifier_student(encoder, num_classes, name="student"):
 
     Example:
 
-    >>> student = classifier_student(ks.encoders.ResNet(18, cifar_stem=True,
-    ...                              input_shape=(32, 32, 3)), num_classes=10)
+    >>> import keras
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> student = classifier_student(encoder, num_classes=10)
+    >>> [layer.name for layer in student.layers][-1], student.output_shape
+    ('classifier', (None, 10))
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
             or num_classes < 2:
-        raise DistillationError(f"num_classes must be an int >= 2, got {num_classes!r}.")
+        raise DistillationError(
+            f"num_classes must be an int >= 2, got {num_classes!r} — pass the "
+            "number of classes."
+        )
     inputs = getattr(encoder, "inputs", None)
     if not isinstance(encoder, keras.layers.Layer) or not inputs:
         raise DistillationError(
-            "encoder must be a Keras model with a static input shape, e.g. "
+            f"encoder must be a Keras model with a static input shape, got "
+            f"{type(encoder).__name__} without one — build it on an input, e.g. "
             "keras_simclr.encoders.ResNet(18, input_shape=(32, 32, 3))."
         )
     images = keras.Input(inputs[0].shape[1:], name="images")
@@ -513,7 +550,8 @@ def _num_logits(model, size, what):
     if logits.shape.rank != 2:
         raise DistillationError(
             f"the {what} must map images to (batch, classes) logits, got "
-            f"outputs of shape {logits.shape}."
+            f"outputs of shape {logits.shape} — end it with a Dense layer of "
+            "one logit per class."
         )
     return int(logits.shape[-1])
 
@@ -594,9 +632,18 @@ def distill(
 
     Example:
 
-    >>> teacher, _ = ks.evaluation.finetune(model, train, test, label_fraction=0.1)
-    >>> student, results = ks.distillation.distill(teacher, train, test, epochs=100)
-    >>> results["top1"], results["teacher_top1"]
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.integers(0, 256, (12, 8, 8, 3), np.uint8)
+    >>> labels = np.arange(12) % 3
+    >>> student, results = distill(teacher, (images, labels), (images[:6] // 2, labels[:6]),
+    ...                            epochs=1, batch_size=6)
+    >>> results["num_train"], results["num_classes"], results["num_test"]
+    (12, 3, 6)
     """
     start = time.time()
     temperature = _check_temperature(temperature)
@@ -608,7 +655,9 @@ def distill(
     test = as_dataset(test_data, "test_data")
     labels = labels_of(train)
     if not len(labels):
-        raise DistillationError("train_data holds no image.")
+        raise DistillationError(
+            "train_data holds no image — pass the images to distill on."
+        )
     size = image_size_for(image_size, input_image_size(teacher), train)
     classes = _num_logits(teacher, size, "teacher")
     if student is None:
@@ -617,18 +666,23 @@ def distill(
     if student_classes != classes:
         raise DistillationError(
             f"the student has {student_classes} outputs but the teacher "
-            f"{classes} classes: give the student a head of {classes} classes."
+            f"{classes} classes — give the student a head of {classes} classes."
         )
     test_labels = labels_of(test)
     if not len(test_labels):
-        raise DistillationError("test_data holds no labelled image.")
+        raise DistillationError(
+            "test_data holds no labelled image — pass images with labels >= 0."
+        )
     check_labels(test_labels, classes, "test_data")
     keep = np.zeros(len(labels), bool)
     if alpha:
         check_labels(labels, classes, "train_data")
         keep[class_balanced_subset(labels, label_fraction, seed, classes)] = True
     elif not 0 < label_fraction <= 1:
-        raise DistillationError(f"label_fraction must be in (0, 1], got {label_fraction}.")
+        raise DistillationError(
+            f"label_fraction must be in (0, 1], got {label_fraction} — pass the "
+            "share of labels to use, e.g. 0.1."
+        )
     masked = tf.constant(np.where(keep, labels, -1).astype(np.int32))  # -1: unlabelled
     train = train.enumerate().map(lambda i, example: (example[0], masked[i]))
     batch = min(batch_size, len(labels))
