@@ -54,7 +54,16 @@ __all__ = [
 
 
 class DistillationError(errors.UserInputError):
-    """A user error in distillation's inputs or settings (one-line message)."""
+    """A user error in distillation's inputs or settings (one-line message).
+
+    Example:
+
+    >>> try:
+    ...     distillation_loss([[0.0, 1.0]], [[0.0, 1.0]], temperature=0)
+    ... except DistillationError as error:
+    ...     print(str(error).split(",")[0])
+    temperature must be a finite number > 0
+    """
 
 
 def _checked(check, *args):

@@ -36,7 +36,20 @@ SMALL_IMAGE_MAX = 64
 
 
 class RecipeError(errors.UserInputError):
-    """A setting out of range; `field` names it (the command line's flag)."""
+    """A setting out of range; `field` names it (the command line's flag).
+
+    Args:
+        field: the name of the setting.
+        message: what was given, what is expected — the fix.
+
+    Example:
+
+    >>> try:
+    ...     Recipe.from_preset("cifar10", epochs=0)
+    ... except RecipeError as error:
+    ...     print(error.field)
+    epochs
+    """
 
     def __init__(self, field, message):
         super().__init__(message)
@@ -92,6 +105,12 @@ def setting(default, help, check=None, fix="", choices=None, resume=False,
 
     Returns:
         A `dataclasses.field`.
+
+    Example:
+
+    >>> field = setting(0.1, "Temperature.", check=lambda v: v > 0, fix="a value > 0")
+    >>> field.default, field.metadata["fix"]
+    (0.1, 'a value > 0')
     """
     return dataclasses.field(default=default, metadata=dict(
         help=help, check=check, fix=fix, choices=choices, resume=resume, what=what))
@@ -232,8 +251,19 @@ class Recipe:
     def from_dict(cls, values):
         """A validated recipe from a dict of fields (e.g. a run's config.json).
 
+        Args:
+            values: {field name: value}.
+
+        Returns:
+            A `Recipe`.
+
         Raises:
             RecipeError: an unknown field or a value out of range.
+
+        Example:
+
+        >>> Recipe.from_dict({"batch_size": 64}).batch_size
+        64
         """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
@@ -243,15 +273,51 @@ class Recipe:
         return cls(**values).validate()
 
     def to_dict(self):
-        """The fields as a JSON-serialisable dict."""
+        """The fields as a JSON-serialisable dict.
+
+        Returns:
+            {field name: value}.
+
+        Example:
+
+        >>> Recipe.from_preset("demo").to_dict()["dataset"]
+        'shapes'
+        """
         return dataclasses.asdict(self)
 
     def replace(self, **changes):
-        """A validated copy with `changes`."""
+        """A validated copy with `changes`.
+
+        Args:
+            **changes: fields to change.
+
+        Returns:
+            A new `Recipe`.
+
+        Raises:
+            RecipeError: a changed value out of range.
+
+        Example:
+
+        >>> Recipe.from_preset("demo").replace(epochs=2).epochs
+        2
+        """
         return dataclasses.replace(self, **changes).validate()
 
     def validate(self):
-        """Returns self; raises `RecipeError` naming the first bad setting."""
+        """Checks every setting.
+
+        Returns:
+            self.
+
+        Raises:
+            RecipeError: naming the first bad setting.
+
+        Example:
+
+        >>> Recipe.from_preset("demo").validate().preset
+        'demo'
+        """
         for field in dataclasses.fields(self):
             value, meta = getattr(self, field.name), field.metadata
             if value is None:
@@ -276,6 +342,14 @@ class Recipe:
 
         Raises:
             RecipeError: an image size too small for the ImageNet stem.
+
+        Example:
+
+        >>> from keras_simclr import data
+        >>> recipe = Recipe.from_preset("demo", image_size=None).complete(
+        ...     data.describe("shapes", "train"))
+        >>> recipe.image_size, recipe.probe
+        (32, True)
         """
         size = self.image_size or (info.image_size[0] if info.image_size else 224)
         small = size <= SMALL_IMAGE_MAX
@@ -304,6 +378,12 @@ class Recipe:
 
         Returns:
             [(name, saved value, this value)], empty when compatible.
+
+        Example:
+
+        >>> recipe = Recipe.from_preset("demo")
+        >>> recipe.resume_differences(recipe.replace(epochs=9).to_dict())
+        []
         """
         return [(f.name, saved[f.name], getattr(self, f.name))
                 for f in dataclasses.fields(self)
