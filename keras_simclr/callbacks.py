@@ -5,7 +5,10 @@ import os
 import keras
 import tensorflow as tf
 
-from keras_simclr import errors, evaluation, losses
+from keras_simclr import errors, losses
+from keras_simclr.evaluation.features import FrozenEncoder
+from keras_simclr.evaluation.inputs import as_dataset, image_size_for
+from keras_simclr.evaluation.knn import knn_accuracy
 
 __all__ = ["KNNMonitor"]
 
@@ -44,10 +47,20 @@ class KNNMonitor(keras.callbacks.Callback):
 
     Example:
 
-    >>> monitor = KNNMonitor((x_bank, y_bank), (x_val, y_val), k=200)
-    >>> history = model.fit(data, epochs=100, callbacks=[monitor])
-    >>> history.history["knn_accuracy"][-1]
-    0.82
+    >>> import numpy as np
+    >>> import keras_simclr as ks
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
+    ...                   augment=keras.layers.Identity())
+    >>> model.compile(optimizer="sgd")
+    >>> images = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 3), np.uint8)
+    >>> labels = np.arange(16) % 2
+    >>> monitor = KNNMonitor((images, labels), (images, labels), k=1)
+    >>> history = model.fit(images / 255, batch_size=8, epochs=2, verbose=0,
+    ...                     callbacks=[monitor])
+    >>> history.history["knn_accuracy"]  # k=1 on its own bank: each image finds itself
+    [1.0, 1.0]
     """
 
     def __init__(
@@ -68,8 +81,8 @@ class KNNMonitor(keras.callbacks.Callback):
         temperature = losses.check_temperature(temperature)
         every_n_epochs = errors.check_positive_int("every_n_epochs", every_n_epochs)
         batch_size = errors.check_positive_int("batch_size", batch_size)
-        self.train_data = evaluation._as_dataset(train_data, "train_data")
-        self.val_data = evaluation._as_dataset(val_data, "val_data")
+        self.train_data = as_dataset(train_data, "train_data")
+        self.val_data = as_dataset(val_data, "val_data")
         self.k = k
         self.temperature = temperature
         self.every_n_epochs = every_n_epochs
@@ -89,11 +102,11 @@ class KNNMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        encoder = evaluation._FrozenEncoder(self.model)
-        size = evaluation._target_size(self.image_size, encoder.size, self.train_data)
+        encoder = FrozenEncoder(self.model)
+        size = image_size_for(self.image_size, encoder.size, self.train_data)
         bank, bank_labels = encoder.features(self.train_data, size, self.batch_size)
         val, val_labels = encoder.features(self.val_data, size, self.batch_size)
-        accuracy = evaluation.knn_accuracy(
+        accuracy = knn_accuracy(
             bank,
             bank_labels,
             val,

@@ -31,7 +31,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import errors, evaluation, export
+from keras_simclr import errors, export
+from keras_simclr.evaluation.batches import predict_logits, training_batches
+from keras_simclr.evaluation.classifier import classifier
+from keras_simclr.evaluation.finetuning import finetuning_optimizer
+from keras_simclr.evaluation.inputs import as_dataset, check_labels, image_size_for, labels_of
+from keras_simclr.evaluation.metrics import topk_accuracy
+from keras_simclr.evaluation.subsets import class_balanced_subset
+from keras_simclr.parts import input_image_size
 from keras_simclr.layers import RandomResizedCrop
 from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
 from keras_simclr.model import deserialize_parts, worker_safe_logs
@@ -48,7 +55,16 @@ __all__ = [
 
 
 class DistillationError(errors.UserInputError):
-    """A user error in distillation's inputs or settings (one-line message)."""
+    """A user error in distillation's inputs or settings (one-line message).
+
+    Example:
+
+    >>> try:
+    ...     distillation_loss([[0.0, 1.0]], [[0.0, 1.0]], temperature=0)
+    ... except DistillationError as error:
+    ...     print(str(error).split(",")[0])
+    temperature must be a finite number > 0
+    """
 
 
 def _checked(check, *args):
@@ -88,8 +104,8 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0):
 
     Example:
 
-    >>> distillation_loss(tf.zeros((2, 10)), tf.zeros((2, 10)))  # log 10
-    <tf.Tensor: shape=(2,), dtype=float32, numpy=array([2.3025851, 2.3025851])>
+    >>> distillation_loss(tf.zeros((2, 10)), tf.zeros((2, 10))).numpy().round(5)  # log 10
+    array([2.30259, 2.30259], dtype=float32)
     """
     temperature = _check_temperature(temperature)
     teacher_logits = tf.cast(tf.convert_to_tensor(teacher_logits), tf.float32)
@@ -99,7 +115,7 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0):
     ):
         raise DistillationError(
             f"teacher and student logits must both be (batch, classes), got "
-            f"{teacher_logits.shape} and {student_logits.shape}. Give the "
+            f"{teacher_logits.shape} and {student_logits.shape} — give the "
             "student a head with as many classes as the teacher."
         )
     targets = tf.stop_gradient(tf.nn.softmax(teacher_logits / temperature))
@@ -124,7 +140,7 @@ def _as_layer(teacher):
     raise DistillationError(
         "teacher must be a Keras classifier (e.g. the model of "
         "keras_simclr.evaluation.finetune) or the path of a SavedModel of "
-        f"one, got {type(teacher).__name__}."
+        f"one, got {type(teacher).__name__} — pass one of these."
     )
 
 
@@ -172,11 +188,17 @@ class Distillation(keras.Model):
 
     Example:
 
-    >>> teacher, _ = ks.evaluation.finetune(model, train, test, label_fraction=0.1)
-    >>> distiller = ks.Distillation(teacher, ks.distillation.self_distillation_student(teacher))
-    >>> distiller.compile(optimizer=ks.optimizers.LARS(1.0))
-    >>> distiller.fit(unlabelled_images.batch(256), epochs=100)
-    >>> distiller.student.save("student.keras")
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> distiller = Distillation(teacher, self_distillation_student(teacher))
+    >>> distiller.compile(optimizer="sgd")
+    >>> images = np.random.default_rng(0).uniform(size=(8, 8, 8, 3)).astype("float32")
+    >>> history = distiller.fit(images, batch_size=4, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['distillation_loss', 'loss', 'teacher_agreement']
     """
 
     def __init__(self, teacher, student, temperature=1.0, alpha=0.0, augment=None,
@@ -188,11 +210,12 @@ class Distillation(keras.Model):
             raise DistillationError(
                 "student must be a Keras model mapping images to logits, e.g. "
                 "keras_simclr.distillation.classifier_student(encoder, "
-                f"num_classes), got {type(student).__name__}."
+                f"num_classes), got {type(student).__name__} — pass such a model."
             )
         if augment is not None and not callable(augment):
             raise DistillationError(
-                f"augment must be a layer or a callable, got {type(augment).__name__}."
+                f"augment must be a layer or a callable, got {type(augment).__name__} "
+                "— pass keras.layers.Identity() for no augmentation."
             )
         self.teacher = _as_layer(teacher)
         self.teacher.trainable = False
@@ -210,8 +233,9 @@ class Distillation(keras.Model):
             height, width = input_shape[1], input_shape[2]
             if height is None or width is None:
                 raise DistillationError(
-                    "The default augmentation needs the image size: give "
-                    "images of a static size, or pass augment="
+                    "The default augmentation needs the image size, and the images "
+                    "have none (no static size) — give images of a static size, or "
+                    "pass augment="
                     "keras_simclr.layers.RandomResizedCrop(height, width, flip=True)."
                 )
             self.augment = RandomResizedCrop(height, width, flip=True, name="augment")
@@ -334,14 +358,22 @@ class Distillation(keras.Model):
 
         Example:
 
-        >>> distiller.export_encoder("runs/shapes/student_encoder")
+        >>> import os, tempfile
+        >>> import keras
+        >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+        ...     keras.layers.GlobalAveragePooling2D()], name="encoder")
+        >>> teacher = classifier_student(encoder, num_classes=3)
+        >>> distiller = Distillation(teacher, self_distillation_student(teacher))
+        >>> path = distiller.export_encoder(tempfile.mkdtemp() + "/student_encoder")
+        >>> os.path.basename(path)
+        'student_encoder'
         """
         encoders = [layer for layer in getattr(self.student, "layers", [])
                     if isinstance(layer, keras.Model)]
         if len(encoders) != 1:
             raise DistillationError(
                 f"the student {self.student.name!r} holds {len(encoders)} nested "
-                "models, not one encoder: export the one you mean with "
+                "models, not one encoder — export the one you mean with "
                 "keras_simclr.export.export_encoder(encoder, path)."
             )
         return export.export_encoder(encoders[0], path, include_projection=False,
@@ -373,10 +405,16 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
 
     Example:
 
-    >>> finetuned.export("teacher_savedmodel")
-    >>> teacher = SavedModelTeacher("teacher_savedmodel")
-    >>> teacher(tf.zeros((2, 32, 32, 3))).shape
-    TensorShape([2, 10])
+    >>> import tempfile
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> path = tempfile.mkdtemp() + "/teacher"
+    >>> teacher.export(path, verbose=False)
+    >>> SavedModelTeacher(path)(tf.zeros((2, 8, 8, 3))).shape
+    TensorShape([2, 3])
     """
 
     def __init__(self, filepath, call_endpoint=None, output_key=None, **kwargs):
@@ -403,8 +441,8 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
                 (key,) = outputs
         if key not in outputs:
             raise DistillationError(
-                f"The SavedModel's endpoint returns {sorted(outputs)}: pass "
-                "output_key=<the entry holding the logits>."
+                f"The SavedModel's endpoint returns {sorted(outputs)}, not one "
+                "entry of logits — pass output_key=<the entry holding the logits>."
             )
         return outputs[key]
 
@@ -418,7 +456,7 @@ def _default_endpoint(filepath):
     if not tf.io.gfile.exists(os.path.join(filepath, "saved_model.pb")):
         raise DistillationError(
             f"teacher {filepath!r} is not a SavedModel directory (no "
-            "saved_model.pb). Export the fine-tuned classifier with "
+            "saved_model.pb) — export the fine-tuned classifier with "
             "model.export(path)."
         )
     loaded = tf.saved_model.load(filepath)
@@ -427,7 +465,7 @@ def _default_endpoint(filepath):
             return name
     raise DistillationError(
         f"the SavedModel {filepath!r} has neither a 'serve' endpoint nor a "
-        "'serving_default' signature: pass call_endpoint=."
+        "'serving_default' signature — pass call_endpoint=<its endpoint>."
     )
 
 
@@ -450,12 +488,19 @@ def self_distillation_student(teacher):
 
     Example:
 
-    >>> student = self_distillation_student(finetuned)
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> student = self_distillation_student(teacher)
+    >>> student.output_shape, student.get_weights()[0] is teacher.get_weights()[0]
+    ((None, 3), False)
     """
     if not isinstance(teacher, keras.Model):
         raise DistillationError(
             "self_distillation_student copies a Keras model's architecture, got "
-            f"{type(teacher).__name__}; for a SavedModel teacher build the "
+            f"{type(teacher).__name__} — for a SavedModel teacher build the "
             "student with classifier_student(encoder, num_classes)."
         )
     return keras.models.clone_model(teacher)
@@ -481,20 +526,28 @@ def classifier_student(encoder, num_classes, name="student"):
 
     Example:
 
-    >>> student = classifier_student(ks.encoders.ResNet(18, cifar_stem=True,
-    ...                              input_shape=(32, 32, 3)), num_classes=10)
+    >>> import keras
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> student = classifier_student(encoder, num_classes=10)
+    >>> [layer.name for layer in student.layers][-1], student.output_shape
+    ('classifier', (None, 10))
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
             or num_classes < 2:
-        raise DistillationError(f"num_classes must be an int >= 2, got {num_classes!r}.")
+        raise DistillationError(
+            f"num_classes must be an int >= 2, got {num_classes!r} — pass the "
+            "number of classes."
+        )
     inputs = getattr(encoder, "inputs", None)
     if not isinstance(encoder, keras.layers.Layer) or not inputs:
         raise DistillationError(
-            "encoder must be a Keras model with a static input shape, e.g. "
+            f"encoder must be a Keras model with a static input shape, got "
+            f"{type(encoder).__name__} without one — build it on an input, e.g. "
             "keras_simclr.encoders.ResNet(18, input_shape=(32, 32, 3))."
         )
     images = keras.Input(inputs[0].shape[1:], name="images")
-    logits = evaluation._classifier(int(num_classes), 0.0)(encoder(images))
+    logits = classifier(int(num_classes), 0.0)(encoder(images))
     return keras.Model(images, logits, name=name)
 
 
@@ -507,7 +560,8 @@ def _num_logits(model, size, what):
     if logits.shape.rank != 2:
         raise DistillationError(
             f"the {what} must map images to (batch, classes) logits, got "
-            f"outputs of shape {logits.shape}."
+            f"outputs of shape {logits.shape} — end it with a Dense layer of "
+            "one logit per class."
         )
     return int(logits.shape[-1])
 
@@ -554,7 +608,7 @@ def distill(
         temperature: T > 0 of both softmaxes.
         alpha: weight >= 0 of the label loss; 0 ignores the labels.
         label_fraction: with `alpha > 0`, the labels kept: the class-balanced
-            subset `evaluation.class_balanced_subset(labels, label_fraction,
+            subset `class_balanced_subset(labels, label_fraction,
             seed)`, the one `finetune` trained the teacher on with the same
             seed; the other images count as unlabelled.
         epochs: training epochs over all training images.
@@ -588,9 +642,18 @@ def distill(
 
     Example:
 
-    >>> teacher, _ = ks.evaluation.finetune(model, train, test, label_fraction=0.1)
-    >>> student, results = ks.distillation.distill(teacher, train, test, epochs=100)
-    >>> results["top1"], results["teacher_top1"]
+    >>> import keras
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.integers(0, 256, (12, 8, 8, 3), np.uint8)
+    >>> labels = np.arange(12) % 3
+    >>> student, results = distill(teacher, (images, labels), (images[:6] // 2, labels[:6]),
+    ...                            epochs=1, batch_size=6)
+    >>> results["num_train"], results["num_classes"], results["num_test"]
+    (12, 3, 6)
     """
     start = time.time()
     temperature = _check_temperature(temperature)
@@ -598,16 +661,14 @@ def distill(
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
     teacher = _as_layer(teacher)
-    train = evaluation._as_dataset(train_data, "train_data", keep_unlabelled=True)
-    test = evaluation._as_dataset(test_data, "test_data")
-    labels = evaluation._labels_of(train)
+    train = as_dataset(train_data, "train_data", keep_unlabelled=True)
+    test = as_dataset(test_data, "test_data")
+    labels = labels_of(train)
     if not len(labels):
-        raise DistillationError("train_data holds no image.")
-    inputs = getattr(teacher, "inputs", None)
-    teacher_size = tuple(inputs[0].shape[1:3]) if inputs else (None, None)
-    size = evaluation._target_size(
-        image_size, teacher_size if None not in teacher_size else None, train
-    )
+        raise DistillationError(
+            "train_data holds no image — pass the images to distill on."
+        )
+    size = image_size_for(image_size, input_image_size(teacher), train)
     classes = _num_logits(teacher, size, "teacher")
     if student is None:
         student = self_distillation_student(teacher)
@@ -615,23 +676,28 @@ def distill(
     if student_classes != classes:
         raise DistillationError(
             f"the student has {student_classes} outputs but the teacher "
-            f"{classes} classes: give the student a head of {classes} classes."
+            f"{classes} classes — give the student a head of {classes} classes."
         )
-    test_labels = evaluation._labels_of(test)
+    test_labels = labels_of(test)
     if not len(test_labels):
-        raise DistillationError("test_data holds no labelled image.")
-    evaluation._check_labels(test_labels, classes, "test_data")
+        raise DistillationError(
+            "test_data holds no labelled image — pass images with labels >= 0."
+        )
+    check_labels(test_labels, classes, "test_data")
     keep = np.zeros(len(labels), bool)
     if alpha:
-        evaluation._check_labels(labels, classes, "train_data")
-        keep[evaluation.class_balanced_subset(labels, label_fraction, seed, classes)] = True
+        check_labels(labels, classes, "train_data")
+        keep[class_balanced_subset(labels, label_fraction, seed, classes)] = True
     elif not 0 < label_fraction <= 1:
-        raise DistillationError(f"label_fraction must be in (0, 1], got {label_fraction}.")
+        raise DistillationError(
+            f"label_fraction must be in (0, 1], got {label_fraction} — pass the "
+            "share of labels to use, e.g. 0.1."
+        )
     masked = tf.constant(np.where(keep, labels, -1).astype(np.int32))  # -1: unlabelled
     train = train.enumerate().map(lambda i, example: (example[0], masked[i]))
     batch = min(batch_size, len(labels))
     steps = max(1, epochs * math.ceil(len(labels) / batch))
-    opt, lr, optimizer_name = evaluation._make_optimizer(
+    opt, lr, optimizer_name = finetuning_optimizer(
         optimizer, learning_rate, 0.075 * math.sqrt(batch), batch, momentum,
         weight_decay, steps,
     )
@@ -640,20 +706,20 @@ def distill(
         augment=None if augment else keras.layers.Identity(),
     )
     model.compile(optimizer=opt)
-    batches = evaluation._training_batches(train, len(labels), size, batch, False, seed)
+    batches = training_batches(train, len(labels), size, batch, False, seed)
     if not alpha:
         batches = batches.map(lambda images, labels: images)
     history = model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
-    logits = evaluation._test_logits(student, test, len(test_labels), size)
-    teacher_logits = evaluation._test_logits(
+    logits = predict_logits(student, test, len(test_labels), size)
+    teacher_logits = predict_logits(
         keras.Sequential([keras.Input(tuple(size) + (3,)), teacher]), test,
         len(test_labels), size,
     )
     return student, {
-        "top1": evaluation._topk(logits, test_labels, 1),
-        "top5": evaluation._topk(logits, test_labels, 5),
-        "teacher_top1": evaluation._topk(teacher_logits, test_labels, 1),
-        "teacher_top5": evaluation._topk(teacher_logits, test_labels, 5),
+        "top1": topk_accuracy(logits, test_labels, 1),
+        "top5": topk_accuracy(logits, test_labels, 5),
+        "teacher_top1": topk_accuracy(teacher_logits, test_labels, 1),
+        "teacher_top5": topk_accuracy(teacher_logits, test_labels, 5),
         "teacher_agreement": float(history.history["teacher_agreement"][-1]),
         "temperature": temperature,
         "alpha": alpha,

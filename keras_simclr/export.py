@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras_simclr import errors, saving
 from keras_simclr.layers.augmentation.image_inputs import to_float32
 from keras_simclr.layers.projection_head import ProjectionHead
+from keras_simclr.parts import all_layers, as_image_size, input_image_size, split_model
 
 __all__ = ["export_encoder", "SERVING_SIGNATURE", "TRAINING_SIGNATURE"]
 
@@ -36,39 +37,30 @@ METADATA_FILE = os.path.join("assets.extra", "keras_simclr.json")
 
 
 def _parts(model):
-    """Returns (encoder, head or None) of a SimCLR model, its .keras file
-    or a bare encoder."""
+    """(encoder, head or None) of a SimCLR model, its .keras file or an encoder."""
     if isinstance(model, (str, os.PathLike)):
         model = saving.load_model(os.fspath(model))
-    encoder = getattr(model, "encoder", None)
-    if isinstance(encoder, keras.layers.Layer):
-        return encoder, getattr(model, "projection_head", None)
-    if isinstance(model, keras.layers.Layer):
-        return model, None
-    raise errors.UserInputError(
-        f"export_encoder needs a SimCLR model or a Keras encoder (or a SimCLR "
-        f"model's .keras file), got "
-        f"{type(model).__name__}."
-    )
+    encoder, head = split_model(model)
+    if encoder is None:
+        raise errors.UserInputError(
+            "export_encoder needs a SimCLR model or a Keras encoder (or a SimCLR "
+            f"model's .keras file), got {type(model).__name__} — pass one of these."
+        )
+    return encoder, head
 
 
 def _image_size(encoder, image_size):
     """(height, width) the export accepts; None for a dimension left free."""
-    static = None
-    inputs = getattr(encoder, "inputs", None)
-    if inputs:
-        static = tuple(inputs[0].shape[1:3])
-    if image_size is not None:
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        image_size = tuple(int(s) for s in image_size)
-        if static and None not in static and static != image_size:
-            raise errors.UserInputError(
-                f"image_size={image_size} differs from the encoder's input "
-                f"size {static}. Leave image_size out to use the encoder's."
-            )
-        return image_size
-    return static if static else (None, None)
+    static = input_image_size(encoder)
+    if image_size is None:
+        return static
+    image_size = as_image_size(image_size)
+    if None not in static and static != image_size:
+        raise errors.UserInputError(
+            f"image_size={image_size} differs from the encoder's input "
+            f"size {static} — leave image_size out to use the encoder's."
+        )
+    return image_size
 
 
 @contextlib.contextmanager
@@ -83,7 +75,7 @@ def _local_batch_norm(layers):
     batch_norms = [
         layer
         for root in layers
-        for layer in root._flatten_layers(include_self=True, recursive=True)
+        for layer in all_layers(root)
         if isinstance(layer, keras.layers.BatchNormalization) and layer.synchronized
     ]
     for layer in batch_norms:
@@ -167,11 +159,18 @@ def export_encoder(
 
     Example:
 
-    >>> model.export_encoder("/tmp/encoder")  # or export_encoder(model, ...)
-    >>> loaded = tf.saved_model.load("/tmp/encoder")
-    >>> out = loaded.signatures["serving_default"](images=uint8_batch)
-    >>> out["representation"].shape
-    TensorShape([8, 512])
+    >>> import tempfile
+    >>> import keras_simclr as ks
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=6),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(tf.zeros((1, 8, 8, 3)))  # builds the head
+    >>> path = export_encoder(model, tempfile.mkdtemp() + "/encoder")  # or model.export_encoder
+    >>> loaded = tf.saved_model.load(path)
+    >>> out = loaded.signatures["serving_default"](images=tf.zeros((2, 8, 8, 3), tf.uint8))
+    >>> {name: tuple(value.shape) for name, value in sorted(out.items())}
+    {'head_layer_1': (2, 8), 'projection': (2, 6), 'representation': (2, 4)}
     """
     encoder, head = _parts(model)
     if not include_projection:
@@ -183,22 +182,50 @@ def export_encoder(
                 "batch of images, before exporting it."
             )
     height, width = _image_size(encoder, image_size)
+    parts = [part for part in (encoder, head) if part is not None]
+    forward = _Forward(encoder, head)
+    root = _exportable(parts)
+    path = os.fspath(path)
+    with _local_batch_norm(parts):
+        call = tf.function(forward, autograph=False)
+        for dtype in (tf.uint8, tf.float32):
+            spec = tf.TensorSpec([None, height, width, 3], dtype, name="images")
+            for training in (False, True):
+                call.get_concrete_function(spec, training=training)
+        root.__call__ = call
+        signatures = {
+            SERVING_SIGNATURE: _signature(forward, height, width, training=False),
+            TRAINING_SIGNATURE: _signature(forward, height, width, training=True),
+        }
+        tf.saved_model.save(root, path, signatures=signatures, options=options)
+    outputs = signatures[SERVING_SIGNATURE].get_concrete_function().structured_outputs
+    _write_metadata(path, height, width, outputs)
+    return path
 
-    def forward(images, training=False):
+
+class _Forward:
+    """The exported computation: uint8 or [0, 1] images -> dict of outputs."""
+
+    def __init__(self, encoder, head):
+        self.encoder, self.head = encoder, head
+
+    def __call__(self, images, training=False):
         x = to_float32(images)
-        h = encoder(x, training=training)
+        h = self.encoder(x, training=training)
         outputs = {"representation": h}
-        if isinstance(head, ProjectionHead):
-            hidden = head.hidden_outputs(h, training=training)
+        if isinstance(self.head, ProjectionHead):
+            hidden = self.head.hidden_outputs(h, training=training)
             for k in range(1, len(hidden) - 1):
                 outputs[f"head_layer_{k}"] = hidden[k]
             outputs["projection"] = hidden[-1]
-        elif head is not None:
-            outputs["projection"] = head(h, training=training)
+        elif self.head is not None:
+            outputs["projection"] = self.head(h, training=training)
         return {name: tf.cast(value, tf.float32) for name, value in outputs.items()}
 
+
+def _exportable(parts):
+    """The object saved: the parts' variables, as a reusable SavedModel has."""
     root = tf.__internal__.tracking.AutoTrackable()
-    parts = [part for part in (encoder, head) if part is not None]
     root.variables = _unique(v for part in parts for v in part.variables)
     root.trainable_variables = _unique(
         v for part in parts for v in part.trainable_variables
@@ -207,31 +234,23 @@ def export_encoder(
         v for part in parts for v in part.non_trainable_variables
     )
     root.regularization_losses = []
-    call = tf.function(forward, autograph=False)
+    return root
+
+
+def _signature(forward, height, width, training):
+    """A signature of uint8 images, in inference or training mode."""
     uint8 = tf.TensorSpec([None, height, width, 3], tf.uint8, name="images")
+    # A tf.function, not a concrete function: `save` traces it itself,
+    # which is what lets it save variables of a tf.distribute strategy.
+    return tf.function(
+        lambda images: forward(images, training),
+        input_signature=[uint8],
+        autograph=False,
+    )
 
-    def signature(training):
-        # A tf.function, not a concrete function: `save` traces it itself,
-        # which is what lets it save variables of a tf.distribute strategy.
-        return tf.function(
-            lambda images: forward(images, training),
-            input_signature=[uint8],
-            autograph=False,
-        )
 
-    with _local_batch_norm(parts):
-        for dtype in (tf.uint8, tf.float32):
-            spec = tf.TensorSpec([None, height, width, 3], dtype, name="images")
-            for training in (False, True):
-                call.get_concrete_function(spec, training=training)
-        root.__call__ = call
-        signatures = {
-            SERVING_SIGNATURE: signature(training=False),
-            TRAINING_SIGNATURE: signature(training=True),
-        }
-        path = os.fspath(path)
-        tf.saved_model.save(root, path, signatures=signatures, options=options)
-    outputs = signatures[SERVING_SIGNATURE].get_concrete_function().structured_outputs
+def _write_metadata(path, height, width, outputs):
+    """Writes the JSON description of the export into the SavedModel."""
     metadata = {
         "image_size": [height, width],
         "input": "images: uint8 RGB [batch, height, width, 3] in [0, 255]",
@@ -245,4 +264,3 @@ def export_encoder(
     tf.io.gfile.makedirs(os.path.join(path, "assets.extra"))
     with tf.io.gfile.GFile(os.path.join(path, METADATA_FILE), "w") as f:
         json.dump(metadata, f, indent=2)
-    return path

@@ -4,7 +4,8 @@ A `Recipe` is the one place where a pretraining setting is declared: its
 default, its help text, its range check and whether a resumed run must keep
 it. The command line makes one flag per field (`keras_simclr.cli.options`),
 `keras_simclr.pretrain` trains from a recipe, and `PRESETS` holds the named
-recipes (SPEC section 6).
+recipes (the settings of Chen et al. 2020, section 4 and appendix B.9, and
+of SimCLRv2, Chen et al. 2020b).
 
 To add a setting, add a field below with its `setting(...)` metadata, then
 wire it where it is used (`build_encoder`, `build_model`, `build_optimizer`
@@ -26,16 +27,29 @@ from keras_simclr import encoders, errors, losses
 __all__ = [
     "PRESETS", "Recipe", "RecipeError", "SMALL_IMAGE_MAX", "augment_defaults",
     "build_augment", "build_encoder", "build_model", "build_optimizer",
-    "build_schedule",
+    "build_schedule", "make_optimizer",
 ]
 
 # Images up to this side (in px) get the CIFAR-10 settings: the 3x3 stem,
-# colour strength 0.5 and no blur (SPEC section 6).
+# colour strength 0.5 and no blur (Chen et al. 2020, appendix B.9).
 SMALL_IMAGE_MAX = 64
 
 
 class RecipeError(errors.UserInputError):
-    """A setting out of range; `field` names it (the command line's flag)."""
+    """A setting out of range; `field` names it (the command line's flag).
+
+    Args:
+        field: the name of the setting.
+        message: what was given, what is expected — the fix.
+
+    Example:
+
+    >>> try:
+    ...     Recipe.from_preset("cifar10", epochs=0)
+    ... except RecipeError as error:
+    ...     print(error.field)
+    epochs
+    """
 
     def __init__(self, field, message):
         super().__init__(message)
@@ -91,6 +105,12 @@ def setting(default, help, check=None, fix="", choices=None, resume=False,
 
     Returns:
         A `dataclasses.field`.
+
+    Example:
+
+    >>> field = setting(0.1, "Temperature.", check=lambda v: v > 0, fix="a value > 0")
+    >>> field.default, field.metadata["fix"]
+    (0.1, 'a value > 0')
     """
     return dataclasses.field(default=default, metadata=dict(
         help=help, check=check, fix=fix, choices=choices, resume=resume, what=what))
@@ -231,8 +251,19 @@ class Recipe:
     def from_dict(cls, values):
         """A validated recipe from a dict of fields (e.g. a run's config.json).
 
+        Args:
+            values: {field name: value}.
+
+        Returns:
+            A `Recipe`.
+
         Raises:
             RecipeError: an unknown field or a value out of range.
+
+        Example:
+
+        >>> Recipe.from_dict({"batch_size": 64}).batch_size
+        64
         """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
@@ -242,15 +273,51 @@ class Recipe:
         return cls(**values).validate()
 
     def to_dict(self):
-        """The fields as a JSON-serialisable dict."""
+        """The fields as a JSON-serialisable dict.
+
+        Returns:
+            {field name: value}.
+
+        Example:
+
+        >>> Recipe.from_preset("demo").to_dict()["dataset"]
+        'shapes'
+        """
         return dataclasses.asdict(self)
 
     def replace(self, **changes):
-        """A validated copy with `changes`."""
+        """A validated copy with `changes`.
+
+        Args:
+            **changes: fields to change.
+
+        Returns:
+            A new `Recipe`.
+
+        Raises:
+            RecipeError: a changed value out of range.
+
+        Example:
+
+        >>> Recipe.from_preset("demo").replace(epochs=2).epochs
+        2
+        """
         return dataclasses.replace(self, **changes).validate()
 
     def validate(self):
-        """Returns self; raises `RecipeError` naming the first bad setting."""
+        """Checks every setting.
+
+        Returns:
+            self.
+
+        Raises:
+            RecipeError: naming the first bad setting.
+
+        Example:
+
+        >>> Recipe.from_preset("demo").validate().preset
+        'demo'
+        """
         for field in dataclasses.fields(self):
             value, meta = getattr(self, field.name), field.metadata
             if value is None:
@@ -275,6 +342,14 @@ class Recipe:
 
         Raises:
             RecipeError: an image size too small for the ImageNet stem.
+
+        Example:
+
+        >>> from keras_simclr import data
+        >>> recipe = Recipe.from_preset("demo", image_size=None).complete(
+        ...     data.describe("shapes", "train"))
+        >>> recipe.image_size, recipe.probe
+        (32, True)
         """
         size = self.image_size or (info.image_size[0] if info.image_size else 224)
         small = size <= SMALL_IMAGE_MAX
@@ -303,6 +378,12 @@ class Recipe:
 
         Returns:
             [(name, saved value, this value)], empty when compatible.
+
+        Example:
+
+        >>> recipe = Recipe.from_preset("demo")
+        >>> recipe.resume_differences(recipe.replace(epochs=9).to_dict())
+        []
         """
         return [(f.name, saved[f.name], getattr(self, f.name))
                 for f in dataclasses.fields(self)
@@ -310,7 +391,8 @@ class Recipe:
                 and saved[f.name] != getattr(self, f.name)]
 
 
-# The named recipes (SPEC section 6): the fields they set over the defaults.
+# The named recipes (Chen et al. 2020, section 4 and appendix B.9; SimCLRv2):
+# the fields they set over the defaults.
 PRESETS = {
     # The embedded dataset and a small network: a few minutes on a CPU.
     "demo": dict(
@@ -351,7 +433,19 @@ PRESETS = {
 
 
 def build_augment(recipe):
-    """The `SimCLRAugment` layer of a completed recipe."""
+    """The `SimCLRAugment` layer of a completed recipe.
+
+    Args:
+        recipe: a `Recipe` after `complete`.
+
+    Returns:
+        A `keras_simclr.layers.SimCLRAugment` of the recipe's image size.
+
+    Example:
+
+    >>> build_augment(Recipe.from_preset("cifar10")).blur
+    False
+    """
     from keras_simclr import layers
 
     size = recipe.image_size
@@ -361,6 +455,12 @@ def build_augment(recipe):
 
 def build_encoder(recipe):
     """The (new) `encoders.ResNet` of a completed recipe.
+
+    Args:
+        recipe: a `Recipe` after `complete`.
+
+    Returns:
+        A `keras_simclr.encoders.ResNet` of the recipe's depth and width.
 
     Example:
 
@@ -382,6 +482,12 @@ def build_model(recipe, num_classes=None):
 
     Returns:
         A `keras_simclr.SimCLR`. Call it inside `strategy.scope()`.
+
+    Example:
+
+    >>> model = build_model(Recipe.from_preset("cifar10"), num_classes=10)
+    >>> model.projection_head.num_layers, model.temperature
+    (3, 0.5)
     """
     from keras_simclr import layers
     from keras_simclr.model import SimCLR
@@ -395,7 +501,22 @@ def build_model(recipe, num_classes=None):
 
 
 def build_schedule(recipe, steps_per_epoch, total_steps):
-    """Warmup then cosine decay of the recipe's scaled learning rate."""
+    """Warmup then cosine decay of the recipe's scaled learning rate.
+
+    Args:
+        recipe: a `Recipe`.
+        steps_per_epoch: steps of one epoch.
+        total_steps: steps of the whole run.
+
+    Returns:
+        A `keras_simclr.schedules.WarmupCosineDecay`.
+
+    Example:
+
+    >>> schedule = build_schedule(Recipe.from_preset("cifar10"), 10, 1000)
+    >>> round(float(schedule(1000)), 6)  # decayed to 0 at the end
+    0.0
+    """
     from keras_simclr import schedules
 
     peak = schedules.scaled_learning_rate(recipe.learning_rate, recipe.batch_size,
@@ -404,26 +525,85 @@ def build_schedule(recipe, steps_per_epoch, total_steps):
     return schedules.WarmupCosineDecay(peak, warmup, total_steps)
 
 
-def build_optimizer(recipe, model, steps_per_epoch, total_steps):
-    """The recipe's optimizer for `model`, on `build_schedule`'s schedule.
+def make_optimizer(name, learning_rate, momentum=0.9, weight_decay=0.0,
+                   lars_exclude=()):
+    """The optimizer called `name`, as every part of the library builds it.
 
-    Weight decay leaves out biases, batch norm and the probe, as in LARS.
+    - `"lars"`: `keras_simclr.optimizers.LARS` (You et al. 2017) with
+      coupled weight decay; variables whose names contain one of
+      `lars_exclude` get neither weight decay nor the trust ratio;
+    - `"sgd"`: `keras.optimizers.SGD` with momentum and decoupled weight
+      decay;
+    - `"momentum"`: the same with Nesterov momentum;
+    - `"adam"`: `keras.optimizers.Adam` with decoupled weight decay.
+
+    Args:
+        name: "lars", "sgd", "momentum" or "adam".
+        learning_rate: a float or a `keras.optimizers.schedules` schedule.
+        momentum: momentum (not used by Adam).
+        weight_decay: weight decay coefficient, 0 for none.
+        lars_exclude: name fragments of the variables LARS leaves out.
+
+    Returns:
+        A Keras optimizer.
+
+    Raises:
+        RecipeError: an unknown `name`.
+
+    Example:
+
+    >>> opt = make_optimizer("momentum", 0.1, momentum=0.9)
+    >>> type(opt).__name__, bool(opt.nesterov)
+    ('SGD', True)
     """
     import keras
 
     from keras_simclr import optimizers
 
+    if name == "lars":
+        return optimizers.LARS(learning_rate, momentum=momentum,
+                               weight_decay=weight_decay,
+                               exclude_from_weight_decay=list(lars_exclude))
+    if name in ("sgd", "momentum"):
+        return keras.optimizers.SGD(learning_rate, momentum=momentum,
+                                    nesterov=name == "momentum",
+                                    weight_decay=weight_decay or None)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
+    raise RecipeError("optimizer", f"optimizer must be 'lars', 'sgd', 'momentum' or "
+                                   f"'adam', got {name!r} — pass one of these.")
+
+
+def build_optimizer(recipe, model, steps_per_epoch, total_steps):
+    """The recipe's optimizer for `model`, on `build_schedule`'s schedule.
+
+    Weight decay leaves out biases, batch norm and the probe, as in LARS.
+
+    Args:
+        recipe: a `Recipe`.
+        model: the `SimCLR` model it trains.
+        steps_per_epoch: steps of one epoch.
+        total_steps: steps of the whole run.
+
+    Returns:
+        A Keras optimizer (see `make_optimizer`).
+
+    Example:
+
+    >>> import keras
+    >>> import keras_simclr as ks
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, augment=keras.layers.Identity())
+    >>> recipe = Recipe.from_preset("cifar10", optimizer="sgd")
+    >>> type(build_optimizer(recipe, model, 10, 100)).__name__
+    'SGD'
+    """
     schedule = build_schedule(recipe, steps_per_epoch, total_steps)
     wd = recipe.weight_decay
-    if recipe.optimizer == "lars":
-        return optimizers.LARS(schedule, momentum=recipe.momentum, weight_decay=wd,
-                               exclude_from_weight_decay=["probe"])
-    if recipe.optimizer == "sgd":
-        optimizer = keras.optimizers.SGD(schedule, momentum=recipe.momentum,
-                                         weight_decay=wd or None)
-    else:
-        optimizer = keras.optimizers.Adam(schedule, weight_decay=wd or None)
-    if wd:
+    optimizer = make_optimizer(recipe.optimizer, schedule, momentum=recipe.momentum,
+                               weight_decay=wd, lars_exclude=["probe"])
+    if wd and recipe.optimizer != "lars":
         probe = model.probe.trainable_variables if model.probe is not None else []
         skip = {id(v) for v in probe}
         optimizer.exclude_from_weight_decay(var_list=[

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from test_evaluation import _numpy_knn
+from tests.evaluation.knn_reference import numpy_knn
 
 import keras_simclr as ks
 from tiny_models import tiny_encoder
@@ -57,7 +57,7 @@ def test_knn_accuracy_in_history_and_tensorboard(tmp_path):
     accuracies = history.history["knn_accuracy"]
     assert len(accuracies) == 2
     features = lambda x: model.encoder(x, training=False).numpy()  # noqa: E731
-    expected = _numpy_knn(
+    expected = numpy_knn(
         features(bank[0]), bank[1], features(val[0]), val[1], 10, 0.1, 3
     )
     assert accuracies[-1] == expected

@@ -2,7 +2,10 @@
 
 import keras
 
-# The reference's settings (SPEC section 3): decay 0.9, epsilon 1e-5.
+from keras_simclr.parts import copy_layer
+
+# The reference's settings (google-research/simclr, BATCH_NORM_DECAY and
+# BATCH_NORM_EPSILON): decay 0.9, epsilon 1e-5.
 BATCH_NORM_MOMENTUM = 0.9
 BATCH_NORM_EPSILON = 1e-5
 
@@ -74,17 +77,15 @@ def synchronize_batch_norm(model):
             "layers with keras.layers.BatchNormalization(synchronized=True)."
         )
 
-    def clone_layer(layer):
-        config = layer.get_config()
-        if isinstance(layer, keras.layers.BatchNormalization):
-            config["synchronized"] = True
-        return layer.__class__.from_config(config)
-
-    copy = keras.models.clone_model(
-        model, clone_function=clone_layer, recursive=True
+    return keras.models.clone_model(
+        model, clone_function=_synchronized_copy, recursive=True
     )
-    copy.set_weights(model.get_weights())
-    return copy
+
+
+def _synchronized_copy(layer):
+    if isinstance(layer, keras.layers.BatchNormalization):
+        return copy_layer(layer, synchronized=True)
+    return copy_layer(layer)
 
 
 def _is_functional(model):

@@ -24,6 +24,7 @@ import sys
 import keras
 import numpy as np
 
+from keras_simclr.parts import all_layers
 from keras_simclr.runs import files
 from keras_simclr.runs.errors import CheckpointWriteError, NonFiniteLoss, RunSettingError
 
@@ -43,9 +44,8 @@ def _generators(model):
     models built in one notebook (Keras numbers auto-named layers globally).
     """
     found, seen = {}, {}
-    # Keras 3 has no public recursive walk over sub-layers, nor a public
-    # list of a layer's seed generators.
-    for layer in model._flatten_layers(include_self=True, recursive=True):
+    # Keras 3.15 has no public list of a layer's seed generators.
+    for layer in all_layers(model):
         kind = type(layer).__name__
         rank = seen.get(kind, 0)
         seen[kind] = rank + 1

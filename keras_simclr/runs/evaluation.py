@@ -16,12 +16,34 @@ __all__ = ["export", "finetune", "fraction_key", "linear_eval", "load_run"]
 def load_run(model_dir):
     """The `(recipe dict, SimCLR model)` of a finished pretraining run.
 
+    Args:
+        model_dir: the run's folder (any gfile URL).
+
+    Returns:
+        `(recipe, model)`: the recipe as a dict (empty for an imported
+        run) and the `SimCLR` model of `model_dir/model.keras`.
+
     Raises:
         RunSettingError: `model_dir` holds no model.keras.
 
     Example:
 
-    >>> recipe, model = load_run("gs://bucket/runs/cifar10")
+    >>> import json, os, tempfile
+    >>> import keras, numpy as np
+    >>> import tensorflow as tf
+    >>> import keras_simclr as ks
+    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
+    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
+    >>> model.save(run + "/model.keras")
+    >>> with open(run + "/config.json", "w") as f:
+    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
+    >>> recipe, loaded = load_run(run)
+    >>> recipe["dataset"], type(loaded).__name__
+    ('shapes', 'SimCLR')
     """
     path = files.join(model_dir, "model.keras")
     if not files.gfile.exists(path):
@@ -61,17 +83,48 @@ def _data(recipe, dataset, split, eval_split, data_dir, image_size):
 
 
 def fraction_key(stage, label_fraction):
-    """The results.json key (and model file name) of a stage run on a fraction
-    of the labels, e.g. `fraction_key("finetune", 0.1)` is "finetune_10pct"."""
+    """The results.json key (and model file name) of a stage on a label fraction.
+
+    Args:
+        stage: the stage's name, e.g. "finetune".
+        label_fraction: the fraction of the labels; None for all.
+
+    Returns:
+        The key, a string.
+
+    Example:
+
+    >>> fraction_key("finetune", 0.1), fraction_key("distill", None)
+    ('finetune_10pct', 'distill_100pct')
+    """
     return f"{stage}_{(label_fraction or 1.0) * 100:g}pct"
 
 
 def save_stage(model_dir, stage, label_fraction, model, metrics):
-    """Saves a stage's model as `<fraction_key>.keras` in `model_dir` and its
-    metrics, with `model` (the path), under that key in results.json.
+    """Saves a stage's model and its metrics into a run's folder.
+
+    The model goes to `<fraction_key>.keras` in `model_dir`, the metrics,
+    with `model` (that path), under the same key in results.json.
+
+    Args:
+        model_dir: the run's folder.
+        stage: the stage's name, e.g. "finetune".
+        label_fraction: the fraction of the labels it used.
+        model: the Keras model to save.
+        metrics: a JSON-serialisable dict.
 
     Returns:
         The metrics as stored.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import keras
+    >>> run = tempfile.mkdtemp()
+    >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> stored = save_stage(run, "finetune", 0.1, net, {"top1": 0.5})
+    >>> os.path.basename(stored["model"]), stored["top1"]
+    ('finetune_10pct.keras', 0.5)
     """
     key = fraction_key(stage, label_fraction)
     path = files.join(model_dir, f"{key}.keras")
@@ -100,7 +153,23 @@ def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
 
     Example:
 
-    >>> linear_eval("runs/demo", epochs=10)["top1"]
+    >>> import json, os, tempfile
+    >>> import keras, numpy as np
+    >>> import tensorflow as tf
+    >>> import keras_simclr as ks
+    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
+    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
+    >>> model.save(run + "/model.keras")
+    >>> with open(run + "/config.json", "w") as f:
+    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
+    >>> metrics = linear_eval(run, split="train[:200]", eval_split="test[:100]", epochs=1,
+    ...                       verbose=0)
+    >>> metrics["num_train"], metrics["num_test"], metrics["num_classes"]
+    (200, 100, 10)
     """
     _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
     recipe, model = load_run(model_dir)
@@ -132,7 +201,23 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
 
     Example:
 
-    >>> classifier, metrics = finetune("runs/demo", label_fraction=0.1)
+    >>> import json, os, tempfile
+    >>> import keras, numpy as np
+    >>> import tensorflow as tf
+    >>> import keras_simclr as ks
+    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
+    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
+    >>> model.save(run + "/model.keras")
+    >>> with open(run + "/config.json", "w") as f:
+    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
+    >>> classifier, metrics = finetune(run, split="train[:200]", eval_split="test[:100]",
+    ...                                label_fraction=0.1, epochs=1, verbose=0)
+    >>> metrics["num_labelled"], os.path.basename(metrics["model"])
+    (20, 'finetune_10pct.keras')
     """
     _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
     recipe, model = load_run(model_dir)
@@ -165,7 +250,22 @@ def export(model_dir, export_dir=None, include_projection=True):
 
     Example:
 
-    >>> export("gs://bucket/runs/cifar10", "gs://bucket/serving/simclr")
+    >>> import json, os, tempfile
+    >>> import keras, numpy as np
+    >>> import tensorflow as tf
+    >>> import keras_simclr as ks
+    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
+    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
+    ...                   augment=keras.layers.Identity())
+    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
+    >>> model.save(run + "/model.keras")
+    >>> with open(run + "/config.json", "w") as f:
+    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
+    >>> path = export(run)
+    >>> sorted(tf.saved_model.load(path).signatures)
+    ['serving_default', 'train']
     """
     target = str(export_dir or files.join(model_dir, "saved_encoder"))
     if files.gfile.exists(target) and not files.gfile.isdir(target):

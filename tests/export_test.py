@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from replicas import run_with_replicas
+from tests.replicas import run_with_replicas
 
 import keras_simclr as ks
 from keras_simclr import export

@@ -1,0 +1,78 @@
+"""Weighted k-nearest-neighbour accuracy of features."""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_simclr import errors
+from keras_simclr import losses as simclr_losses
+from keras_simclr.evaluation.inputs import count_classes
+
+__all__ = ["knn_accuracy"]
+
+
+def knn_accuracy(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    k=200,
+    temperature=0.1,
+    num_classes=None,
+    batch_size=512,
+):
+    """Weighted k-nearest-neighbour top-1 accuracy on normalised features.
+
+    The monitor of InstDisc (Wu et al., 2018) and solo-learn: features are
+    l2-normalised; each test feature's k most cosine-similar training
+    features vote for their class with weight exp(similarity /
+    temperature); the class with the largest total is the prediction.
+
+    Args:
+        train_features: (N, d) features of the labelled bank.
+        train_labels: (N,) int class ids.
+        test_features: (M, d) features to classify.
+        test_labels: (M,) int class ids.
+        k: number of neighbours (capped at N).
+        temperature: temperature of the vote weights.
+        num_classes: None uses the largest label + 1.
+        batch_size: test features per similarity matrix.
+
+    Returns:
+        The top-1 accuracy, a float in [0, 1].
+
+    Raises:
+        UserInputError: a temperature that is not a finite number > 0, or
+            k or batch_size below 1.
+
+    Example:
+
+    >>> bank = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    >>> queries = np.array([[1.0, 0.2], [0.2, 1.0], [0.0, 1.0]])
+    >>> knn_accuracy(bank, [0, 0, 1, 1], queries, [0, 1, 0], k=2)
+    0.6666666666666666
+    """
+    temperature = simclr_losses.check_temperature(temperature)
+    k = errors.check_positive_int("k", k)
+    batch_size = errors.check_positive_int("batch_size", batch_size)
+    test_features = np.asarray(test_features)
+    bank = tf.math.l2_normalize(tf.cast(train_features, tf.float32), axis=-1)
+    bank_labels = tf.cast(tf.reshape(train_labels, [-1]), tf.int32)
+    test_labels = np.asarray(test_labels).reshape(-1)
+    classes = count_classes(num_classes, np.asarray(train_labels), test_labels)
+    k = min(int(k), int(bank.shape[0]))
+    correct = 0
+    for start in range(0, len(test_labels), batch_size):
+        queries = tf.math.l2_normalize(
+            tf.cast(test_features[start : start + batch_size], tf.float32), axis=-1
+        )
+        similarity = tf.matmul(queries, bank, transpose_b=True)
+        top_similarity, top_index = tf.math.top_k(similarity, k=k)
+        weights = tf.exp(top_similarity / temperature)
+        votes = tf.reduce_sum(
+            tf.one_hot(tf.gather(bank_labels, top_index), classes)
+            * weights[..., None],
+            axis=1,
+        )
+        predictions = tf.argmax(votes, axis=-1, output_type=tf.int32).numpy()
+        correct += int(np.sum(predictions == test_labels[start : start + batch_size]))
+    return correct / max(1, len(test_labels))
