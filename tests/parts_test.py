@@ -61,7 +61,8 @@ def test_all_layers_of_a_simclr_model_reaches_what_model_layers_cannot():
     # model.layers is one level deep; the encoder's batch norm and the
     # head's layers are only reached by the recursive walk, in this order
     # (the checkpoints' generator names depend on it).
-    assert [layer.name for layer in model.layers] == ["tiny", "projection_head", "flip"]
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Functional", "ProjectionHead", "RandomFlip"]
     assert [type(layer).__name__ for layer in all_layers(model)] == [
         "SimCLR", "Functional", "GlobalAveragePooling2D", "ReLU", "BatchNormalization",
         "Conv2D", "InputLayer", "ProjectionHead", "BatchNormalization", "Dense",
