@@ -16,12 +16,27 @@ __all__ = ["export", "finetune", "fraction_key", "linear_eval", "load_run"]
 def load_run(model_dir):
     """The `(recipe dict, SimCLR model)` of a finished pretraining run.
 
+    Args:
+        model_dir: the run's folder (any gfile URL).
+
+    Returns:
+        `(recipe, model)`: the run's config.json as a dict ({} if none)
+        and the `SimCLR` model of its model.keras.
+
     Raises:
         RunSettingError: `model_dir` holds no model.keras.
 
     Example:
 
-    >>> recipe, model = load_run("gs://bucket/runs/cifar10")
+    >>> recipe, model = load_run("runs/demo")  # doctest: +SKIP
+    >>> recipe["dataset"], model.encoder.name  # 'shapes', 'resnet18'  # doctest: +SKIP
+
+    A folder without a model says what to do:
+
+    >>> load_run("runs/empty")
+    Traceback (most recent call last):
+    ...
+    keras_simclr.runs.errors.RunSettingError: no pretrained model in runs/empty (no model.keras) — pretrain into it first (keras_simclr.pretrain or `keras-simclr pretrain`), or fix model_dir
     """
     path = files.join(model_dir, "model.keras")
     if not files.gfile.exists(path):
@@ -62,7 +77,20 @@ def _data(recipe, dataset, split, eval_split, data_dir, image_size):
 
 def fraction_key(stage, label_fraction):
     """The results.json key (and model file name) of a stage run on a fraction
-    of the labels, e.g. `fraction_key("finetune", 0.1)` is "finetune_10pct"."""
+    of the labels.
+
+    Args:
+        stage: "finetune" or "distill".
+        label_fraction: the fraction of the labels; None: all of them.
+
+    Returns:
+        A string, `<stage>_<percent>pct`.
+
+    Example:
+
+    >>> fraction_key("finetune", 0.1), fraction_key("distill", None)
+    ('finetune_10pct', 'distill_100pct')
+    """
     return f"{stage}_{(label_fraction or 1.0) * 100:g}pct"
 
 
@@ -70,8 +98,21 @@ def save_stage(model_dir, stage, label_fraction, model, metrics):
     """Saves a stage's model as `<fraction_key>.keras` in `model_dir` and its
     metrics, with `model` (the path), under that key in results.json.
 
+    Args:
+        model_dir: the run's folder (any gfile URL).
+        stage: "finetune" or "distill".
+        label_fraction: the fraction of the labels the stage used.
+        model: the Keras model to save.
+        metrics: a dict of JSON-serialisable metrics.
+
     Returns:
         The metrics as stored.
+
+    Example:
+
+    >>> classifier = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> save_stage("runs/demo", "finetune", 0.1, classifier, {"top1": 0.5})
+    {'top1': 0.5, 'model': 'runs/demo/finetune_10pct.keras'}
     """
     key = fraction_key(stage, label_fraction)
     path = files.join(model_dir, f"{key}.keras")
@@ -98,9 +139,17 @@ def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
     Returns:
         The metrics dict.
 
+    Raises:
+        RunSettingError: no model in `model_dir`, no dataset, an
+            `image_size` other than the run's, or an unlabelled split.
+
     Example:
 
-    >>> linear_eval("runs/demo", epochs=10)["top1"]
+    It needs a finished pretraining run, e.g. `keras_simclr.pretrain(
+    "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
+
+    >>> metrics = linear_eval("runs/demo", epochs=10)  # doctest: +SKIP
+    >>> metrics["top1"]  # also in runs/demo/results.json  # doctest: +SKIP
     """
     _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
     recipe, model = load_run(model_dir)
@@ -130,9 +179,16 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
     Returns:
         `(classifier, metrics)`; metrics include `model`, the saved path.
 
+    Raises:
+        RunSettingError: as `linear_eval`.
+
     Example:
 
-    >>> classifier, metrics = finetune("runs/demo", label_fraction=0.1)
+    It needs a finished pretraining run, e.g. `keras_simclr.pretrain(
+    "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
+
+    >>> classifier, metrics = finetune("runs/demo", label_fraction=0.1)  # doctest: +SKIP
+    >>> metrics["model"]  # 'runs/demo/finetune_10pct.keras'  # doctest: +SKIP
     """
     _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
     recipe, model = load_run(model_dir)
@@ -161,11 +217,15 @@ def export(model_dir, export_dir=None, include_projection=True):
         The SavedModel's path.
 
     Raises:
-        RunSettingError: `export_dir` is an existing file.
+        RunSettingError: `export_dir` is an existing file, or `model_dir`
+            holds no model.
 
     Example:
 
-    >>> export("gs://bucket/runs/cifar10", "gs://bucket/serving/simclr")
+    It needs a finished pretraining run, e.g. `keras_simclr.pretrain(
+    "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
+
+    >>> export("runs/demo", "gs://bucket/serving/simclr")  # doctest: +SKIP
     """
     target = str(export_dir or files.join(model_dir, "saved_encoder"))
     if files.gfile.exists(target) and not files.gfile.isdir(target):
