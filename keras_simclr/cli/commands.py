@@ -132,8 +132,8 @@ def distill(model_dir, given):
 
     Example (from a shell):
 
-        keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo \
-            --label_fraction=0.1
+        keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo
+            --label_fraction=0.1  (one line)
     """
     settings = {name: given[flag] for flag, name in DISTILL_SETTINGS.items()
                 if flag in given}
@@ -157,8 +157,8 @@ def import_checkpoint(model_dir, checkpoint, image_size=None):
 
     Example (from a shell):
 
-        keras-simclr import --checkpoint=simclrv2/r50_1x_sk1/pretrained \
-            --model_dir=runs/r50_sk1
+        keras-simclr import --model_dir=runs/r50_sk1
+            --checkpoint=simclrv2/r50_1x_sk1/pretrained  (one line)
     """
     summary = runs.import_checkpoint(checkpoint, model_dir,
                                      image_size=image_size or 224)
