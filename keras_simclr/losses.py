@@ -76,10 +76,11 @@ def check_temperature(temperature):
 
     >>> check_temperature(np.float32(0.5))
     0.5
-    >>> check_temperature(-1)
+    >>> check_temperature(-1)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    keras_simclr.errors.UserInputError: temperature must be a finite number > 0, got -1. SimCLR uses 0.1 for ImageNet-size batches and 0.5 for CIFAR-10.
+    keras_simclr.errors.UserInputError: temperature must be a finite number > 0, got
+    -1. SimCLR uses 0.1 for ImageNet-size batches and 0.5 for CIFAR-10.
     """
     return errors.check_positive_number("temperature", temperature, TEMPERATURE_HINT)
 

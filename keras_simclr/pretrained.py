@@ -82,11 +82,12 @@ class CheckpointMismatchError(errors.UserInputError):
 
     >>> tf.train.Checkpoint(model=tf.Module()).save("not_simclr/ckpt")
     'not_simclr/ckpt-1'
-    >>> try:
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
     ...     load("not_simclr")
     ... except CheckpointMismatchError as error:
     ...     print(error)
-    not_simclr/ckpt-1 is not a SimCLR reference TF2 checkpoint: expected keys under model/resnet_model/, as the reference's tf2 code writes them.
+    not_simclr/ckpt-1 is not a SimCLR reference TF2 checkpoint: expected keys under
+    model/resnet_model/, as the reference's tf2 code writes them.
     """
 
 

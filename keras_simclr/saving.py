@@ -37,10 +37,12 @@ def load_model(path):
     ...     head = f.read(100)
     >>> with open("copied.keras", "wb") as f:
     ...     _ = f.write(head)  # an interrupted copy
-    >>> load_model("copied.keras")
+    >>> load_model("copied.keras")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    keras_simclr.errors.ModelFileError: model file copied.keras is damaged (not a complete .keras archive: truncated or partly copied) — copy it again or save it again.
+    keras_simclr.errors.ModelFileError: model file copied.keras is damaged (not a
+    complete .keras archive: truncated or partly copied) — copy it again or save it
+    again.
     """
     path = str(path)
     if not tf.io.gfile.exists(path):

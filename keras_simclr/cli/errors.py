@@ -149,12 +149,13 @@ def explain_decode_error(error, dataset, split):
     >>> import contextlib, sys
     >>> error = tf.errors.InvalidArgumentError(
     ...     None, None, "Invalid JPEG data or crop window, image file: photos/cat/1.jpg")
-    >>> try:
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
     ...     with contextlib.redirect_stderr(sys.stdout):
     ...         explain_decode_error(error, "photos", "train")
     ... except SystemExit as exit:
     ...     print("status", exit.code)
-    keras-simclr: error: corrupt image file photos/cat/1.jpg — delete or replace it, or pass --skip_corrupt to skip unreadable files
+    keras-simclr: error: corrupt image file photos/cat/1.jpg — delete or replace it,
+    or pass --skip_corrupt to skip unreadable files
     status 2
     """
     from keras_simclr import data

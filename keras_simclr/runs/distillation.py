@@ -92,10 +92,13 @@ def distill(model_dir, *, teacher_dir, label_fraction=None, dataset=None,
 
     A teacher folder without that model is refused in one line:
 
-    >>> ks.runs.distill("runs/demo", teacher_dir="runs/empty", label_fraction=0.1)
+    >>> ks.runs.distill(  # doctest: +NORMALIZE_WHITESPACE
+    ...     "runs/demo", teacher_dir="runs/empty", label_fraction=0.1)
     Traceback (most recent call last):
     ...
-    keras_simclr.runs.errors.RunSettingError: teacher_dir=runs/empty holds no model fine-tuned on label_fraction=0.1 (no finetune_10pct.keras) — fine-tune it first (finetune with label_fraction=0.1), or pass teacher_dir=a SavedModel folder
+    keras_simclr.runs.errors.RunSettingError: teacher_dir=runs/empty holds no model
+    fine-tuned on label_fraction=0.1 (no finetune_10pct.keras) — fine-tune it first
+    (finetune with label_fraction=0.1), or pass teacher_dir=a SavedModel folder
     """
     if label_fraction is not None and not 0 < label_fraction <= 1:
         raise RunSettingError(

@@ -64,12 +64,13 @@ class NonFiniteLoss(RunError, ArithmeticError):
     >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     >>> model.compile(optimizer="sgd", loss="mse")
     >>> x = np.full((2, 3), np.nan, "float32")
-    >>> try:
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
     ...     model.fit(x, np.zeros((2, 2)), batch_size=1, verbose=0, callbacks=[
     ...         keras_simclr.runs.AtomicCheckpoint("checkpoints", 10)])
     ... except NonFiniteLoss as error:
     ...     print(error)
-    loss is nan at step 1; training stopped, the last checkpoint (step 0) is kept — lower the learning rate, then run again to resume from it
+    loss is nan at step 1; training stopped, the last checkpoint (step 0) is kept —
+    lower the learning rate, then run again to resume from it
     """
 
 

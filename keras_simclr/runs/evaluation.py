@@ -33,10 +33,12 @@ def load_run(model_dir):
 
     A folder without a model says what to do:
 
-    >>> load_run("runs/empty")
+    >>> load_run("runs/empty")  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    keras_simclr.runs.errors.RunSettingError: no pretrained model in runs/empty (no model.keras) — pretrain into it first (keras_simclr.pretrain or `keras-simclr pretrain`), or fix model_dir
+    keras_simclr.runs.errors.RunSettingError: no pretrained model in runs/empty (no
+    model.keras) — pretrain into it first (keras_simclr.pretrain or `keras-simclr
+    pretrain`), or fix model_dir
     """
     path = files.join(model_dir, "model.keras")
     if not files.gfile.exists(path):

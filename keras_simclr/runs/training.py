@@ -162,10 +162,12 @@ def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints
 
     A recipe without a dataset is refused before anything is written:
 
-    >>> keras_simclr.pretrain(keras_simclr.recipes.Recipe(), "runs/none")
+    >>> keras_simclr.pretrain(  # doctest: +NORMALIZE_WHITESPACE
+    ...     keras_simclr.recipes.Recipe(), "runs/none")
     Traceback (most recent call last):
     ...
-    keras_simclr.recipes.RecipeError: dataset is not set — give a tfds name, a folder, a .npz file or 'shapes'
+    keras_simclr.recipes.RecipeError: dataset is not set — give a tfds name, a
+    folder, a .npz file or 'shapes'
     """
     recipe = _as_recipe(recipe)
     if recipe.dataset is None:
