@@ -18,7 +18,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _isolated_doctest(request):
-    """For docstring examples only: the names, a fresh folder, the seed."""
+    """For docstring examples only: the names, a fresh folder, the environment."""
     if not isinstance(request.node, pytest.DoctestItem):
         yield
         return
@@ -29,11 +29,11 @@ def _isolated_doctest(request):
     import keras_simclr
 
     request.getfixturevalue("doctest_namespace").update(
-        np=np, tf=tf, keras=keras, keras_simclr=keras_simclr, ks=keras_simclr)
+        np=np, tf=tf, keras=keras, keras_simclr=keras_simclr, ks=keras_simclr
+    )
     monkeypatch = request.getfixturevalue("monkeypatch")
     monkeypatch.chdir(request.getfixturevalue("tmp_path"))
     saved_environment = dict(os.environ)
-    keras.utils.set_random_seed(0)
     try:
         yield
     finally:
