@@ -2,13 +2,16 @@
 
 The public API is small; everything a user needs is re-exported here:
 
-    import keras_simclr as ks
-    encoder = ks.encoders.ResNet(depth=18, cifar_stem=True, input_shape=(32, 32, 3))
-    model = ks.SimCLR(encoder, temperature=0.5)
+>>> import keras_simclr as ks
+>>> encoder = ks.encoders.ResNet(depth=18, cifar_stem=True, input_shape=(32, 32, 3))
+>>> model = ks.SimCLR(encoder, temperature=0.5)
+>>> model.encoder.output_shape
+(None, 512)
 
-or, with checkpoints that survive a crash and resume by themselves:
+or, with checkpoints that survive a crash and resume by themselves (a
+long run, not run here):
 
-    ks.pretrain(ks.recipes.Recipe.from_preset("cifar10"), "gs://bucket/run")
+>>> ks.pretrain(ks.recipes.Recipe.from_preset("cifar10"), "gs://bucket/run")  # doctest: +SKIP
 """
 
 __version__ = "0.2.0"

@@ -122,7 +122,8 @@ def ResNet(
 ):
     """SimCLR's ResNet encoder: images in [0, 1] -> pooled representation h.
 
-    ResNet v1.5 as in the reference code (SPEC section 5): stride on the 3x3
+    ResNet v1.5 as in the reference code (google-research/simclr,
+    `tf2/resnet.py`; He et al. 2016 with the v1.5 changes): stride on the 3x3
     convolution of bottleneck blocks, no convolution bias, variance-scaling
     (fan_in) initialisation, BN momentum 0.9 and epsilon 1e-5 (global under
     `tf.distribute` by default), the last BN of every residual branch starts
@@ -165,6 +166,13 @@ def ResNet(
     >>> encoder = ResNet(depth=18, cifar_stem=True, input_shape=(32, 32, 3))
     >>> encoder.output_shape
     (None, 512)
+    >>> encoder.name
+    'resnet18'
+    >>> f"{sum(int(np.prod(w.shape)) for w in encoder.trainable_weights):,}"
+    '11,173,056'
+    >>> h = encoder(np.zeros((2, 32, 32, 3), "float32"))
+    >>> h.shape
+    TensorShape([2, 512])
     """
     if depth not in _RESNET_LAYOUTS:
         raise ValueError(

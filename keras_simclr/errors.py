@@ -32,18 +32,38 @@ _GRAPH_CHECK_MARK = "keras_simclr input error: "
 class UserInputError(ValueError):
     """A user error: bad argument, data or file; the message says the fix.
 
+    A `ValueError`, so `except ValueError` catches it too. The message is
+    one line: what was given, what is expected, then ` — ` and the fix.
+
+    Args:
+        *args: the message, as for any exception.
+
     Example:
 
     >>> try:
-    ...     keras_simclr.SimCLR(encoder, temperature=0)
+    ...     keras_simclr.losses.NTXent(temperature=0)
     ... except keras_simclr.errors.UserInputError as error:
     ...     print(error)
-    temperature must be a finite number > 0, got 0. ...
+    temperature must be a finite number > 0, got 0. SimCLR uses 0.1 ...
+    >>> issubclass(keras_simclr.errors.UserInputError, ValueError)
+    True
     """
 
 
 class ModelFileError(UserInputError):
-    """A model file (.keras or SavedModel) that is missing or damaged."""
+    """A model file (.keras or SavedModel) that is missing or damaged.
+
+    Args:
+        *args: the message, naming the file.
+
+    Example:
+
+    >>> try:
+    ...     keras_simclr.saving.load_model("missing.keras")
+    ... except ModelFileError as error:
+    ...     print(error)
+    no model file missing.keras — check the path.
+    """
 
 
 def _real_scalar(value):
@@ -79,6 +99,10 @@ def check_positive_number(name, value, hint="", allow_zero=False):
 
     >>> check_positive_number("temperature", np.float32(0.5))
     0.5
+    >>> check_positive_number("temperature", float("nan"), hint="Try 0.1.")
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: temperature must be a finite number > 0, got nan. Try 0.1.
     """
     number = _real_scalar(value)
     low_ok = number is not None and (number >= 0 if allow_zero else number > 0)
@@ -108,8 +132,12 @@ def check_positive_int(name, value, minimum=1):
 
     Example:
 
-    >>> check_positive_int("batch_size", 512)
+    >>> check_positive_int("batch_size", np.int64(512))
     512
+    >>> check_positive_int("batch_size", 1, minimum=2)
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: batch_size must be >= 2, got 1.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise UserInputError(
@@ -141,7 +169,19 @@ def graph_check(condition, *message):
 
     Example:
 
-    >>> graph_check(tf.reduce_all(tf.math.is_finite(x)), "x holds NaN")
+    >>> @tf.function
+    ... def mean_pixel(x):
+    ...     check = graph_check(tf.reduce_all(tf.math.is_finite(x)),
+    ...                         "images hold NaN or Inf at step ", 7)
+    ...     with tf.control_dependencies([check]):
+    ...         return tf.reduce_mean(x)
+    >>> float(mean_pixel(tf.ones((2, 2))))
+    1.0
+    >>> with graph_errors_as_user_errors():
+    ...     mean_pixel(tf.constant([float("nan")]))
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: images hold NaN or Inf at step 7
     """
     return tf.debugging.Assert(condition, [_GRAPH_CHECK_MARK, *message], summarize=1)
 
@@ -150,13 +190,28 @@ def graph_check(condition, *message):
 def graph_errors_as_user_errors():
     """Re-raises failed `graph_check`s as one-line `UserInputError`s.
 
-    Yields:
-        Nothing; wraps code that runs compiled steps.
+    Other errors pass through unchanged.
+
+    Returns:
+        A context manager (it yields nothing); wrap the code that runs the
+        compiled steps, e.g. `model.fit(...)`.
+
+    Raises:
+        UserInputError: a `graph_check` failed inside the block; the
+            message is the check's, without TensorFlow's traceback.
 
     Example:
 
+    >>> @tf.function
+    ... def checked_batch_size(n):
+    ...     check = graph_check(n >= 2, "batch of ", n, " image, need >= 2")
+    ...     with tf.control_dependencies([check]):
+    ...         return tf.identity(n)
     >>> with graph_errors_as_user_errors():
-    ...     model.fit(images)
+    ...     checked_batch_size(tf.constant(1))
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: batch of 1 image, need >= 2
     """
     try:
         yield

@@ -1,4 +1,8 @@
-"""LARS, the layer-wise adaptive optimizer SimCLR trains with (SPEC 6)."""
+"""LARS, the layer-wise adaptive optimizer SimCLR trains with.
+
+You et al. 2017, "Large Batch Training of Convolutional Networks"; SimCLR
+(Chen et al. 2020, section 2.2) trains every batch size with it.
+"""
 
 import numbers
 import re
@@ -78,7 +82,7 @@ class LARS(keras.optimizers.Optimizer):
 
     `|.|` is the L2 norm over the whole variable. This is the
     `classic_momentum=True` path of the reference implementation
-    (google-research/simclr, `tf2/lars_optimizer.py`) and SPEC section 6.
+    (google-research/simclr, `tf2/lars_optimizer.py`).
 
     **Weight decay is coupled**: it is added to the gradient before the trust
     ratio and the momentum, as in the reference. This is *not* the
@@ -122,21 +126,33 @@ class LARS(keras.optimizers.Optimizer):
 
     Example:
 
-    ```python
-    import keras_simclr as ks
+    The paper's ImageNet recipe (batch 4096, 100 epochs, 10 of warmup),
+    ready for `model.compile(optimizer=optimizer)`:
 
-    batch_size = 4096
-    lr = ks.schedules.WarmupCosineDecay(
-        ks.schedules.scaled_learning_rate(0.3, batch_size),
-        warmup_steps=10 * 1_281_167 // batch_size,
-        total_steps=100 * 1_281_167 // batch_size + 1,
-    )
-    optimizer = ks.optimizers.LARS(
-        lr, momentum=0.9, weight_decay=1e-6,
-        exclude_from_weight_decay=["probe"],
-    )
-    model.compile(optimizer=optimizer)
-    ```
+    >>> batch_size = 4096
+    >>> lr = ks.schedules.WarmupCosineDecay(
+    ...     ks.schedules.scaled_learning_rate(0.3, batch_size),  # 4.8
+    ...     warmup_steps=10 * 1_281_167 // batch_size,
+    ...     total_steps=100 * 1_281_167 // batch_size + 1)
+    >>> optimizer = ks.optimizers.LARS(
+    ...     lr, momentum=0.9, weight_decay=1e-6,
+    ...     exclude_from_weight_decay=["probe"])
+
+    One step on a kernel with |w| = 5 and a gradient with |g| = 1: the
+    trust ratio is 0.001 x 5 / 1, so w moves by 0.1 x 0.005 x g. The bias
+    (rank 1) gets plain momentum SGD, w -= 0.1 x g:
+
+    >>> kernel = keras.Variable([[3.0, 4.0]], name="kernel")
+    >>> bias = keras.Variable([1.0, 1.0], name="bias")
+    >>> optimizer = LARS(learning_rate=0.1, momentum=0.9)
+    >>> optimizer.apply([tf.constant([[0.6, 0.8]]), tf.constant([1.0, 1.0])],
+    ...                 [kernel, bias])
+    >>> print(*[f"{v:.4f}" for v in kernel.numpy().ravel()])
+    2.9997 3.9996
+    >>> print(*[f"{v:.4f}" for v in bias.numpy()])
+    0.9000 0.9000
+    >>> optimizer.uses_layer_adaptation(kernel), optimizer.uses_layer_adaptation(bias)
+    (True, False)
 
     Under `tf.distribute.MirroredStrategy`, Keras sums the per-replica
     gradients (each replica's loss is already divided by the number of
@@ -218,8 +234,23 @@ class LARS(keras.optimizers.Optimizer):
     def build(self, var_list):
         """Creates one momentum slot per variable and decides exclusions.
 
+        Called by the first `apply` (or by `model.fit`); call it yourself
+        to ask `uses_weight_decay` before training.
+
         Args:
             var_list: the model's trainable variables.
+
+        Returns:
+            None.
+
+        Example:
+
+        >>> kernel = keras.Variable(tf.ones((3, 2)), name="probe_kernel")
+        >>> optimizer = LARS(0.1, weight_decay=1e-6,
+        ...                  exclude_from_weight_decay=["probe"])
+        >>> optimizer.build([kernel])
+        >>> optimizer.uses_weight_decay(kernel)
+        False
         """
         if self.built:
             return
@@ -239,17 +270,59 @@ class LARS(keras.optimizers.Optimizer):
         self._lars_use_layer_adaptation = tuple(use_la)
 
     def uses_weight_decay(self, variable):
-        """Whether `variable` gets (coupled) weight decay; after `build()`."""
+        """Whether `variable` gets (coupled) weight decay; after `build()`.
+
+        Args:
+            variable: one of the variables the optimizer was built with.
+
+        Returns:
+            A bool: False for rank <= 1 variables, matches of
+            `exclude_from_weight_decay` and variables excluded through
+            the base class's `exclude_from_weight_decay()`, whatever the
+            value of `weight_decay`.
+
+        Example:
+
+        >>> kernel = keras.Variable(tf.ones((3, 2)), name="kernel")
+        >>> optimizer = LARS(0.1, weight_decay=1e-6)
+        >>> optimizer.build([kernel])
+        >>> optimizer.uses_weight_decay(kernel)
+        True
+        """
         return self._lars_use_weight_decay[self._get_variable_index(variable)]
 
     def uses_layer_adaptation(self, variable):
-        """Whether `variable` gets a trust ratio; after `build()`."""
+        """Whether `variable` gets a trust ratio; after `build()`.
+
+        Args:
+            variable: one of the variables the optimizer was built with.
+
+        Returns:
+            A bool: False for rank <= 1 variables and matches of
+            `exclude_from_layer_adaptation`.
+
+        Example:
+
+        >>> bias = keras.Variable(tf.zeros((2,)), name="bias")
+        >>> optimizer = LARS(0.1)
+        >>> optimizer.build([bias])
+        >>> optimizer.uses_layer_adaptation(bias)
+        False
+        """
         return self._lars_use_layer_adaptation[
             self._get_variable_index(variable)
         ]
 
     def update_step(self, gradient, variable, learning_rate):
-        """Applies the LARS update to one variable (see the class doc)."""
+        """Applies the LARS update to one variable (see the class doc).
+
+        Called by `apply` for each variable; not called directly.
+
+        Args:
+            gradient: the variable's gradient.
+            variable: the variable to update.
+            learning_rate: the current learning rate (`lr`).
+        """
         index = self._get_variable_index(variable)
         dtype = variable.dtype
         lr = ops.cast(learning_rate, dtype)

@@ -8,6 +8,14 @@ conv2d/kernel/.ATTRIBUTES/VARIABLE_VALUE`. `load` infers the architecture
 from those keys' shapes, builds the matching `encoders.ResNet`,
 `layers.ProjectionHead` and linear probe, and maps every key to exactly one
 Keras weight.
+
+The released names (13 SimCLRv2 architectures x 7 stages, and 3 SimCLRv1
+models) and where they are:
+
+>>> len(RELEASED_MODELS)
+94
+>>> RELEASED_MODELS["simclrv2/r50_1x_sk1/pretrained"]
+'gs://simclr-checkpoints-tf2/simclrv2/pretrained/r50_1x_sk1'
 """
 
 import re
@@ -62,7 +70,25 @@ _DEFAULT_SK_RATIO = 0.0625
 
 
 class CheckpointMismatchError(errors.UserInputError):
-    """The checkpoint and the model built for it do not match one to one."""
+    """The checkpoint and the model built for it do not match one to one.
+
+    Also raised for a checkpoint that is not in the reference's layout (a
+    SavedModel's variables, a TF1 checkpoint); the message says which.
+
+    Args:
+        *args: the message, listing the keys that did not match.
+
+    Example:
+
+    >>> tf.train.Checkpoint(model=tf.Module()).save("not_simclr/ckpt")
+    'not_simclr/ckpt-1'
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     load("not_simclr")
+    ... except CheckpointMismatchError as error:
+    ...     print(error)
+    not_simclr/ckpt-1 is not a SimCLR reference TF2 checkpoint: expected keys under
+    model/resnet_model/, as the reference's tf2 code writes them.
+    """
 
 
 def _resolve(path_or_name):
@@ -287,8 +313,10 @@ def architecture(path_or_name, sk_ratio=None):
 
     Example:
 
-    >>> architecture("simclrv2/r152_3x_sk1/pretrained")["width_multiplier"]
-    3
+    Reading a released name needs network access to Google's bucket:
+
+    >>> arch = architecture("simclrv2/r152_3x_sk1/pretrained")  # doctest: +SKIP
+    >>> arch["depth"], arch["width_multiplier"]  # 152, 3  # doctest: +SKIP
     """
     prefix, _, shapes = _checkpoint_shapes(path_or_name)
     num_head_layers = len({k.split("/")[3] for k in shapes if k.startswith(_HEAD)})
@@ -353,9 +381,14 @@ def load(
 
     Example:
 
-    >>> model = keras_simclr.pretrained.load("simclrv2/r50_1x_sk1/pretrained")
-    >>> h = model.predict(images)             # (batch, 2048)
-    >>> logits = model.probe(h)               # ImageNet classes
+    Loading a released name needs network access to Google's bucket:
+
+    >>> model = load("simclrv2/r50_1x_sk1/pretrained")  # doctest: +SKIP
+    >>> h = model.predict(images)  # (batch, 2048)  # doctest: +SKIP
+    >>> logits = model.probe(h)  # (batch, 1000): ImageNet  # doctest: +SKIP
+
+    A checkpoint that is not the reference's is refused; see
+    `CheckpointMismatchError`.
     """
     prefix, reader, shapes = _checkpoint_shapes(path_or_name)
     arch = _architecture(shapes, sk_ratio, prefix)

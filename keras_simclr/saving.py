@@ -29,7 +29,20 @@ def load_model(path):
 
     Example:
 
-    >>> model = keras_simclr.saving.load_model("runs/cifar10/model.keras")
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.save("tiny.keras")
+    >>> load_model("tiny.keras").output_shape
+    (None, 2)
+    >>> with open("tiny.keras", "rb") as f:
+    ...     head = f.read(100)
+    >>> with open("copied.keras", "wb") as f:
+    ...     _ = f.write(head)  # an interrupted copy
+    >>> load_model("copied.keras")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.ModelFileError: model file copied.keras is damaged (not a
+    complete .keras archive: truncated or partly copied) — copy it again or save it
+    again.
     """
     path = str(path)
     if not tf.io.gfile.exists(path):

@@ -1,14 +1,16 @@
-"""Learning-rate schedules and scaling rules used by SimCLR (SPEC section 6).
+"""Learning-rate schedules and scaling rules used by SimCLR.
 
-SimCLR scales its base learning rate with the batch size, warms it up linearly
-over the first epochs and then decays it to zero with a single cosine (no
-restarts):
+SimCLR (Chen et al. 2020, section 2.2; the square-root rule in appendix
+B.1) scales its base learning rate with the batch size, warms it up
+linearly over the first epochs and then decays it to zero with a single
+cosine (no restarts):
 
-    import keras_simclr as ks
-    peak = ks.schedules.scaled_learning_rate(0.3, batch_size=4096)  # 4.8
-    lr = ks.schedules.WarmupCosineDecay(peak, warmup_steps=12_510,
-                                        total_steps=125_100)
-    optimizer = ks.optimizers.LARS(lr, weight_decay=1e-6)
+>>> peak = ks.schedules.scaled_learning_rate(0.3, batch_size=4096)
+>>> peak
+4.8
+>>> lr = ks.schedules.WarmupCosineDecay(peak, warmup_steps=12_510,
+...                                     total_steps=125_100)
+>>> optimizer = ks.optimizers.LARS(lr, weight_decay=1e-6)
 """
 
 import math
@@ -126,20 +128,24 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
             and after `total_steps`. Defaults to `0.0`.
 
     Returns (when called with a step):
-        A float32 scalar tensor.
+        A float32 tensor of the step's shape (a scalar, or one rate per
+        step of a tensor of steps).
 
     Example:
 
-    ```python
-    # CIFAR-10 recipe: batch 512, base 1.0 (linear), 1000 epochs, 10 warmup.
-    steps_per_epoch = 50_000 / 512
-    lr = WarmupCosineDecay(
-        peak_learning_rate=scaled_learning_rate(1.0, 512),  # 2.0
-        warmup_steps=int(10 * 50_000 // 512),               # 976
-        total_steps=1000 * 50_000 // 512 + 1,               # 97,657
-    )
-    float(lr(488))  # 1.0
-    ```
+    The CIFAR-10 recipe: batch 512, base 1.0 (linear), 1000 epochs, 10 of
+    warmup:
+
+    >>> lr = WarmupCosineDecay(
+    ...     peak_learning_rate=scaled_learning_rate(1.0, 512),  # 2.0
+    ...     warmup_steps=10 * 50_000 // 512,                    # 976
+    ...     total_steps=1000 * 50_000 // 512 + 1)               # 97,657
+    >>> float(lr(488)), float(lr(976)), float(lr(97_657))
+    (1.0, 2.0, 0.0)
+    >>> lr(tf.constant([0, 488, 976])).numpy()
+    array([0., 1., 2.], dtype=float32)
+    >>> WarmupCosineDecay.from_config(lr.get_config()).total_steps
+    97657
     """
 
     def __init__(

@@ -11,7 +11,19 @@ __all__ = ["StrategyError", "resolve_strategy", "is_chief", "cluster_spec_from_e
 
 
 class StrategyError(UserInputError):
-    """A user error in the strategy settings (bad TF_CONFIG, too few GPUs)."""
+    """A user error in the strategy settings (bad TF_CONFIG, too few GPUs).
+
+    Args:
+        *args: the message.
+
+    Example:
+
+    >>> try:
+    ...     resolve_strategy(cpu_replicas=0)
+    ... except StrategyError as error:
+    ...     print(error)
+    cpu_replicas must be >= 1, got 0.
+    """
 
 
 def cluster_spec_from_env():
@@ -28,9 +40,12 @@ def cluster_spec_from_env():
 
     >>> os.environ["TF_CONFIG"] = json.dumps({
     ...     "cluster": {"worker": ["host1:2222", "host2:2222"]},
-    ...     "task": {"type": "worker", "index": 0}})
-    >>> cluster_spec_from_env()["task"]["index"]
-    0
+    ...     "task": {"type": "worker", "index": 1}})
+    >>> cluster_spec_from_env()["task"]
+    {'type': 'worker', 'index': 1}
+    >>> del os.environ["TF_CONFIG"]
+    >>> print(cluster_spec_from_env())
+    None
     """
     raw = os.environ.get("TF_CONFIG")
     if not raw:

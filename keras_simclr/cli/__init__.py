@@ -84,7 +84,13 @@ def main(argv):
     Args:
         argv: the positional arguments, argv[1] the command.
 
-    Exits with status 2 on a user error.
+    Returns:
+        None. Exits with status 2 on a user error (one line on stderr), 1
+        on a diverged loss or a failed checkpoint write, 130 on Ctrl-C.
+
+    Example (from a shell; `run` parses the flags, then calls `main`):
+
+        keras-simclr linear-eval --model_dir=runs/demo
     """
     given = _given()
     try:
@@ -121,5 +127,14 @@ def _parse_flags(argv):
 
 
 def run():
-    """Console entry point of `keras-simclr`."""
+    """Console entry point of `keras-simclr`: parses `sys.argv`, runs it.
+
+    Returns:
+        Never; exits with the command's status (0 on success).
+
+    Example (from a shell, or `python -m keras_simclr.cli`):
+
+        keras-simclr pretrain --preset=demo --model_dir=runs/demo
+        keras-simclr --help
+    """
     app.run(main, flags_parser=_parse_flags)

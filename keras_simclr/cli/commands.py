@@ -9,7 +9,20 @@ from keras_simclr import strategy as strategies
 
 
 def pretrain(model_dir, recipe, tpu=None, num_gpus=None, cpu_replicas=1):
-    """`keras-simclr pretrain`: `keras_simclr.pretrain` on the chosen strategy."""
+    """`keras-simclr pretrain`: `keras_simclr.pretrain` on the chosen strategy.
+
+    Args:
+        model_dir: the run's folder (--model_dir).
+        recipe: the `Recipe` made from the flags.
+        tpu, num_gpus, cpu_replicas: as `strategy.resolve_strategy`.
+
+    Returns:
+        The summary dict of `keras_simclr.pretrain`, also printed as one line.
+
+    Example (from a shell):
+
+        keras-simclr pretrain --preset=demo --model_dir=runs/demo
+    """
     strategy = strategies.resolve_strategy(tpu, num_gpus, cpu_replicas)
     summary = runs.pretrain(recipe, model_dir, strategy=strategy)
     metrics = ", ".join(f"{k} {summary[k]:.4g}" for k in (
@@ -42,7 +55,20 @@ def _data_arguments(given):
 
 
 def linear_eval(model_dir, given):
-    """`keras-simclr linear-eval`: `keras_simclr.runs.linear_eval`."""
+    """`keras-simclr linear-eval`: `keras_simclr.runs.linear_eval`.
+
+    Args:
+        model_dir: the run's folder (--model_dir).
+        given: {flag name: value} of the flags given; those of
+            `LINEAR_EVAL_SETTINGS` and `DATA_SETTINGS` are used.
+
+    Returns:
+        The metrics dict; top-1 and top-5 are printed as one line.
+
+    Example (from a shell):
+
+        keras-simclr linear-eval --model_dir=runs/demo --epochs=10
+    """
     settings = {k: given[k] for k in LINEAR_EVAL_SETTINGS if k in given}
     metrics = runs.linear_eval(model_dir, **_data_arguments(given), **settings)
     print(f"keras-simclr: linear evaluation top-1 {metrics['top1']:.4f}, "
@@ -52,7 +78,20 @@ def linear_eval(model_dir, given):
 
 
 def finetune(model_dir, given):
-    """`keras-simclr finetune`: `keras_simclr.runs.finetune`."""
+    """`keras-simclr finetune`: `keras_simclr.runs.finetune`.
+
+    Args:
+        model_dir: the run's folder (--model_dir).
+        given: {flag name: value} of the flags given; those of
+            `FINETUNE_SETTINGS` and `DATA_SETTINGS` are used.
+
+    Returns:
+        The metrics dict; top-1 and the saved model are printed.
+
+    Example (from a shell):
+
+        keras-simclr finetune --model_dir=runs/demo --label_fraction=0.1
+    """
     settings = {k: given[k] for k in FINETUNE_SETTINGS if k in given}
     _, metrics = runs.finetune(model_dir, **_data_arguments(given), **settings)
     print(f"keras-simclr: fine-tuned top-1 {metrics['top1']:.4f}; model: "
@@ -61,14 +100,41 @@ def finetune(model_dir, given):
 
 
 def export(model_dir, export_dir=None, include_projection=True):
-    """`keras-simclr export`: `keras_simclr.runs.export`."""
+    """`keras-simclr export`: `keras_simclr.runs.export`.
+
+    Args:
+        model_dir: the run's folder (--model_dir).
+        export_dir: the SavedModel's folder; None: model_dir/saved_encoder.
+        include_projection: also export the projection head's outputs.
+
+    Returns:
+        The SavedModel's path, also printed.
+
+    Example (from a shell):
+
+        keras-simclr export --model_dir=runs/demo --export_dir=gs://bucket/simclr
+    """
     target = runs.export(model_dir, export_dir, include_projection)
     print(f"keras-simclr: encoder exported to {target}", flush=True)
     return target
 
 
 def distill(model_dir, given):
-    """`keras-simclr distill`: `keras_simclr.runs.distill`."""
+    """`keras-simclr distill`: `keras_simclr.runs.distill`.
+
+    Args:
+        model_dir: the folder the student goes to (--model_dir).
+        given: {flag name: value} of the flags given: --teacher_dir, those
+            of `DISTILL_SETTINGS` and `DATA_SETTINGS`.
+
+    Returns:
+        The metrics dict; the student's and teacher's top-1 are printed.
+
+    Example (from a shell):
+
+        keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo
+            --label_fraction=0.1  (one line)
+    """
     settings = {name: given[flag] for flag, name in DISTILL_SETTINGS.items()
                 if flag in given}
     _, metrics = runs.distill(model_dir, teacher_dir=given["teacher_dir"],
@@ -79,7 +145,21 @@ def distill(model_dir, given):
 
 
 def import_checkpoint(model_dir, checkpoint, image_size=None):
-    """`keras-simclr import`: `keras_simclr.runs.import_checkpoint`."""
+    """`keras-simclr import`: `keras_simclr.runs.import_checkpoint`.
+
+    Args:
+        model_dir: the run folder to write (--model_dir).
+        checkpoint: a released name, a checkpoint folder or prefix.
+        image_size: the encoder's input side; None: 224.
+
+    Returns:
+        The "import" dict of results.json; the architecture is printed.
+
+    Example (from a shell):
+
+        keras-simclr import --model_dir=runs/r50_sk1
+            --checkpoint=simclrv2/r50_1x_sk1/pretrained  (one line)
+    """
     summary = runs.import_checkpoint(checkpoint, model_dir,
                                      image_size=image_size or 224)
     print(f"keras-simclr: imported {checkpoint} (ResNet-{summary['resnet_depth']} "

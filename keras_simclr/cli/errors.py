@@ -14,11 +14,35 @@ _SETTING = re.compile(r"(?<![-\w])([a-z][a-z0-9_]*)(?==| [<>]=)")
 
 
 class UsageError(Exception):
-    """A mistake in the command line; printed as one line, exit status 2."""
+    """A mistake in the command line; printed as one line, exit status 2.
+
+    Args:
+        message: `<what> — <how to fix>`.
+
+    Example:
+
+    >>> user_error_line(UsageError("no --model_dir — pass --model_dir=DIR"), set())
+    ('keras-simclr: error: no --model_dir — pass --model_dir=DIR', 2)
+    """
 
 
 def fail(what, fix):
-    """Raises `UsageError("<what> — <fix>")`."""
+    """Raises `UsageError("<what> — <fix>")`.
+
+    Args:
+        what: what is wrong.
+        fix: how to fix it.
+
+    Raises:
+        UsageError: always.
+
+    Example:
+
+    >>> fail("no --model_dir", "pass --model_dir=DIR (e.g. runs/demo)")
+    Traceback (most recent call last):
+    ...
+    keras_simclr.cli.errors.UsageError: no --model_dir — pass --model_dir=DIR (e.g. runs/demo)
+    """
     raise UsageError(f"{what} — {fix}")
 
 
@@ -55,7 +79,17 @@ def user_error_line(error, flag_names):
         flag_names: the command line's flags.
 
     Returns:
-        (line, exit status) or None.
+        (line, exit status) or None. The library's `name=value` settings
+        are spelled as flags, `--name=value`, where `name` is a flag.
+
+    Example:
+
+    >>> error = keras_simclr.runs.RunSettingError(
+    ...     "label_fraction=2 is out of range — use label_fraction=0.1")
+    >>> user_error_line(error, {"label_fraction"})
+    ('keras-simclr: error: --label_fraction=2 is out of range — use --label_fraction=0.1', 2)
+    >>> print(user_error_line(KeyError("not a user error"), set()))
+    None
     """
     if isinstance(error, UsageError):
         return f"keras-simclr: error: {error}", 2
@@ -70,14 +104,60 @@ def user_error_line(error, flag_names):
 
 
 def is_decode_error(error):
-    """Whether `error` is TensorFlow's failure to decode an image file."""
+    """Whether `error` is TensorFlow's failure to decode an image file.
+
+    Args:
+        error: an exception.
+
+    Returns:
+        A bool.
+
+    Example:
+
+    >>> jpeg = tf.io.encode_jpeg(tf.zeros((8, 8, 3), tf.uint8)).numpy()
+    >>> try:
+    ...     tf.io.decode_jpeg(jpeg[:len(jpeg) // 2])  # a truncated file
+    ... except tf.errors.InvalidArgumentError as error:
+    ...     print(is_decode_error(error))
+    True
+    """
     text = str(error)
     return "Invalid JPEG data" in text or "Invalid PNG data" in text or (
         "corrupt or non-JPEG/PNG image file" in text)
 
 
 def explain_decode_error(error, dataset, split):
-    """Names the corrupt file(s) of an image folder, then exits 2."""
+    """Names the corrupt file(s) of an image folder, then exits 2.
+
+    The file comes from TensorFlow's message, else from decoding every
+    image of `dataset`'s `split` once.
+
+    Args:
+        error: the decode error (`is_decode_error(error)` is True).
+        dataset: the --dataset flag (an image folder, or another source).
+        split: the --split flag.
+
+    Returns:
+        None, when no corrupt file is found (the caller re-raises
+        `error`); otherwise it does not return.
+
+    Raises:
+        SystemExit: status 2, after one line on stderr naming the file.
+
+    Example:
+
+    >>> import contextlib, sys
+    >>> error = tf.errors.InvalidArgumentError(
+    ...     None, None, "Invalid JPEG data or crop window, image file: photos/cat/1.jpg")
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     with contextlib.redirect_stderr(sys.stdout):
+    ...         explain_decode_error(error, "photos", "train")
+    ... except SystemExit as exit:
+    ...     print("status", exit.code)
+    keras-simclr: error: corrupt image file photos/cat/1.jpg — delete or replace it,
+    or pass --skip_corrupt to skip unreadable files
+    status 2
+    """
     from keras_simclr import data
     from keras_simclr.data.folders import folder_split
 

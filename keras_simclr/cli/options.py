@@ -81,6 +81,12 @@ def recipe_from_flags(given):
 
     Raises:
         recipes.RecipeError: a value out of range.
+
+    Example:
+
+    >>> recipe = recipe_from_flags({"preset": "demo", "epochs": 2})
+    >>> recipe.dataset, recipe.epochs
+    ('shapes', 2)
     """
     overrides = {k: v for k, v in given.items() if k in RECIPE_FLAGS and k != "preset"}
     if given.get("preset"):

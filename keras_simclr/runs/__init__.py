@@ -8,12 +8,12 @@ resumes from the newest checkpoint that verifies. `linear_eval`, `finetune`,
 `AtomicCheckpoint` is the callback that writes the checkpoints, usable in
 any `model.fit`.
 
-Example (a notebook; re-run the cell after a disconnect):
+Example (a notebook cell; run it again after a disconnect; hours of
+training, so not run here):
 
-    import keras_simclr as ks
-    recipe = ks.recipes.Recipe.from_preset("cifar10")
-    ks.pretrain(recipe, "/content/drive/MyDrive/simclr_cifar10")
-    ks.runs.linear_eval("/content/drive/MyDrive/simclr_cifar10")
+>>> recipe = ks.recipes.Recipe.from_preset("cifar10")
+>>> summary = ks.pretrain(recipe, "/content/drive/MyDrive/simclr_cifar10")  # doctest: +SKIP
+>>> metrics = ks.runs.linear_eval("/content/drive/MyDrive/simclr_cifar10")  # doctest: +SKIP
 """
 
 from keras_simclr.runs.checkpoints import (

@@ -55,7 +55,26 @@ def _generators(model):
 
 
 def list_checkpoints(directory):
-    """Sorted [(step, path)] of the `ckpt-*` folders, complete or not."""
+    """Sorted [(step, path)] of the `ckpt-*` folders, complete or not.
+
+    Args:
+        directory: the checkpoints folder (any gfile URL); it may not exist.
+
+    Returns:
+        A list of `(step, path)`, oldest first.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.optimizer.build(model.trainable_variables)
+    >>> _ = save_checkpoint(model, "checkpoints", 20)
+    >>> _ = save_checkpoint(model, "checkpoints", 100)
+    >>> list_checkpoints("checkpoints")
+    [(20, 'checkpoints/ckpt-20'), (100, 'checkpoints/ckpt-100')]
+    >>> list_checkpoints("no_such_folder")
+    []
+    """
     if not files.gfile.isdir(directory):
         return []
     found = []
@@ -95,7 +114,13 @@ def save_checkpoint(model, directory, step, state=None):
 
     Example:
 
-    >>> save_checkpoint(model, "gs://bucket/run/checkpoints", 1000)
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.optimizer.build(model.trainable_variables)
+    >>> save_checkpoint(model, "checkpoints", 1000, state={"dataset": "shapes"})
+    'checkpoints/ckpt-1000'
+    >>> sorted(tf.io.gfile.listdir("checkpoints/ckpt-1000"))
+    ['generators.json', 'manifest.json', 'model.weights.h5', 'state.json']
     """
     _check_finite(model, step)
     path = files.join(directory, f"ckpt-{step}")
@@ -123,7 +148,28 @@ def save_checkpoint(model, directory, step, state=None):
 
 
 def verify_checkpoint(path):
-    """Returns None if the checkpoint at `path` is complete, else why not."""
+    """Returns None if the checkpoint at `path` is complete, else why not.
+
+    Args:
+        path: a checkpoint folder (`.../ckpt-<step>`).
+
+    Returns:
+        None when every file matches the manifest's size and SHA-256,
+        else a short reason.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.optimizer.build(model.trainable_variables)
+    >>> path = save_checkpoint(model, "checkpoints", 5)
+    >>> print(verify_checkpoint(path))
+    None
+    >>> with open(f"{path}/state.json", "a") as f:
+    ...     _ = f.write(" ")
+    >>> verify_checkpoint(path)
+    'state.json has 17 bytes, not 16'
+    """
     try:
         manifest = files.read_json(files.join(path, MANIFEST))
         if manifest is None:
@@ -152,7 +198,14 @@ def latest_checkpoint(directory, warn=True):
 
     Example:
 
-    >>> step, path, state = latest_checkpoint("runs/demo/checkpoints")
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.optimizer.build(model.trainable_variables)
+    >>> _ = save_checkpoint(model, "checkpoints", 10, state={"epochs": 6})
+    >>> latest_checkpoint("checkpoints")
+    (10, 'checkpoints/ckpt-10', {'epochs': 6, 'step': 10})
+    >>> print(latest_checkpoint("empty"))
+    None
     """
     for step, path in reversed(list_checkpoints(directory)):
         problem = verify_checkpoint(path)
@@ -167,9 +220,32 @@ def latest_checkpoint(directory, warn=True):
 def restore_checkpoint(model, path):
     """Loads a checkpoint written by `save_checkpoint` into a built model.
 
+    Weights, optimizer variables (slots, `iterations`) and the random
+    generators' states.
+
+    Args:
+        model: a model of the same architecture, compiled, its optimizer
+            built.
+        path: the checkpoint folder, e.g. from `latest_checkpoint`.
+
+    Returns:
+        None.
+
     Raises:
         RunSettingError: the checkpoint's weights or generators do not fit
             `model` (a different architecture).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.optimizer.build(model.trainable_variables)
+    >>> path = save_checkpoint(model, "checkpoints", 1)
+    >>> saved = model.weights[0].numpy()
+    >>> _ = model.weights[0].assign(saved + 1.0)  # training moves on...
+    >>> restore_checkpoint(model, path)  # ...and a restart brings it back
+    >>> bool(np.all(model.weights[0].numpy() == saved))
+    True
     """
     try:
         with files.local_input(files.join(path, WEIGHTS)) as local:
@@ -211,14 +287,25 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     Example:
 
-    >>> latest = latest_checkpoint("gs://bucket/run/checkpoints")
+    Train, resuming from the last checkpoint if there is one (run the same
+    code again after a crash):
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> model.optimizer.build(model.trainable_variables)
     >>> step = 0
+    >>> latest = latest_checkpoint("checkpoints")
     >>> if latest:
     ...     step, path, _ = latest
-    ...     restore_checkpoint(model, path)  # model compiled, optimizer built
-    >>> data, _, _ = keras_simclr.data.pretraining_dataset(..., start_step=step)
-    >>> model.fit(data, steps_per_epoch=..., callbacks=[
-    ...     AtomicCheckpoint("gs://bucket/run/checkpoints", 500, start_step=step)])
+    ...     restore_checkpoint(model, path)
+    >>> x, y = np.ones((4, 3)), np.zeros((4, 2))
+    >>> _ = model.fit(x, y, batch_size=1, verbose=0, callbacks=[
+    ...     AtomicCheckpoint("checkpoints", every_n_steps=3, start_step=step)])
+    >>> [step for step, _ in list_checkpoints("checkpoints")]  # keep=2
+    [3, 4]
+
+    With `keras_simclr.data.pretraining_dataset(..., start_step=step)` the
+    data resumes at the same position too.
     """
 
     def __init__(self, directory, every_n_steps, start_step=0, keep=2, state=None):
@@ -251,7 +338,13 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self.save()
 
     def save(self):
-        """Writes a checkpoint now, then drops the oldest beyond `keep`."""
+        """Writes a checkpoint now, then drops the oldest beyond `keep`.
+
+        Called by `fit`'s hooks; call it to save at another moment.
+
+        Returns:
+            None.
+        """
         save_checkpoint(self.model, self.directory, self.step, self.state)
         self.saved_step = self.step
         for _, path in list_checkpoints(self.directory)[: -self.keep]:

@@ -82,9 +82,23 @@ def distill(model_dir, *, teacher_dir, label_fraction=None, dataset=None,
 
     Example:
 
-    >>> ks.runs.finetune("runs/v2", label_fraction=0.1)
-    >>> student, metrics = ks.runs.distill("runs/v2", teacher_dir="runs/v2",
-    ...                                    label_fraction=0.1)
+    It needs a run fine-tuned on the same fraction of the labels, so it is
+    not run here:
+
+    >>> _ = ks.runs.finetune("runs/demo", label_fraction=0.1)  # doctest: +SKIP
+    >>> student, metrics = ks.runs.distill(  # doctest: +SKIP
+    ...     "runs/demo", teacher_dir="runs/demo", label_fraction=0.1)
+    >>> metrics["model"]  # 'runs/demo/distill_10pct.keras'  # doctest: +SKIP
+
+    A teacher folder without that model is refused in one line:
+
+    >>> ks.runs.distill(  # doctest: +NORMALIZE_WHITESPACE
+    ...     "runs/demo", teacher_dir="runs/empty", label_fraction=0.1)
+    Traceback (most recent call last):
+    ...
+    keras_simclr.runs.errors.RunSettingError: teacher_dir=runs/empty holds no model
+    fine-tuned on label_fraction=0.1 (no finetune_10pct.keras) — fine-tune it first
+    (finetune with label_fraction=0.1), or pass teacher_dir=a SavedModel folder
     """
     if label_fraction is not None and not 0 < label_fraction <= 1:
         raise RunSettingError(

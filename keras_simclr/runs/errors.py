@@ -6,9 +6,22 @@ from keras_simclr.errors import UserInputError
 class RunError(Exception):
     """A run cannot go on; the message is one line.
 
+    The base of the run API's errors; catch it to handle every one.
+
+    Args:
+        message: `<what> — <how to fix>`.
+        field: the setting the message names, or None.
+
     Attributes:
         field: the setting the message names (for the command line's flag
             spelling), or None.
+
+    Example:
+
+    >>> error = RunSettingError("label_fraction=2 is out of range — use a "
+    ...                         "fraction in (0, 1]", field="label_fraction")
+    >>> isinstance(error, RunError), error.field
+    (True, 'label_fraction')
     """
 
     def __init__(self, message, field=None):
@@ -17,12 +30,61 @@ class RunError(Exception):
 
 
 class RunSettingError(RunError, UserInputError):
-    """A bad argument, or a model_dir that holds a different run."""
+    """A bad argument, or a model_dir that holds a different run.
+
+    A `keras_simclr.errors.UserInputError` (so a `ValueError`) too.
+
+    Args:
+        message: `<what> — <how to fix>`.
+        field: the setting the message names, or None.
+
+    Example:
+
+    >>> try:
+    ...     keras_simclr.runs.AtomicCheckpoint("checkpoints", every_n_steps=0)
+    ... except RunSettingError as error:
+    ...     print(error)
+    every_n_steps=0 and keep=2 must be >= 1 — use positive values
+    """
 
 
 class NonFiniteLoss(RunError, ArithmeticError):
-    """The loss (or a weight) became NaN or infinite; nothing was saved."""
+    """The loss (or a weight) became NaN or infinite; nothing was saved.
+
+    An `ArithmeticError`, not a user error: the fix is a lower learning
+    rate, then the same call again, which resumes from the last
+    checkpoint.
+
+    Args:
+        message: `<what> — <how to fix>`, naming the step.
+        field: None.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x = np.full((2, 3), np.nan, "float32")
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     model.fit(x, np.zeros((2, 2)), batch_size=1, verbose=0, callbacks=[
+    ...         keras_simclr.runs.AtomicCheckpoint("checkpoints", 10)])
+    ... except NonFiniteLoss as error:
+    ...     print(error)
+    loss is nan at step 1; training stopped, the last checkpoint (step 0) is kept —
+    lower the learning rate, then run again to resume from it
+    """
 
 
 class CheckpointWriteError(RunError, OSError):
-    """A checkpoint could not be written (disk full, no permission...)."""
+    """A checkpoint could not be written (disk full, no permission...).
+
+    An `OSError`; the previous checkpoints are left intact.
+
+    Args:
+        message: `<what> — <how to fix>`, naming the folder and the reason.
+        field: None.
+
+    Example:
+
+    >>> issubclass(CheckpointWriteError, OSError)
+    True
+    """

@@ -47,9 +47,14 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
 
     Example:
 
-    >>> import_checkpoint("simclrv2/r50_1x_sk1/pretrained", "runs/r50_sk1")
-    >>> keras_simclr.runs.finetune("runs/r50_sk1", dataset="imagenet2012",
-    ...                            label_fraction=0.01)
+    A released name is read from Google's bucket (network access), so it
+    is not run here:
+
+    >>> summary = import_checkpoint(  # doctest: +SKIP
+    ...     "simclrv2/r50_1x_sk1/pretrained", "runs/r50_sk1")
+    >>> summary["resnet_depth"], summary["sk_ratio"]  # 50, 0.0625  # doctest: +SKIP
+    >>> _ = keras_simclr.runs.finetune(  # doctest: +SKIP
+    ...     "runs/r50_sk1", dataset="imagenet2012", label_fraction=0.01)
     """
     model_dir = str(model_dir)
     if files.gfile.exists(files.join(model_dir, "checkpoints")) or (

@@ -11,7 +11,19 @@ _JSON = (str, int, float, bool, list, dict, type(None))
 
 
 def read_results(model_dir):
-    """The run's results.json as a dict ({} when there is none)."""
+    """The run's results.json as a dict ({} when there is none).
+
+    Args:
+        model_dir: the run's directory (any gfile URL).
+
+    Returns:
+        A dict: one entry per stage ("pretrain", "linear_eval", ...).
+
+    Example:
+
+    >>> read_results("no_run_yet")
+    {}
+    """
     return files.read_json(files.join(model_dir, RESULTS), default={})
 
 
@@ -29,7 +41,12 @@ def update_results(model_dir, key, value):
 
     Example:
 
-    >>> update_results("runs/demo", "linear_eval", {"top1": 0.83})
+    >>> update_results("runs/demo", "linear_eval", {"top1": np.float32(0.5)})
+    {'linear_eval': {'top1': 0.5}}
+    >>> update_results("runs/demo", "export", {"path": "runs/demo/saved_encoder"})
+    {'linear_eval': {'top1': 0.5}, 'export': {'path': 'runs/demo/saved_encoder'}}
+    >>> sorted(read_results("runs/demo"))
+    ['export', 'linear_eval']
     """
     merged = read_results(model_dir)
     merged[key] = {k: v if isinstance(v, _JSON) else float(v) for k, v in value.items()}

@@ -152,8 +152,22 @@ def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints
 
     Example:
 
+    Even a few steps of a ResNet take tens of seconds, so it is not run
+    here. In a notebook, run the cell again after a disconnect:
+
     >>> recipe = keras_simclr.recipes.Recipe.from_preset("cifar10")
-    >>> keras_simclr.pretrain(recipe, "/content/drive/MyDrive/simclr")
+    >>> summary = keras_simclr.pretrain(  # doctest: +SKIP
+    ...     recipe, "/content/drive/MyDrive/simclr")
+    >>> summary["model"]  # the final SimCLR model, model.keras  # doctest: +SKIP
+
+    A recipe without a dataset is refused before anything is written:
+
+    >>> keras_simclr.pretrain(  # doctest: +NORMALIZE_WHITESPACE
+    ...     keras_simclr.recipes.Recipe(), "runs/none")
+    Traceback (most recent call last):
+    ...
+    keras_simclr.recipes.RecipeError: dataset is not set — give a tfds name, a
+    folder, a .npz file or 'shapes'
     """
     recipe = _as_recipe(recipe)
     if recipe.dataset is None:
