@@ -9,8 +9,8 @@ import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr import distillation
-from replicas import run_with_replicas
-from tiny_models import tiny_encoder
+from tests.replicas import run_with_replicas
+from tests.tiny_models import tiny_encoder
 
 SIZE, CLASSES = 8, 4
 
@@ -194,7 +194,7 @@ def test_self_distillation_student_copies_the_architecture_not_the_weights():
 TWO_REPLICAS = """
 import keras_simclr as ks
 from keras_simclr import distillation
-from tiny_models import tiny_encoder
+from tests.tiny_models import tiny_encoder
 rng = np.random.default_rng(0)
 images = (0.6 * rng.uniform(size=(16, 1, 1, 3))
           + 0.4 * rng.uniform(size=(16, 8, 8, 3))).astype(np.float32)

@@ -1,33 +1,17 @@
-"""Bad input to the Python API: a one-line UserInputError, never a silent wrong answer.
+"""Bad input to SimCLR: a one-line UserInputError, never a silent wrong answer.
 
-Each case used to train, evaluate or load without a word (or with a deep
+Each case used to train, evaluate or build without a word (or with a deep
 TensorFlow trace); the tests pin the message that replaces it.
 """
 
-import os
-
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import keras_simclr as ks
-from keras_simclr import data, evaluation, export
-from keras_simclr.errors import ModelFileError, UserInputError
-from tiny_models import tiny_encoder
-
-
-def images(n=8, size=8, seed=0):
-    return np.random.default_rng(seed).uniform(size=(n, size, size, 3)).astype(np.float32)
-
-
-def model(**kwargs):
-    simclr = ks.SimCLR(
-        tiny_encoder(8), ks.layers.ProjectionHead(2, output_dim=8),
-        augment=keras.layers.Identity(), temperature=0.5, **kwargs,
-    )
-    simclr.compile(optimizer=keras.optimizers.SGD(0.1))
-    return simclr
+from keras_simclr.errors import UserInputError
+from tests.random_images import images, with_nan_in_image
+from tests.tiny_models import tiny_encoder, tiny_simclr
 
 
 def one_line(error):
@@ -36,22 +20,13 @@ def one_line(error):
     return text
 
 
-# -- SimCLR.fit ---------------------------------------------------------------
-
-
-def with_nan_in_image(index):
-    x = images()
-    x[index, 2, 3, 1] = np.nan
-    return x
-
-
 LABELS = np.arange(8) % 4
 
 
 @pytest.fixture(scope="module")
 def shared_model():
     """One model with a 4-class probe: fit reuses its traced step."""
-    return model(num_classes=4)
+    return tiny_simclr(num_classes=4)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +90,7 @@ def test_evaluate_names_an_evaluation_batch(shared_model):
 )
 def test_image_shapes_are_checked_before_keras_builds(x, message):
     # Keras's own build error used to come first.
-    simclr = model()
+    simclr = tiny_simclr()
     with pytest.raises(UserInputError, match=message):
         simclr.fit(x, batch_size=4, verbose=0)
     assert not simclr.built
@@ -128,7 +103,7 @@ def test_a_ragged_batch_says_resize_to_one_size():
         output_signature=tf.TensorSpec((None, None, 3), tf.float32),
     ).ragged_batch(2)
     with pytest.raises(UserInputError, match="ragged batch .* resize them to one size"):
-        model().fit(ragged, verbose=0)
+        tiny_simclr().fit(ragged, verbose=0)
 
 
 @pytest.mark.parametrize("temperature", [float("inf"), float("nan"), 0, -1, True, "0.5", None])
@@ -154,184 +129,3 @@ def test_simclr_accepts_numpy_temperatures():
 def test_simclr_refuses_bad_probe_settings(kwargs, message):
     with pytest.raises(UserInputError, match=message):
         ks.SimCLR(tiny_encoder(), **kwargs)
-
-
-# -- data.load ------------------------------------------------------------------
-
-
-def test_arrays_have_only_a_train_split():
-    # Every split name used to return every image, typos included.
-    x = (images(10) * 255).astype(np.uint8)
-    with pytest.raises(data.DataError, match=r"has splits \['train'\], not 'test' — split"):
-        data.load((x, np.arange(10) % 2), split="test")
-    with pytest.raises(data.DataError, match="not 'trian'"):
-        data.describe(x, split="trian")
-
-
-def test_npz_test_arrays_and_a_fixed_shuffle_split(tmp_path):
-    x = (images(10) * 255).astype(np.uint8)
-    y = np.arange(10) // 5  # class-sorted
-    path = str(tmp_path / "set.npz")
-    np.savez(path, x=x, y=y)
-    with pytest.raises(data.DataError, match="has no test arrays .* or split the training"):
-        data.load(path, split="test")
-    np.savez(path, x=x, y=y, x_test=x[:3], y_test=y[:3])
-    test = list(data.load(path, split="test").as_numpy_iterator())
-    assert [label for _, label in test] == [0, 0, 0]
-    np.testing.assert_array_equal(test[2][0], x[2])
-    assert data.describe(path, "test").num_examples == 3
-    # Slices cut a fixed shuffle: both parts hold both classes and
-    # together hold every image once.
-    head = [label for _, label in data.load(path, split="train[:60%]").as_numpy_iterator()]
-    tail = [label for _, label in data.load(path, split="train[60%:]").as_numpy_iterator()]
-    assert sorted(head + tail) == sorted(y.tolist())
-    assert set(head) == set(tail) == {0, 1}
-    order = np.random.default_rng(0).permutation(10)
-    assert head == y[order[:6]].tolist()
-
-
-@pytest.mark.parametrize(
-    "x, y, message",
-    [
-        # 100% of the pixels used to become 255.
-        (images(4) * 255, None, r"float images must be in \[0, 1\], got values in \[0\.\d+, 2\d\d\.\d+\] "
-         "— divide them by 255, or pass uint8"),
-        (with_nan_in_image(2)[:4], None, r"NaN or Inf pixels \(image 2 is the first\)"),
-        (images(4), np.array([0, 1, 2.7, 1]), "labels must be integer class ids, got 2.7"),
-        (images(4), np.array(["a", "b", "a", "b"]), "got dtype <U1"),
-    ],
-    ids=["255", "nan", "float_label", "string_label"],
-)
-def test_load_refuses_bad_arrays(x, y, message):
-    with pytest.raises(data.DataError, match=message):
-        data.load(x if y is None else (x, y))
-
-
-# -- evaluation, export, saving --------------------------------------------------
-
-
-def features(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 4
-    return (np.eye(4)[labels] + 0.1 * rng.normal(size=(n, 4))).astype(np.float32), labels
-
-
-@pytest.mark.parametrize("temperature", [0, float("inf"), -0.1])
-def test_knn_accuracy_refuses_bad_temperatures(temperature):
-    # temperature=0 gave 0.333 where the answer is 1.0.
-    bank, bank_labels = features()
-    with pytest.raises(UserInputError, match="temperature must be a finite number > 0"):
-        evaluation.knn_accuracy(bank, bank_labels, bank, bank_labels, temperature=temperature)
-    accuracy = evaluation.knn_accuracy(bank, bank_labels, *features(12, seed=1),
-                                       k=5, temperature=np.float32(0.1))
-    assert accuracy == 1.0
-
-
-@pytest.mark.parametrize("kwargs, message",
-                         [({"k": 0}, "k must be >= 1"), ({"temperature": 0}, "temperature"),
-                          ({"every_n_epochs": 0}, "every_n_epochs must be >= 1")])
-def test_knn_monitor_uses_the_same_checks(kwargs, message):
-    bank = ((images(4) * 255).astype(np.uint8), np.arange(4) % 2)
-    with pytest.raises(UserInputError, match=message):
-        ks.callbacks.KNNMonitor(bank, bank, **kwargs)
-
-
-def _labelled(n=16, seed=0):
-    return (images(n, seed=seed) * 255).astype(np.uint8), np.arange(n) % 2
-
-
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [({"batch_size": 0}, "batch_size must be >= 1, got 0"),  # ZeroDivisionError
-     ({"epochs": -1}, "epochs must be >= 0"),
-     ({"feature_batch_size": 0}, "feature_batch_size must be >= 1"),
-     ({"learning_rate": -1.0}, "learning_rate must be a finite number > 0")],
-)
-def test_linear_eval_refuses_bad_settings(kwargs, message):
-    with pytest.raises(UserInputError, match=message):
-        evaluation.linear_eval(tiny_encoder(), _labelled(), _labelled(8, seed=1), **kwargs)
-
-
-def test_evaluation_refuses_the_training_set_as_test_set():
-    train = _labelled()
-    copy = (train[0].copy(), train[1].copy())
-    for test in (train, copy):
-        with pytest.raises(evaluation.EvaluationError, match="test_data is the training data"):
-            evaluation.linear_eval(tiny_encoder(), train, test, epochs=1)
-    # Datasets (as the command line passes): caught on the features.
-    as_dataset = tf.data.Dataset.from_tensor_slices(train)
-    with pytest.raises(evaluation.EvaluationError, match="test_data is the training data"):
-        evaluation.linear_eval(tiny_encoder(), as_dataset, tf.data.Dataset.from_tensor_slices(copy),
-                               epochs=1)
-    with pytest.raises(evaluation.EvaluationError, match="test_data is the training data"):
-        evaluation.finetune(tiny_encoder(), train, train, epochs=1)
-
-
-@pytest.fixture(scope="module")
-def keras_files(tmp_path_factory, shared_model):
-    folder = tmp_path_factory.mktemp("files")
-    if not shared_model.built:
-        shared_model.fit(images(), LABELS, batch_size=4, verbose=0)
-    whole = str(folder / "model.keras")
-    shared_model.save(whole)
-    with open(whole, "rb") as f:
-        contents = f.read()
-    truncated = str(folder / "truncated.keras")
-    with open(truncated, "wb") as f:
-        f.write(contents[: len(contents) // 2])
-    return whole, truncated
-
-
-def test_a_truncated_keras_file_is_named_as_damaged(keras_files, tmp_path):
-    # Keras says "File not found" though the file exists.
-    whole, truncated = keras_files
-    damaged = rf"model file {truncated} is damaged \(not a complete .keras archive"
-    with pytest.raises(ModelFileError, match=damaged):
-        ks.saving.load_model(truncated)
-    with pytest.raises(ModelFileError, match=damaged):
-        evaluation.extract_features(truncated, _labelled())
-    with pytest.raises(ModelFileError, match=damaged):
-        export.export_encoder(truncated, tmp_path / "encoder")
-    with pytest.raises(ModelFileError, match="no model file"):
-        ks.saving.load_model(str(tmp_path / "missing.keras"))
-    assert isinstance(ks.saving.load_model(whole), ks.SimCLR)
-    h, _ = evaluation.extract_features(whole, _labelled(4))
-    assert h.shape == (4, 8)
-
-
-def test_a_missing_or_damaged_saved_model_is_named(keras_files, tmp_path):
-    with pytest.raises(ModelFileError, match="no SavedModel at"):
-        evaluation.extract_features(str(tmp_path / "nowhere"), _labelled())
-    os.makedirs(tmp_path / "empty")
-    with pytest.raises(ModelFileError, match=r"SavedModel .*empty is damaged or incomplete"):
-        evaluation.extract_features(str(tmp_path / "empty"), _labelled())
-
-
-def test_every_user_error_is_a_user_input_error():
-    from keras_simclr.strategy import StrategyError
-
-    for error in (data.DataError, data.PipelineError, evaluation.EvaluationError,
-                  StrategyError, ModelFileError):
-        assert issubclass(error, UserInputError) and issubclass(error, ValueError)
-
-
-@pytest.mark.parametrize(
-    "make, message",
-    [
-        # 32.5 was truncated to 32.
-        (lambda: ks.layers.SimCLRAugment(32.5, 32), "height must be an integer >= 1, got 32.5"),
-        (lambda: ks.layers.SimCLRAugment(32, 0), "width must be >= 1, got 0"),
-        (lambda: ks.layers.ProjectionHead(num_layers=2.5), "num_layers must be an integer"),
-        (lambda: ks.layers.ProjectionHead(output_dim=0), "output_dim must be >= 1"),
-        (lambda: ks.layers.ProjectionHead(hidden_dim="512"), "hidden_dim must be an integer"),
-        # A TensorFlow resize error, at the first image, used to be the message.
-        (lambda: data.load((images(2) * 255).astype(np.uint8), image_size=0),
-         "image_size must be >= 1, got 0"),
-    ],
-    ids=["augment_height", "augment_width", "head_layers", "head_output", "head_hidden",
-         "load_image_size"],
-)
-def test_layer_and_loader_sizes_are_integers(make, message):
-    with pytest.raises(UserInputError, match=message):
-        make()
-    assert ks.layers.SimCLRAugment(np.int64(32), 32).height == 32

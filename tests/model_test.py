@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import keras_simclr as ks
-from tiny_models import tiny_encoder
+from tests.tiny_models import tiny_encoder
 
 
 def data(n=32, size=8, seed=0):

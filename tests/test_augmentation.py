@@ -17,7 +17,7 @@ from keras_simclr.layers import augmentation as aug
 from keras_simclr.layers import blur as blur_lib
 from keras_simclr.layers import color as color_lib
 from keras_simclr.layers import crop as crop_lib
-from replicas import run_with_replicas
+from tests.replicas import run_with_replicas
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PUBLIC = [layers.RandomResizedCrop, layers.ColorDistortion,

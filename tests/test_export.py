@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from replicas import run_with_replicas
+from tests.replicas import run_with_replicas
 
 import keras_simclr as ks
 from keras_simclr import export
@@ -343,7 +343,7 @@ def test_model_trained_under_mirrored_strategy_exports_and_evaluates():
         rng = np.random.default_rng(0)
         labels = (np.arange(64) % 4).astype(np.int32)
         images = rng.integers(0, 256, (64, 8, 8, 3)).astype(np.uint8)
-        from tiny_models import tiny_encoder
+        from tests.tiny_models import tiny_encoder
         with strategy.scope():
             model = ks.SimCLR(
                 tiny_encoder(8),

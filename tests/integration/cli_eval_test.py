@@ -1,23 +1,18 @@
 """keras-simclr linear-eval, finetune and export on a pretraining run."""
 
 import json
-import os
 import subprocess
-import sys
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import data
-
-CLI = [sys.executable, "-m", "keras_simclr.cli"]
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+from tests.command_line import CLI, CPU_ENV, shapes_npz
 
 
 def _cli(*args):
     proc = subprocess.run(
-        CLI + list(args), capture_output=True, text=True, timeout=600, env=ENV
+        CLI + list(args), capture_output=True, text=True, timeout=600, env=CPU_ENV
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
@@ -26,9 +21,7 @@ def _cli(*args):
 # One pretraining serves every command: one test (a module fixture would run
 # again on every pytest-xdist worker).
 def test_evaluate_finetune_and_export_a_run(tmp_path):
-    images, labels = data.make_shapes(160, seed=1)
-    dataset = str(tmp_path / "tiny.npz")
-    np.savez(dataset, images=images, labels=labels)
+    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 160, seed=1)
     model_dir = tmp_path / "run"
     _cli("pretrain", "--preset=demo", f"--dataset={dataset}", f"--model_dir={model_dir}",
          "--batch_size=16", "--train_steps=2", "--proj_layers=3", "--proj_dim=16")

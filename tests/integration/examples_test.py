@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.command_line import QUIET_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 # Runs a script with `import keras_simclr` failing, then the script itself.
 _WITHOUT_KERAS_SIMCLR = """
 import runpy, sys
@@ -38,7 +39,7 @@ def run(script, *args, cwd, block_keras_simclr=False):
     if block_keras_simclr:
         command = [sys.executable, "-c", _WITHOUT_KERAS_SIMCLR, *command[1:]]
     result = subprocess.run(
-        command, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=600
+        command, cwd=cwd, env=QUIET_ENV, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -195,7 +196,7 @@ def test_pretrain_image_folder(tmp_path):
         [sys.executable, str(EXAMPLES / "pretrain_image_folder.py"), f"--folder={folder}",
          "--image_size=16", "--cifar_stem", "--batch_size=16", "--epochs=1",
          f"--out={out}"],
-        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path, env=QUIET_ENV, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "38 training images, classes: ['blue', 'green', 'red']" in result.stdout
