@@ -306,8 +306,14 @@ def test_distill_end_to_end_on_arrays():
     # Half the labels of the 22 labelled images, balanced: 3 per class.
     assert results["num_labelled"] == 12
     assert results["num_classes"] == CLASSES and results["image_size"] == [SIZE, SIZE]
-    assert 0 <= results["top1"] <= results["top5"] <= 1
-    assert 0 <= results["teacher_agreement"] <= 1
+    # top-1 is the returned student's on the test images; 4 classes: every
+    # label is in the top 5.
+    own = np.argmax(student(images, training=False), -1)
+    assert results["top1"] == pytest.approx(np.mean(own == np.abs(labels)))
+    assert results["top5"] == 1.0
+    # The student copies this teacher: measured 1.0 over 4 seeds (distill's
+    # seed and the student's initial weights).
+    assert results["teacher_agreement"] > 0.75
     np.testing.assert_allclose(
         results["teacher_top1"],
         np.mean(np.argmax(teacher_model()(images, training=False), -1) == np.abs(labels)))
