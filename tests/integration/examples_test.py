@@ -225,7 +225,10 @@ def test_pretrain_image_folder(tmp_path):
         float(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()
         if line.startswith("linear evaluation top-1:")
     ]
-    assert 0 <= top1 <= 1
+    # One colour per class: a linear probe on any encoder separates them
+    # (measured 1.000 on the 10 held-out images, for two draws of the
+    # images); chance is 1/3.
+    assert top1 >= 0.8
     assert (out / "model.keras").is_file()
     outputs = tf.saved_model.load(str(out / "saved_encoder")).signatures[
         "serving_default"](images=tf.zeros((2, 16, 16, 3), tf.uint8))
