@@ -24,6 +24,12 @@ QUIET_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 CPU_ENV = dict(QUIET_ENV, CUDA_VISIBLE_DEVICES="")
 
 
+def demo_pretrain(dataset, model_dir, *flags):
+    """The command line of `keras-simclr pretrain --preset=demo` on `dataset`."""
+    return CLI + ["pretrain", "--preset=demo", f"--dataset={dataset}",
+                  f"--model_dir={model_dir}", *flags]
+
+
 def run_in_process(argv, capsys):
     """Runs the command line in this process; returns (exit code, stderr)."""
     FLAGS.unparse_flags()

@@ -9,7 +9,7 @@ import subprocess
 import keras
 import numpy as np
 
-from tests.command_line import CLI, CPU_ENV, shapes_npz
+from tests.command_line import CPU_ENV, demo_pretrain, shapes_npz
 
 STEPS = 3
 
@@ -25,12 +25,9 @@ def _free_ports(count):
 
 
 def _command(dataset, model_dir):
-    return CLI + [
-        "pretrain", "--preset=demo",
-        f"--dataset={dataset}", f"--model_dir={model_dir}", "--batch_size=8",
-        f"--train_steps={STEPS}", "--proj_dim=16", "--augment_on=data",
-        "--deterministic", "--seed=1", "--noexport",
-    ]
+    return demo_pretrain(dataset, model_dir, "--batch_size=8", f"--train_steps={STEPS}",
+                         "--proj_dim=16", "--augment_on=data", "--deterministic",
+                         "--seed=1", "--noexport")
 
 
 def _env(tf_config=None):

@@ -13,18 +13,15 @@ import numpy as np
 import tensorflow as tf
 
 from keras_simclr import runs
-from tests.command_line import CLI, CPU_ENV, shapes_npz
+from tests.command_line import CLI, CPU_ENV, demo_pretrain, shapes_npz
 
 STEPS = 12
 
 
 def _command(dataset, model_dir):
-    return CLI + [
-        "pretrain", "--preset=demo",
-        f"--dataset={dataset}", f"--model_dir={model_dir}", "--batch_size=8",
-        f"--train_steps={STEPS}", "--checkpoint_steps=3", "--proj_dim=16",
-        "--deterministic", "--seed=3", "--noexport",
-    ]
+    return demo_pretrain(dataset, model_dir, "--batch_size=8", f"--train_steps={STEPS}",
+                         "--checkpoint_steps=3", "--proj_dim=16", "--deterministic",
+                         "--seed=3", "--noexport")
 
 
 def _finish(command, timeout=400):
