@@ -343,7 +343,7 @@ def test_model_trained_under_mirrored_strategy_exports_and_evaluates():
         rng = np.random.default_rng(0)
         labels = (np.arange(64) % 4).astype(np.int32)
         images = rng.integers(0, 256, (64, 8, 8, 3)).astype(np.uint8)
-        from tiny_models import tiny_encoder
+        from tests.tiny_models import tiny_encoder
         with strategy.scope():
             model = ks.SimCLR(
                 tiny_encoder(8),

@@ -3,7 +3,8 @@
 TensorFlow fixes its logical devices once per process, so every strategy size
 gets its own interpreter. The snippet sees `strategy` (a MirroredStrategy over
 the N CPU devices, or the default strategy for N = 1), `tf`, `keras`, `np` and
-`save(**arrays)`, which hands NumPy arrays back to the test.
+`save(**arrays)`, which hands NumPy arrays back to the test; the repository
+root is on its path (`from tests.tiny_models import tiny_encoder`).
 
 Example:
 
@@ -56,9 +57,9 @@ def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
         result = os.path.join(tmp, "result.npz")
         with open(script, "w") as f:
             f.write(_PRELUDE + textwrap.dedent(snippet))
-        # The tests folder is importable, for shared helpers (tiny_models).
-        tests_dir = os.path.dirname(os.path.abspath(__file__))
-        path = os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
+        # The repository root is importable, for shared helpers (tests.tiny_models).
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
         full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path,
                         KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
         full_env.update(env or {})

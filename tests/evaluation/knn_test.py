@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keras_simclr import evaluation
-from tests.evaluation.knn_reference import numpy_knn
+from tests.knn_reference import numpy_knn
 
 
 @pytest.mark.parametrize("k,temperature", [(1, 0.1), (7, 0.07), (25, 0.5), (500, 0.1)])

@@ -1,83 +1,25 @@
-"""The Python run API: a whole cycle on ram://, diverging losses, full disks."""
+"""Checkpoints: diverging losses, full disks, partial writes, generator states."""
 
-import io
-import json
+import os
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr import runs
 
 
-def _write_npz(url, images, labels):
-    buffer = io.BytesIO()
-    np.savez(buffer, images=images, labels=labels)
-    tf.io.gfile.makedirs(url.rsplit("/", 1)[0])
-    with tf.io.gfile.GFile(url, "wb") as f:
-        f.write(buffer.getvalue())
-
-
-class _Crash(keras.callbacks.Callback):
-    """Stands for a kill: raises once the optimizer has taken `step` steps."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.at = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations.numpy()) == self.at:
-            raise KeyboardInterrupt
-
-
-def test_pretrain_resume_evaluate_export_on_ram(capsys):
-    images, labels = ks.data.make_shapes(48, seed=1)
-    dataset = "ram://test_runs/data/tiny.npz"  # only tf.io.gfile can read it
-    _write_npz(dataset, images, labels)
-    model_dir = "ram://test_runs/run"
-    recipe = ks.recipes.Recipe.from_preset(
-        "demo", dataset=dataset, batch_size=8, train_steps=4, checkpoint_steps=2,
-        proj_dim=16)
-    with pytest.raises(KeyboardInterrupt):
-        ks.pretrain(recipe, model_dir, callbacks=[_Crash(3)], verbose=0)
-    assert tf.io.gfile.listdir(f"{model_dir}/checkpoints") == ["ckpt-2"]
-    assert not tf.io.gfile.exists(f"{model_dir}/model.keras")
-
-    summary = ks.pretrain(recipe, model_dir, verbose=0)  # the same call resumes
-    assert "resuming from step 2" in capsys.readouterr().out
-    assert (summary["steps"], summary["steps_this_run"]) == (4, 2)
-    assert np.isfinite(summary["loss"])
-    config = json.loads(tf.io.gfile.GFile(f"{model_dir}/config.json").read())
-    assert (config["image_size"], config["cifar_stem"], config["proj_dim"]) == (32, False, 16)
-    assert "loss" in tf.io.gfile.GFile(f"{model_dir}/logs/metrics.csv").read()
-
-    _, model = runs.load_run(model_dir)
-    assert int(model.optimizer.iterations.numpy()) == 4
-    metrics = runs.linear_eval(model_dir, split="train[:32]", eval_split="train[32:]",
-                               epochs=2, verbose=0)
-    assert (metrics["num_train"], metrics["num_test"]) == (32, 16)
-    target = runs.export(model_dir, "ram://test_runs/encoder", include_projection=False)
-    served = tf.saved_model.load(target).signatures["serving_default"](
-        images=tf.constant(images[:4]))
-    expected = model.encoder(images[:4].astype("float32") / 255.0, training=False)
-    np.testing.assert_allclose(served["representation"], expected, atol=1e-5)
-    results = runs.read_results(model_dir)
-    assert results["pretrain"]["steps"] == 4
-    assert results["linear_eval"]["top1"] == pytest.approx(metrics["top1"])
-
-
-def _tiny_model():
+def _tiny_model(optimizer="sgd"):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    model.compile(optimizer=optimizer, loss="mse")
     model.optimizer.build(model.trainable_variables)
     return model
 
 
 def test_non_finite_loss_stops_without_saving_it(tmp_path):
-    model = _tiny_model()
+    model = _tiny_model(keras.optimizers.SGD(0.1, momentum=0.9))
     x = np.ones((5, 3), np.float32)
     x[3] = np.nan  # the 4th batch
     directory = str(tmp_path / "checkpoints")
@@ -95,7 +37,7 @@ def test_non_finite_loss_stops_without_saving_it(tmp_path):
 
 
 def test_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    model = _tiny_model()
+    model = _tiny_model(keras.optimizers.SGD(0.1, momentum=0.9))
     directory = str(tmp_path / "checkpoints")
     runs.save_checkpoint(model, directory, 1)
     good = [w.numpy() for w in model.weights]
@@ -143,3 +85,27 @@ def test_generator_states_are_restored_by_owner(tmp_path):
     runs.restore_checkpoint(second, path)
     for name, variable in runs.checkpoints._generators(second).items():
         np.testing.assert_array_equal(variable.numpy(), states[name].numpy())
+
+
+def test_incomplete_checkpoints_are_never_loaded(tmp_path):
+    """A kill during a write leaves a folder without a manifest: ignored."""
+    model = _tiny_model()
+    directory = str(tmp_path / "checkpoints")
+    runs.save_checkpoint(model, directory, 4)
+    saved = [w.numpy() for w in model.weights]
+    # What a kill in the middle of writing step 6 leaves behind.
+    partial = tmp_path / "checkpoints" / "ckpt-6"
+    partial.mkdir()
+    (partial / "model.weights.h5").write_bytes(b"\x89HDF\r\n half a file")
+    step, path, state = runs.latest_checkpoint(directory, warn=False)
+    assert (step, path, state) == (4, os.path.join(directory, "ckpt-4"), {"step": 4})
+
+    for w in model.weights:
+        w.assign(np.zeros(w.shape))
+    runs.restore_checkpoint(model, path)
+    for w, value in zip(model.weights, saved):
+        np.testing.assert_array_equal(w.numpy(), value)
+    # Saving step 6 for real replaces the leftover.
+    runs.save_checkpoint(model, directory, 6)
+    assert sorted(os.listdir(directory)) == ["ckpt-4", "ckpt-6"]
+    assert runs.latest_checkpoint(directory)[0] == 6

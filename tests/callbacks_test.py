@@ -5,13 +5,15 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from tests.evaluation.knn_reference import numpy_knn
-
 import keras_simclr as ks
-from tiny_models import tiny_encoder
 from keras_simclr.callbacks import KNNMonitor
+from keras_simclr.errors import UserInputError
+from tests.knn_reference import numpy_knn
+from tests.random_images import images
+from tests.tiny_models import tiny_encoder
 
 SIZE = 8
 
@@ -76,3 +78,12 @@ def test_every_n_epochs():
     history = model.fit(bank[0], batch_size=30, epochs=3, verbose=0, callbacks=[monitor])
     assert len(history.history["knn_accuracy"]) == 1
     assert len(history.history["loss"]) == 3
+
+
+@pytest.mark.parametrize("kwargs, message",
+                         [({"k": 0}, "k must be >= 1"), ({"temperature": 0}, "temperature"),
+                          ({"every_n_epochs": 0}, "every_n_epochs must be >= 1")])
+def test_knn_monitor_uses_the_same_checks(kwargs, message):
+    bank = ((images(4) * 255).astype(np.uint8), np.arange(4) % 2)
+    with pytest.raises(UserInputError, match=message):
+        ks.callbacks.KNNMonitor(bank, bank, **kwargs)

@@ -1,37 +1,32 @@
 """A pretraining run killed with SIGKILL resumes and ends where an uninterrupted
 run ends, on a file:// URL that only tf.io.gfile understands; a broken newest
-checkpoint falls back to the previous one; checkpoints are written atomically."""
+checkpoint falls back to the previous one."""
 
 import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import data, runs
+from keras_simclr import runs
+from tests.command_line import CLI, CPU_ENV, demo_pretrain, shapes_npz
 
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
 STEPS = 12
-CLI = [sys.executable, "-m", "keras_simclr.cli"]
 
 
 def _command(dataset, model_dir):
-    return CLI + [
-        "pretrain", "--preset=demo",
-        f"--dataset={dataset}", f"--model_dir={model_dir}", "--batch_size=8",
-        f"--train_steps={STEPS}", "--checkpoint_steps=3", "--proj_dim=16",
-        "--deterministic", "--seed=3", "--noexport",
-    ]
+    return demo_pretrain(dataset, model_dir, "--batch_size=8", f"--train_steps={STEPS}",
+                         "--checkpoint_steps=3", "--proj_dim=16", "--deterministic",
+                         "--seed=3", "--noexport")
 
 
 def _finish(command, timeout=400):
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env=ENV)
+                          env=CPU_ENV)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout, proc.stderr
 
@@ -43,7 +38,7 @@ def _latest(model_dir):
 def _kill_after_first_checkpoint(command, model_dir, timeout=300):
     """Starts the run, SIGKILLs it once a checkpoint exists; returns its step."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=ENV)
+                            stderr=subprocess.DEVNULL, env=CPU_ENV)
     try:
         deadline = time.time() + timeout
         while _latest(model_dir) is None:
@@ -71,9 +66,8 @@ def _assert_same_state(a, b):
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
-    images, labels = data.make_shapes(64, seed=2)
-    dataset = str(tmp_path / "tiny.npz")  # 8 steps per epoch: resume crosses epochs
-    np.savez(dataset, images=images, labels=labels)
+    # 8 steps per epoch: resume crosses epochs.
+    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 64, seed=2)
 
     straight = tmp_path / "straight"
     _finish(_command(dataset, straight))
@@ -119,35 +113,3 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 def _manifest_size(weights):
     manifest = json.loads((weights.parent / "manifest.json").read_text())
     return manifest["files"]["model.weights.h5"]["size"]
-
-
-def _tiny_model():
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer="sgd", loss="mse")
-    model.optimizer.build(model.trainable_variables)
-    return model
-
-
-def test_incomplete_checkpoints_are_never_loaded(tmp_path):
-    """A kill during a write leaves a folder without a manifest: ignored."""
-    model = _tiny_model()
-    directory = str(tmp_path / "checkpoints")
-    runs.save_checkpoint(model, directory, 4)
-    saved = [w.numpy() for w in model.weights]
-    # What a kill in the middle of writing step 6 leaves behind.
-    partial = tmp_path / "checkpoints" / "ckpt-6"
-    partial.mkdir()
-    (partial / "model.weights.h5").write_bytes(b"\x89HDF\r\n half a file")
-    step, path, state = runs.latest_checkpoint(directory, warn=False)
-    assert (step, path, state) == (4, os.path.join(directory, "ckpt-4"), {"step": 4})
-
-    for w in model.weights:
-        w.assign(np.zeros(w.shape))
-    runs.restore_checkpoint(model, path)
-    for w, value in zip(model.weights, saved):
-        np.testing.assert_array_equal(w.numpy(), value)
-    # Saving step 6 for real replaces the leftover.
-    runs.save_checkpoint(model, directory, 6)
-    assert sorted(os.listdir(directory)) == ["ckpt-4", "ckpt-6"]
-    assert runs.latest_checkpoint(directory)[0] == 6

@@ -9,8 +9,8 @@ import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr import distillation
-from replicas import run_with_replicas
-from tiny_models import tiny_encoder
+from tests.replicas import run_with_replicas
+from tests.tiny_models import tiny_encoder
 
 SIZE, CLASSES = 8, 4
 
@@ -194,7 +194,7 @@ def test_self_distillation_student_copies_the_architecture_not_the_weights():
 TWO_REPLICAS = """
 import keras_simclr as ks
 from keras_simclr import distillation
-from tiny_models import tiny_encoder
+from tests.tiny_models import tiny_encoder
 rng = np.random.default_rng(0)
 images = (0.6 * rng.uniform(size=(16, 1, 1, 3))
           + 0.4 * rng.uniform(size=(16, 8, 8, 3))).astype(np.float32)
@@ -306,8 +306,14 @@ def test_distill_end_to_end_on_arrays():
     # Half the labels of the 22 labelled images, balanced: 3 per class.
     assert results["num_labelled"] == 12
     assert results["num_classes"] == CLASSES and results["image_size"] == [SIZE, SIZE]
-    assert 0 <= results["top1"] <= results["top5"] <= 1
-    assert 0 <= results["teacher_agreement"] <= 1
+    # top-1 is the returned student's on the test images; 4 classes: every
+    # label is in the top 5.
+    own = np.argmax(student(images, training=False), -1)
+    assert results["top1"] == pytest.approx(np.mean(own == np.abs(labels)))
+    assert results["top5"] == 1.0
+    # The student copies this teacher: measured 1.0 over 4 seeds (distill's
+    # seed and the student's initial weights).
+    assert results["teacher_agreement"] > 0.75
     np.testing.assert_allclose(
         results["teacher_top1"],
         np.mean(np.argmax(teacher_model()(images, training=False), -1) == np.abs(labels)))

@@ -1,23 +1,20 @@
 """keras-simclr linear-eval, finetune and export on a pretraining run."""
 
 import json
-import os
 import subprocess
-import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from keras_simclr import data
-
-CLI = [sys.executable, "-m", "keras_simclr.cli"]
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+from keras_simclr import runs
+from tests.command_line import CLI, CPU_ENV, held_out_accuracy, shapes_npz
 
 
 def _cli(*args):
     proc = subprocess.run(
-        CLI + list(args), capture_output=True, text=True, timeout=600, env=ENV
+        CLI + list(args), capture_output=True, text=True, timeout=600, env=CPU_ENV
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
@@ -26,9 +23,7 @@ def _cli(*args):
 # One pretraining serves every command: one test (a module fixture would run
 # again on every pytest-xdist worker).
 def test_evaluate_finetune_and_export_a_run(tmp_path):
-    images, labels = data.make_shapes(160, seed=1)
-    dataset = str(tmp_path / "tiny.npz")
-    np.savez(dataset, images=images, labels=labels)
+    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 160, seed=1)
     model_dir = tmp_path / "run"
     _cli("pretrain", "--preset=demo", f"--dataset={dataset}", f"--model_dir={model_dir}",
          "--batch_size=16", "--train_steps=2", "--proj_layers=3", "--proj_dim=16")
@@ -43,7 +38,10 @@ def test_evaluate_finetune_and_export_a_run(tmp_path):
     assert (linear["num_train"], linear["num_test"], linear["num_classes"]) == (120, 40, 10)
     assert (linear["epochs"], linear["batch_size"]) == (3, 32)
     assert linear["image_size"] == [32, 32] and linear["feature_dim"] == 512
-    assert 0 <= linear["top1"] <= linear["top5"] <= 1
+    # What the library gives for the same run and splits.
+    again = runs.linear_eval(str(model_dir), split="train[:120]", eval_split="train[120:]",
+                             epochs=3, batch_size=32, verbose=0)
+    assert (linear["top1"], linear["top5"]) == (again["top1"], again["top5"])
     assert f"top-1 {linear['top1']:.4f}" in out
 
     # finetune: 10% of 120 labels (12 images: 1 per class, rounded), from
@@ -55,10 +53,12 @@ def test_evaluate_finetune_and_export_a_run(tmp_path):
     tuned = results["finetune_10pct"]
     assert (tuned["num_labelled"], tuned["per_class"], tuned["head_layer"]) == (10, 1, 1)
     assert tuned["label_fraction"] == 0.1 and tuned["num_test"] == 40
-    assert 0 <= tuned["top1"] <= tuned["top5"] <= 1
     assert "linear_eval" in results
     classifier = keras.saving.load_model(tuned["model"], safe_mode=True)
     assert classifier.output_shape == (None, 10)
+    # The saved classifier's own accuracy on the 40 held-out images.
+    top1, top5 = held_out_accuracy(classifier, dataset, "train[120:]")
+    assert (tuned["top1"], tuned["top5"]) == (pytest.approx(top1), pytest.approx(top5))
     assert [layer.name for layer in classifier.layers][-4:] == [
         "dense_0", "bn_0", "head_relu_0", "classifier"]
 

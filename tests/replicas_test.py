@@ -1,4 +1,4 @@
-from replicas import run_with_replicas
+from tests.replicas import run_with_replicas
 
 
 def test_snippet_sees_requested_replicas():

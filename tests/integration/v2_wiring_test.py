@@ -1,8 +1,7 @@
-"""SimCLRv2 wired into recipes, runs and the CLI: imagenet_v2, sk_ratio,
-import and distill."""
+"""SimCLRv2 end to end through runs and the CLI: import a reference checkpoint,
+then export, finetune, distill and continue pretraining."""
 
 import json
-import math
 
 import keras
 import numpy as np
@@ -10,60 +9,16 @@ import pytest
 import tensorflow as tf
 
 import keras_simclr as ks
-from keras_simclr import data, pretrained, recipes, runs
+from keras_simclr import pretrained, recipes, runs
 from keras_simclr.layers.projection_head import ProjectionHead
-from tests.test_cli import FLAGS, _config, _run_in_process
+from tests.command_line import run_in_process, shapes_npz
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def test_imagenet_v2_preset_builds_an_sk_resnet_with_a_3_layer_head():
-    config = _config(["--preset=imagenet_v2"])
-    assert (config["dataset"], config["image_size"], config["batch_size"]) == (
-        "imagenet2012", 224, 4096)
-    assert (config["epochs"], config["optimizer"], config["warmup_epochs"]) == (
-        800, "lars", 10)
-    assert (config["learning_rate"], config["learning_rate_scaling"]) == (0.075, "sqrt")
-    assert (config["weight_decay"], config["temperature"]) == (1e-4, 0.1)
-    assert (config["color_jitter_strength"], config["blur"]) == (1.0, True)
-    assert (config["resnet_depth"], config["width_multiplier"], config["sk_ratio"]) == (
-        50, 1, 0.0625)
-    assert (config["proj_layers"], config["proj_dim"]) == (3, 128)
-    assert config["head_layer"] == 1
-    peak = ks.schedules.scaled_learning_rate(0.075, 4096, "sqrt")
-    assert peak == pytest.approx(0.075 * math.sqrt(4096)) == pytest.approx(4.8)
-    # The flags reach the encoder: the paper's biggest, R152 3x SK, counted
-    # lazily (no weights allocated).
-    config = _config(["--preset=imagenet_v2", "--resnet_depth=152",
-                      "--width_multiplier=3"])
-    assert (config["resnet_depth"], config["width_multiplier"]) == (152, 3)
-
-    recipe = recipes.Recipe.from_preset("imagenet_v2", image_size=64)
-    model = recipes.build_model(recipe, num_classes=10)
-    model.build((None, 64, 64, 3))
-    encoder = model.encoder
-    assert any(layer.name.endswith("_sk") for layer in encoder.layers)
-    # The reference's resnet.resnet(50, 1, sk_ratio=0.0625) (issue 12).
-    assert sum(int(np.prod(w.shape)) for w in encoder.trainable_weights) == 35_215_584
-    assert model.projection_head.num_layers == 3
-    assert model.projection_head.output_dim == 128
-
-
-def test_sk_ratio_is_checked_and_kept_on_resume():
-    for bad in (-0.1, float("nan"), float("inf")):
-        with pytest.raises(recipes.RecipeError, match="sk_ratio"):
-            recipes.Recipe(sk_ratio=bad).validate()
-    recipe = recipes.Recipe.from_preset("imagenet_v2")
-    assert recipe.resume_differences(recipe.to_dict()) == []
-    assert recipe.replace(sk_ratio=0.0).resume_differences(recipe.to_dict()) == [
-        ("sk_ratio", 0.0625, 0.0)]
-    assert recipe.replace(width_multiplier=2).resume_differences(recipe.to_dict()) == [
-        ("width_multiplier", 1, 2)]
-
-
 def _reference_checkpoint(prefix):
     """A small SimCLRv2 checkpoint in the reference's layout (as the
-    fixtures': see tests/test_pretrained.py), ResNet-18 with the CIFAR stem,
+    fixtures': see tests/pretrained_test.py), ResNet-18 with the CIFAR stem,
     3-layer head of 16, 10-class supervised head, random weights; returns
     the model that holds the same weights."""
     keras.utils.set_random_seed(3)
@@ -99,12 +54,10 @@ def _reference_checkpoint(prefix):
 
 def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
     source = _reference_checkpoint(tmp_path / "ckpt-7")
-    images, labels = data.make_shapes(96, image_size=16, seed=1)
-    dataset = str(tmp_path / "shapes.npz")
-    np.savez(dataset, images=images, labels=labels)
+    dataset, images, labels = shapes_npz(tmp_path / "shapes.npz", 96, seed=1, image_size=16)
     run = tmp_path / "imported"
 
-    code, err = _run_in_process(["import", f"--checkpoint={tmp_path / 'ckpt-7'}",
+    code, err = run_in_process(["import", f"--checkpoint={tmp_path / 'ckpt-7'}",
                                  f"--model_dir={run}", "--image_size=16"], capsys)
     assert code == 0, err
     config = json.loads((run / "config.json").read_text())
@@ -117,7 +70,7 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
     expected_h = source.encoder(x, training=False).numpy()
 
     # export: the checkpoint's encoder, as a SavedModel.
-    code, err = _run_in_process(["export", f"--model_dir={run}",
+    code, err = run_in_process(["export", f"--model_dir={run}",
                                  f"--export_dir={tmp_path / 'enc'}"], capsys)
     assert code == 0, err
     outputs = tf.saved_model.load(str(tmp_path / "enc")).signatures["serving_default"](
@@ -126,7 +79,7 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
                                atol=1e-4 * np.abs(expected_h).max())
 
     # An imported run has no dataset of its own.
-    code, err = _run_in_process(["linear-eval", f"--model_dir={run}"], capsys)
+    code, err = run_in_process(["linear-eval", f"--model_dir={run}"], capsys)
     assert code == 2 and "--dataset" in err and len(err.strip().splitlines()) == 1
 
     # finetune: from head layer 1, the imported recipe's default.
@@ -137,7 +90,7 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
 
     # distill: self-distillation of that classifier, into another folder.
     student_dir = tmp_path / "student"
-    code, err = _run_in_process(
+    code, err = run_in_process(
         ["distill", f"--model_dir={student_dir}", f"--teacher_dir={run}",
          f"--dataset={dataset}", "--split=train[:64]", "--eval_split=train[64:]",
          "--label_fraction=0.25", "--epochs=1", "--batch_size=32",
@@ -159,12 +112,12 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
             (["--label_fraction=0.3"], "finetune_30pct"),
             (["--label_fraction=0.25", "--distill_temperature=0"], "temperature"),
             (["--label_fraction=0"], "--label_fraction")):
-        code, err = _run_in_process(
+        code, err = run_in_process(
             ["distill", f"--model_dir={student_dir}", f"--teacher_dir={run}",
              f"--dataset={dataset}", "--split=train[:64]", "--eval_split=train[64:]"]
             + argv, capsys)
         assert code == 2 and named in err and len(err.strip().splitlines()) == 1, err
-    code, err = _run_in_process(["distill", f"--model_dir={student_dir}"], capsys)
+    code, err = run_in_process(["distill", f"--model_dir={student_dir}"], capsys)
     assert code == 2 and "--teacher_dir" in err
 
     # pretrain continues from the imported weights, with its architecture.
@@ -182,19 +135,3 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
     np.testing.assert_array_equal(continued.projection_head.dense_layers[0].kernel,
                                   source.projection_head.dense_layers[0].kernel)
     assert json.loads((run / "config.json").read_text())["dataset"] == dataset
-
-
-def test_import_refuses_bad_arguments(tmp_path, capsys):
-    code, err = _run_in_process(["import", f"--model_dir={tmp_path / 'x'}"], capsys)
-    assert code == 2 and "--checkpoint" in err
-    code, err = _run_in_process(["import", f"--checkpoint={tmp_path / 'none'}",
-                                 f"--model_dir={tmp_path / 'x'}"], capsys)
-    assert code == 2 and "checkpoint prefix" in err and len(err.strip().splitlines()) == 1
-    code, err = _run_in_process(["import", f"--checkpoint={tmp_path}",
-                                 f"--model_dir={tmp_path / 'x'}", "--image_size=4"],
-                                capsys)
-    assert code == 2 and "--image_size=4" in err
-    code, err = _run_in_process(["pretrain", "--preset=demo", "--sk_ratio=-1",
-                                 f"--model_dir={tmp_path / 'x'}"], capsys)
-    assert code == 2 and "--sk_ratio=-1.0" in err
-    assert not FLAGS["sk_ratio"].present

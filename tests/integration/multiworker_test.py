@@ -5,12 +5,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
 
 import keras
 import numpy as np
 
-from keras_simclr import data
+from tests.command_line import CPU_ENV, demo_pretrain, shapes_npz
 
 STEPS = 3
 
@@ -26,16 +25,13 @@ def _free_ports(count):
 
 
 def _command(dataset, model_dir):
-    return [
-        sys.executable, "-m", "keras_simclr.cli", "pretrain", "--preset=demo",
-        f"--dataset={dataset}", f"--model_dir={model_dir}", "--batch_size=8",
-        f"--train_steps={STEPS}", "--proj_dim=16", "--augment_on=data",
-        "--deterministic", "--seed=1", "--noexport",
-    ]
+    return demo_pretrain(dataset, model_dir, "--batch_size=8", f"--train_steps={STEPS}",
+                         "--proj_dim=16", "--augment_on=data", "--deterministic",
+                         "--seed=1", "--noexport")
 
 
 def _env(tf_config=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
+    env = dict(CPU_ENV)
     env.pop("TF_CONFIG", None)
     if tf_config:
         env["TF_CONFIG"] = json.dumps(tf_config)
@@ -64,9 +60,7 @@ def _run_workers(command, timeout=420):
 
 
 def test_two_workers_match_one_process(tmp_path):
-    images, labels = data.make_shapes(32, seed=4)
-    dataset = str(tmp_path / "tiny.npz")
-    np.savez(dataset, images=images, labels=labels)
+    dataset, _, _ = shapes_npz(tmp_path / "tiny.npz", 32, seed=4)
 
     single = tmp_path / "single"
     proc = subprocess.run(_command(dataset, single), capture_output=True, text=True,

@@ -196,4 +196,7 @@ def test_checkpoint_without_projection_head_gets_a_new_one(tmp_path):
     assert isinstance(model.projection_head, ks.layers.ProjectionHead)
     assert model.projection_head.num_layers == 3 and model.probe.units == 1000
     assert np.all(model.encoder.get_layer("stem_bn").moving_variance.numpy() == 0.5)
-    assert np.any(model.projection_head.dense_layers[0].kernel.numpy())  # random, not loaded
+    # Random, not loaded: the initializer's N(0, 0.01^2) draw (2048 x 2048 values).
+    kernel = model.projection_head.dense_layers[0].kernel.numpy()
+    assert kernel.shape == (2048, 2048)
+    assert np.std(kernel) == pytest.approx(0.01, rel=0.02) and abs(np.mean(kernel)) < 1e-4

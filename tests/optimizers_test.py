@@ -10,7 +10,7 @@ import pytest
 
 from keras_simclr.optimizers import LARS
 from keras_simclr.schedules import WarmupCosineDecay
-from replicas import run_with_replicas
+from tests.replicas import run_with_replicas
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

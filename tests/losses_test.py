@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from keras_simclr import losses
 from keras_simclr.errors import UserInputError
+from tests.replicas import run_with_replicas
 
 
 def reference_nt_xent(z1, z2, temperature):
@@ -131,3 +132,99 @@ def test_keras_loss_wrapper_round_trips():
     for bad in (0, float("inf"), float("nan"), None):
         with pytest.raises(UserInputError, match="temperature"):
             losses.NTXent(temperature=bad)
+
+
+# -- on replicas: each strategy size in its own process (tests/replicas.py) ---
+
+
+LOSS_AND_GRADIENTS = """
+from keras_simclr import losses
+rng = np.random.default_rng(0)
+z1 = rng.normal(size=(8, 6)).astype(np.float32)
+z2 = (z1 + rng.normal(scale=0.3, size=(8, 6))).astype(np.float32)
+R = strategy.num_replicas_in_sync
+n = 8 // R
+
+def per_replica(ctx):
+    i = ctx.replica_id_in_sync_group
+    return z1[i * n:(i + 1) * n], z2[i * n:(i + 1) * n]
+
+def step(a, b):
+    with tf.GradientTape() as tape:
+        tape.watch([a, b])
+        loss = losses.nt_xent(a, b, temperature=0.2)
+    return (loss,) + tuple(tape.gradient(loss, [a, b]))
+
+@tf.function
+def run(a, b):
+    return strategy.run(step, args=(a, b))
+
+a, b = (strategy.experimental_distribute_values_from_function(
+    lambda ctx, k=k: per_replica(ctx)[k]) for k in range(2))
+loss, g1, g2 = (strategy.experimental_local_results(t) for t in run(a, b))
+save(loss=np.sum([l.numpy() for l in loss]),
+     g1=np.concatenate([g.numpy() for g in g1]),
+     g2=np.concatenate([g.numpy() for g in g2]))
+"""
+
+
+@pytest.mark.parametrize("replicas", [2, 4])
+def test_distributed_loss_and_gradients_equal_single_device(replicas):
+    single = run_with_replicas(LOSS_AND_GRADIENTS, 1)
+    multi = run_with_replicas(LOSS_AND_GRADIENTS, replicas)
+    rng = np.random.default_rng(0)
+    z1 = rng.normal(size=(8, 6)).astype(np.float32)
+    z2 = (z1 + rng.normal(scale=0.3, size=(8, 6))).astype(np.float32)
+    np.testing.assert_allclose(single["loss"], reference_nt_xent(z1, z2, 0.2), rtol=1e-5)
+    np.testing.assert_allclose(multi["loss"], single["loss"], rtol=1e-6)
+    # Without the gradient of all_gather, the other replicas' share of
+    # every gradient would be lost and this would fail by a wide margin.
+    np.testing.assert_allclose(multi["g1"], single["g1"], atol=1e-6)
+    np.testing.assert_allclose(multi["g2"], single["g2"], atol=1e-6)
+
+
+UNEVEN_LOSS = """
+from keras_simclr import losses
+rng = np.random.default_rng(0)
+z1 = rng.normal(size=(7, 6)).astype(np.float32)
+z2 = (z1 + rng.normal(scale=0.3, size=(7, 6))).astype(np.float32)
+# A last partial batch of 7 images: 4 + 3 on 2 replicas, 3 + 1 + 3 on 3.
+bounds = {2: [0, 4, 7], 3: [0, 3, 4, 7]}[strategy.num_replicas_in_sync]
+
+def step(a, b):
+    with tf.GradientTape() as tape:
+        tape.watch([a, b])
+        terms = losses.contrastive_terms(a, b, temperature=0.2)
+        loss = terms.replica_loss()
+    return (loss, terms.correct) + tuple(tape.gradient(loss, [a, b]))
+
+a, b = (strategy.experimental_distribute_values_from_function(
+    lambda ctx, z=z: z[bounds[ctx.replica_id_in_sync_group]:
+                       bounds[ctx.replica_id_in_sync_group + 1]]) for z in (z1, z2))
+results = tf.function(lambda a, b: strategy.run(step, args=(a, b)))(a, b)
+loss, correct, g1, g2 = (strategy.experimental_local_results(t) for t in results)
+save(loss=np.sum([l.numpy() for l in loss]),
+     correct=np.concatenate([c.numpy().reshape(2, -1) for c in correct], axis=1),
+     g1=np.concatenate([g.numpy() for g in g1]),
+     g2=np.concatenate([g.numpy() for g in g2]))
+"""
+
+
+@pytest.mark.parametrize("replicas", [2, 3])
+def test_uneven_replica_batches_equal_one_device(replicas):
+    # Positives used to be placed at replica_id * n_local: with 4 + 3
+    # images, replica 1's anchors were paired with the wrong views.
+    multi = run_with_replicas(UNEVEN_LOSS, replicas)
+    rng = np.random.default_rng(0)
+    z1 = tf.constant(rng.normal(size=(7, 6)).astype(np.float32))
+    z2 = tf.constant((z1.numpy() + rng.normal(scale=0.3, size=(7, 6))).astype(np.float32))
+    with tf.GradientTape() as tape:
+        tape.watch([z1, z2])
+        terms = losses.contrastive_terms(z1, z2, temperature=0.2)
+        loss = terms.replica_loss()
+    g1, g2 = tape.gradient(loss, [z1, z2])
+    np.testing.assert_allclose(float(loss), reference_nt_xent(z1.numpy(), z2.numpy(), 0.2), rtol=1e-5)
+    np.testing.assert_allclose(multi["loss"], float(loss), rtol=1e-5)
+    np.testing.assert_array_equal(multi["correct"].reshape(-1), terms.correct.numpy())
+    np.testing.assert_allclose(multi["g1"], g1.numpy(), atol=1e-6)
+    np.testing.assert_allclose(multi["g2"], g2.numpy(), atol=1e-6)

@@ -15,13 +15,13 @@ import pytest
 import tensorflow as tf
 
 import keras_simclr as ks
-from replicas import run_with_replicas
-from tiny_models import tiny_encoder
+from tests.replicas import run_with_replicas
+from tests.tiny_models import tiny_encoder
 
 ONE_STEP = """
 import json
 import keras_simclr as ks
-from tiny_models import tiny_encoder
+from tests.tiny_models import tiny_encoder
 rng = np.random.default_rng(0)
 images = (0.7 * rng.uniform(size=(16, 1, 1, 3))
           + 0.3 * rng.uniform(size=(16, 8, 8, 3))).astype(np.float32)
@@ -132,7 +132,7 @@ def test_micro_batches_on_two_replicas_equal_twice_as_many(two_replicas, four_re
 
 
 def test_micro_batches_under_xla_and_mixed_precision(one_device, two_replicas):
-    # XLA reorders float32 arithmetic (see test_model's jit test). Float16
+    # XLA reorders float32 arithmetic (see model_test's jit test). Float16
     # micro-batches compute what float16 replicas compute.
     assert_same_step(one_device["k2_jit"], one_device["k2"], tolerance=1e-4)
     assert_same_step(one_device["k2_mixed"], two_replicas["k1_mixed"], tolerance=1e-2)
@@ -256,25 +256,3 @@ def test_micro_batches_must_divide_the_batch():
     model.compile(optimizer="sgd")
     with pytest.raises(ValueError, match="micro_batches=5 must divide the per-replica batch, got 12 images"):
         model.fit((view1, view2), batch_size=12, epochs=1, verbose=0)
-
-
-def test_micro_batches_is_a_recipe_setting_and_a_flag(tmp_path, capsys):
-    from keras_simclr import data, recipes
-    from tests.test_cli import _config, _run_in_process
-
-    with pytest.raises(recipes.RecipeError, match="micro_batches"):
-        recipes.Recipe(micro_batches=0).validate()
-    assert _config(["--preset=demo", "--micro_batches=4"])["micro_batches"] == 4
-    recipe = recipes.Recipe.from_preset("demo", micro_batches=4)
-    model = recipes.build_model(recipe.complete(data.describe("shapes")))
-    assert model.micro_batches == 4
-    with pytest.raises(data.PipelineError, match=(
-            r"batch_size=12 does not split over 2 replicas x 4 micro-batches "
-            r"— use a multiple of 8, e.g. batch_size=8")):
-        data.check_batch_size(12, 2, micro_batches=4)
-    code, err = _run_in_process(
-        ["pretrain", "--preset=demo", "--micro_batches=3",
-         f"--model_dir={tmp_path / 'run'}"], capsys)
-    assert code == 2
-    assert "use a multiple of 3, e.g. --batch_size=126" in err
-    assert not (tmp_path / "run" / "checkpoints").exists()
