@@ -64,35 +64,6 @@ def test_bad_arguments(kwargs, message):
         ks.encoders.ResNet(**kwargs)
 
 
-def test_projection_head_structure():
-    head = ks.layers.ProjectionHead(num_layers=3, output_dim=32)
-    h = np.random.default_rng(0).normal(size=(8, 64)).astype("float32")
-    outputs = head.hidden_outputs(h, training=True)
-    assert [o.shape[-1] for o in outputs] == [64, 64, 64, 32]
-    assert head.layer_widths(64) == [64, 64, 64, 32]
-    assert all(not d.use_bias for d in head.dense_layers)
-    assert [bn.center for bn in head.bn_layers] == [True, True, False]
-    # ReLU after all but the last layer.
-    assert np.all(outputs[1].numpy() >= 0) and np.all(outputs[2].numpy() >= 0)
-    assert np.any(outputs[3].numpy() < 0)
-    # Kernels ~ N(0, 0.01^2).
-    assert abs(np.std(head.dense_layers[0].kernel.numpy()) - 0.01) < 0.002
-    restored = ks.layers.ProjectionHead.from_config(head.get_config())
-    assert restored.num_layers == 3 and restored.output_dim == 32
-
-
-def test_synchronize_batch_norm_keeps_weights_and_outputs():
-    base = keras.applications.ResNet50(weights=None, include_top=False, pooling="avg",
-                                       input_shape=(32, 32, 3))
-    synced = ks.layers.synchronize_batch_norm(base)
-    bns = [l for l in synced.layers if isinstance(l, keras.layers.BatchNormalization)]
-    assert bns and all(b.synchronized for b in bns)
-    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
-    np.testing.assert_allclose(synced(x, training=False), base(x, training=False), atol=1e-5)
-    with pytest.raises(ValueError, match="Functional or Sequential"):
-        ks.layers.synchronize_batch_norm(ks.layers.ProjectionHead())
-
-
 @pytest.mark.parametrize(
     "depth, width, sk_ratio, expected",
     [(50, 1, 0.0, 23_508_032), (50, 1, 0.0625, 35_215_584),
@@ -140,28 +111,6 @@ def test_sk_resnet_structure():
     unsynced = small_sk_resnet(synchronized_batch_norm=False)
     assert not any(s.squeeze_bn.synchronized for s in unsynced.layers
                    if isinstance(s, ks.layers.SelectiveKernelMix))
-
-
-def test_selective_kernel_mix_matches_numpy():
-    rng = np.random.default_rng(0)
-    mix = ks.layers.SelectiveKernelMix(sk_ratio=0.25, min_width=4)
-    x = rng.normal(size=(3, 5, 5, 32)).astype("float32")
-    mix.build(x.shape)
-    for w in mix.weights:
-        w.assign(rng.uniform(0.5, 1.5, size=w.shape).astype("float32")
-                 if "variance" in w.name else rng.normal(size=w.shape).astype("float32"))
-    got = mix(x, training=False).numpy()
-    bn = mix.squeeze_bn
-    a, b = x[..., :16], x[..., 16:]
-    g = (a + b).mean(axis=(1, 2), keepdims=True) @ mix.squeeze.kernel.numpy()[0, 0]
-    assert g.shape[-1] == 4  # max(int(16 * 0.25), 4)
-    g = (g - bn.moving_mean.numpy()) / np.sqrt(bn.moving_variance.numpy() + 1e-5)
-    g = np.maximum(g * bn.gamma.numpy() + bn.beta.numpy(), 0)
-    m = g @ mix.expand.kernel.numpy()[0, 0]
-    wa = 1 / (1 + np.exp(m[..., 16:] - m[..., :16]))
-    np.testing.assert_allclose(got, a * wa + b * (1 - wa), rtol=1e-4, atol=1e-5)
-    with pytest.raises(ValueError, match="sk_ratio"):
-        ks.layers.SelectiveKernelMix(sk_ratio=0)
 
 
 def test_sk_resnet_config_xla_and_mixed_precision():
