@@ -36,8 +36,7 @@ from keras_simclr.layers import SimCLRAugment  # noqa: E402
 
 CONFIGS = {
     32: {"preset": "cifar10", "source": (32, 32), "batch": 256, "pool": 512},
-    224: {"preset": "imagenet", "source": (375, 500), "batch": 64,
-          "pool": 128},
+    224: {"preset": "imagenet", "source": (375, 500), "batch": 64, "pool": 128},
 }
 
 
@@ -50,12 +49,13 @@ def reference_view(image, height, width, strength, blur):
         bounding_boxes=tf.constant([0.0, 0.0, 1.0, 1.0], shape=[1, 1, 4]),
         min_object_covered=0.1,
         aspect_ratio_range=(3 / 4 * aspect, 4 / 3 * aspect),
-        area_range=(0.08, 1.0), max_attempts=100,
-        use_image_if_no_bounding_boxes=True)
+        area_range=(0.08, 1.0),
+        max_attempts=100,
+        use_image_if_no_bounding_boxes=True,
+    )
     offset_y, offset_x, _ = tf.unstack(begin)
     crop_h, crop_w, _ = tf.unstack(size)
-    image = tf.image.crop_to_bounding_box(image, offset_y, offset_x, crop_h,
-                                          crop_w)
+    image = tf.image.crop_to_bounding_box(image, offset_y, offset_x, crop_h, crop_w)
     image = tf.image.resize([image], [height, width], method="bicubic")[0]
     image = tf.image.random_flip_left_right(image)
 
@@ -67,11 +67,15 @@ def reference_view(image, height, width, strength, blur):
         h = 0.2 * strength
         order = tf.random.shuffle(tf.range(4))
         for i in range(4):
-            x = tf.switch_case(order[i], [
-                lambda x=x: x * tf.random.uniform([], max(0.0, 1 - b), 1 + b),
-                lambda x=x: tf.image.random_contrast(x, 1 - c, 1 + c),
-                lambda x=x: tf.image.random_saturation(x, 1 - s, 1 + s),
-                lambda x=x: tf.image.random_hue(x, h)])
+            x = tf.switch_case(
+                order[i],
+                [
+                    lambda x=x: x * tf.random.uniform([], max(0.0, 1 - b), 1 + b),
+                    lambda x=x: tf.image.random_contrast(x, 1 - c, 1 + c),
+                    lambda x=x: tf.image.random_saturation(x, 1 - s, 1 + s),
+                    lambda x=x: tf.image.random_hue(x, h),
+                ],
+            )
             x = tf.clip_by_value(x, 0.0, 1.0)
         return x
 
@@ -82,7 +86,7 @@ def reference_view(image, height, width, strength, blur):
         radius = (height // 10) // 2
         sigma = tf.random.uniform([], 0.1, 2.0)
         t = tf.range(-radius, radius + 1, dtype=tf.float32)
-        k = tf.exp(-t ** 2 / (2 * sigma ** 2))
+        k = tf.exp(-(t**2) / (2 * sigma**2))
         k = k / tf.reduce_sum(k)
         k_h = tf.tile(tf.reshape(k, [1, -1, 1, 1]), [1, 1, 3, 1])
         k_v = tf.tile(tf.reshape(k, [-1, 1, 1, 1]), [1, 1, 3, 1])
@@ -105,23 +109,28 @@ def make_pipelines(size):
     config = CONFIGS[size]
     preset = SimCLRAugment.PRESETS[config["preset"]]
     rng = np.random.default_rng(0)
-    pool = rng.integers(0, 256, (config["pool"],) + config["source"] + (3,),
-                        dtype=np.uint8)
+    pool = rng.integers(
+        0, 256, (config["pool"],) + config["source"] + (3,), dtype=np.uint8
+    )
     batch = config["batch"]
     source = tf.data.Dataset.from_tensor_slices(pool).repeat()
 
-    reference = source.map(
-        lambda x: reference_view(x, size, size, preset["strength"],
-                                 preset["blur"]),
-        num_parallel_calls=tf.data.AUTOTUNE).batch(batch).prefetch(2)
+    reference = (
+        source.map(
+            lambda x: reference_view(x, size, size, preset["strength"], preset["blur"]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        .batch(batch)
+        .prefetch(2)
+    )
 
     layer = SimCLRAugment.from_preset(config["preset"], seed=0)
-    batched = source.batch(batch).map(
-        layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+    batched = (
+        source.batch(batch).map(layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
+    )
 
     xla_layer = SimCLRAugment.from_preset(config["preset"], seed=0)
-    compiled = tf.function(lambda x: xla_layer(x, training=True),
-                           jit_compile=True)
+    compiled = tf.function(lambda x: xla_layer(x, training=True), jit_compile=True)
     in_memory = tf.constant(pool[:batch])
 
     return batch, {
@@ -164,8 +173,10 @@ def run(sizes, seconds, rounds):
 def _print_size(size, batch, rates):
     config = CONFIGS[size]
     reference = rates["reference per-image tf.data"]
-    print(f"\n{size} px ({config['preset']} preset, sources "
-          f"{config['source'][0]}x{config['source'][1]} uint8, batch {batch})")
+    print(
+        f"\n{size} px ({config['preset']} preset, sources "
+        f"{config['source'][0]}x{config['source'][1]} uint8, batch {batch})"
+    )
     for name, rate in rates.items():
         print(f"  {name:30s} {rate:9.0f} views/s   x{rate / reference:.2f}")
     sys.stdout.flush()
@@ -173,15 +184,23 @@ def _print_size(size, batch, rates):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0,
-                        help="length of one measurement")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds; the median is reported")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[32, 224],
-                        choices=sorted(CONFIGS))
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="length of one measurement"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds; the median is reported",
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[32, 224], choices=sorted(CONFIGS)
+    )
     args = parser.parse_args(argv)
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores; "
-          f"median of {args.rounds} rounds of {args.seconds:g} s")
+    print(
+        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU cores; "
+        f"median of {args.rounds} rounds of {args.seconds:g} s"
+    )
     run(args.sizes, args.seconds, args.rounds)
 
 

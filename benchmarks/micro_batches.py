@@ -150,11 +150,13 @@ def main():
     parser.add_argument("--image_size", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=512)
     parser.add_argument("--micro_batches", default="1,2,4,8")
-    parser.add_argument("--steps", type=int, default=1,
-                        help="timed steps after the first (traced) one")
+    parser.add_argument(
+        "--steps", type=int, default=1, help="timed steps after the first (traced) one"
+    )
     parser.add_argument("--view_repeats", type=int, default=3)
-    parser.add_argument("--jit_compile", type=lambda s: s.lower() == "true",
-                        default=False)
+    parser.add_argument(
+        "--jit_compile", type=lambda s: s.lower() == "true", default=False
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:

@@ -31,7 +31,8 @@ def images_per_second(setting, args):
     keras.mixed_precision.set_global_policy(setting["policy"])
     size = args.image_size
     encoder = ks.encoders.ResNet(
-        args.depth, cifar_stem=size <= ks.recipes.SMALL_IMAGE_MAX,
+        args.depth,
+        cifar_stem=size <= ks.recipes.SMALL_IMAGE_MAX,
         input_shape=(size, size, 3),
     )
     model = ks.SimCLR(encoder, temperature=0.5)
@@ -57,16 +58,21 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup_steps", type=int, default=2)
     parser.add_argument("--settings", default="graph,xla")
-    parser.add_argument("--float_images", action="store_true",
-                        help="feed float32 images in [0, 1] instead of uint8")
+    parser.add_argument(
+        "--float_images",
+        action="store_true",
+        help="feed float32 images in [0, 1] instead of uint8",
+    )
     args = parser.parse_args()
     names = args.settings.split(",")
     results = {name: images_per_second(SETTINGS[name], args) for name in names}
     base = results[names[0]]
     device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
     dtype = "float32" if args.float_images else "uint8"
-    print(f"ResNet-{args.depth}, {args.image_size} px, batch {args.batch_size} "
-          f"{dtype}, {device}")
+    print(
+        f"ResNet-{args.depth}, {args.image_size} px, batch {args.batch_size} "
+        f"{dtype}, {device}"
+    )
     for name, rate in results.items():
         print(f"{name:>20}: {rate:8.1f} images/s  ({rate / base:.2f}x {names[0]})")
 

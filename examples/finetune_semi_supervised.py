@@ -25,7 +25,9 @@ flags.DEFINE_string("data_dir", None, "tfds data directory.")
 flags.DEFINE_string("train_split", "train", "Split the labels are drawn from.")
 flags.DEFINE_string("test_split", "test", "Split it is evaluated on.")
 flags.DEFINE_list("label_fractions", ["0.01", "0.1"], "Fractions of the labels.")
-flags.DEFINE_integer("head_layer", None, "Head layers kept (default: 1 for a 3-layer head, else 0).")
+flags.DEFINE_integer(
+    "head_layer", None, "Head layers kept (default: 1 for a 3-layer head, else 0)."
+)
 flags.DEFINE_integer("epochs", None, "Epochs (default: 60 for <= 1%, else 30).")
 flags.DEFINE_integer("batch_size", 1024, "Batch size (capped at the subset's size).")
 flags.DEFINE_integer("seed", 0, "Seed of the label subset.")
@@ -50,7 +52,9 @@ def main(_):
             batch_size=FLAGS.batch_size,
             seed=FLAGS.seed,
         )
-        path = ks.runs.files.join(FLAGS.model_dir, f"finetuned_{fraction * 100:g}pct.keras")
+        path = ks.runs.files.join(
+            FLAGS.model_dir, f"finetuned_{fraction * 100:g}pct.keras"
+        )
         with ks.runs.files.local_output(path) as local:
             classifier.save(local)
         print(json.dumps(dict(results, model=path), sort_keys=True))

@@ -14,9 +14,9 @@ reads `model_dir/model.keras` (written by `examples/pretrain_cifar10.py` or
 
 import json
 
+import keras
 from absl import app, flags
 
-import keras
 import keras_simclr as ks
 from keras_simclr import data as ks_data
 
@@ -47,7 +47,9 @@ def main(_):
     if FLAGS.baseline:
         # Same architecture, fresh random weights.
         random_encoder = keras.models.clone_model(model.encoder)
-        results["random"] = ks.evaluation.linear_eval(random_encoder, train, test, **settings)
+        results["random"] = ks.evaluation.linear_eval(
+            random_encoder, train, test, **settings
+        )
     print(json.dumps(results, sort_keys=True))
 
 

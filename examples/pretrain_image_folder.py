@@ -38,9 +38,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", help="image folder (default: a generated one)")
     parser.add_argument("--image_size", type=int, default=32)
-    parser.add_argument("--cifar_stem", action="store_true",
-                        help="3x3 stem without max-pool: better on tiny images, "
-                             "about 5x slower at 32 px; needed below 32 px")
+    parser.add_argument(
+        "--cifar_stem",
+        action="store_true",
+        help="3x3 stem without max-pool: better on tiny images, "
+        "about 5x slower at 32 px; needed below 32 px",
+    )
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", default="runs/image_folder")
@@ -54,13 +57,22 @@ def main():
     # The demo recipe on the folder; blur and colour strength follow the
     # image size (keras_simclr.recipes.augment_defaults).
     recipe = ks.recipes.Recipe.from_preset(
-        "demo", dataset=folder, split=train_split, image_size=args.image_size,
-        batch_size=args.batch_size, epochs=args.epochs, cifar_stem=args.cifar_stem,
-        blur=None, color_jitter_strength=None, skip_corrupt=True)
+        "demo",
+        dataset=folder,
+        split=train_split,
+        image_size=args.image_size,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        cifar_stem=args.cifar_stem,
+        blur=None,
+        color_jitter_strength=None,
+        skip_corrupt=True,
+    )
     ks.pretrain(recipe, args.out)
     if info.num_classes:
-        result = ks.runs.linear_eval(args.out, split=train_split, eval_split=test_split,
-                                     epochs=30)
+        result = ks.runs.linear_eval(
+            args.out, split=train_split, eval_split=test_split, epochs=30
+        )
         print(f"linear evaluation top-1: {result['top1']:.3f}")
     print(f"model and encoder in {args.out}")
 

@@ -29,7 +29,9 @@ def load_images(folder, size):
     images = []
     for name in names:
         image = tf.io.decode_image(
-            tf.io.read_file(os.path.join(folder, name)), channels=3, expand_animations=False
+            tf.io.read_file(os.path.join(folder, name)),
+            channels=3,
+            expand_animations=False,
         )
         image = tf.image.resize(image, size, antialias=True)
         images.append(tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8))
@@ -62,7 +64,11 @@ def main():
     for i in range(min(5, len(names))):
         j = int(np.argmax(similarity[i]))
         print(f"{names[i]}: nearest {names[j]} (cosine {similarity[i, j]:.3f})")
-    print(json.dumps({"images": len(names), "dim": features.shape[1], "output": args.output}))
+    print(
+        json.dumps(
+            {"images": len(names), "dim": features.shape[1], "output": args.output}
+        )
+    )
 
 
 if __name__ == "__main__":

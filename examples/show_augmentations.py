@@ -35,13 +35,12 @@ def test_card(height=300, width=400):
     cy, cx = height * 0.45, width * 0.35
     angle = (np.arctan2(y - cy, x - cx) / (2 * np.pi)) % 1.0
     radius = np.hypot(y - cy, x - cx) / (0.4 * height)
-    hsv = np.stack([angle, np.clip(radius, 0, 1),
-                    np.where(radius < 1, 1.0, 0.35)], -1)
+    hsv = np.stack([angle, np.clip(radius, 0, 1), np.where(radius < 1, 1.0, 0.35)], -1)
     image = tf.image.hsv_to_rgb(hsv).numpy()
     stripes = (x // 12) % 2 == 0
-    image[:, int(width * 0.75):] = np.where(
-        stripes[:, int(width * 0.75):, None], [0.95, 0.8, 0.1],
-        [0.1, 0.2, 0.6])
+    image[:, int(width * 0.75) :] = np.where(
+        stripes[:, int(width * 0.75) :, None], [0.95, 0.8, 0.1], [0.1, 0.2, 0.6]
+    )
     checks = ((x // 20 + y // 20) % 2 == 0)[..., None]
     bottom = int(height * 0.85)
     image[bottom:] = np.where(checks[bottom:], 0.9, 0.15)
@@ -62,8 +61,7 @@ def tile(image, size):
         image = tf.cast(image, tf.float32) / 255.0
     method = "nearest" if image.shape[0] < size else "area"
     image = tf.image.resize(image, (size, size), method=method)
-    return tf.cast(tf.round(tf.clip_by_value(image, 0, 1) * 255),
-                   tf.uint8).numpy()
+    return tf.cast(tf.round(tf.clip_by_value(image, 0, 1) * 255), tf.uint8).numpy()
 
 
 def make_grid(image, views=8, tile_size=160, seed=0):
@@ -73,37 +71,43 @@ def make_grid(image, views=8, tile_size=160, seed=0):
         augment = SimCLRAugment.from_preset(preset, seed=seed + row)
         source = image
         if preset == "cifar10":
-            source = tf.cast(tf.round(tf.image.resize(
-                image, (32, 32), method="area")), tf.uint8).numpy()
+            source = tf.cast(
+                tf.round(tf.image.resize(image, (32, 32), method="area")), tf.uint8
+            ).numpy()
         batch = np.repeat(source[None], views, axis=0)
         out = augment(batch, training=True).numpy()
         tiles = [tile(source, tile_size)] + [tile(v, tile_size) for v in out]
         rows.append(tiles)
     step = tile_size + GAP
-    grid = np.full((GAP + len(rows) * step, GAP + (views + 1) * step, 3), 255,
-                   np.uint8)
+    grid = np.full((GAP + len(rows) * step, GAP + (views + 1) * step, 3), 255, np.uint8)
     for r, tiles in enumerate(rows):
         for c, t in enumerate(tiles):
-            grid[GAP + r * step:GAP + r * step + tile_size,
-                 GAP + c * step:GAP + c * step + tile_size] = t
+            grid[
+                GAP + r * step : GAP + r * step + tile_size,
+                GAP + c * step : GAP + c * step + tile_size,
+            ] = t
     return grid
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("image", nargs="?", help="an image file (JPEG, PNG, "
-                        "BMP, GIF); default: a generated test card")
+    parser.add_argument(
+        "image",
+        nargs="?",
+        help="an image file (JPEG, PNG, BMP, GIF); default: a generated test card",
+    )
     parser.add_argument("--out", default="grid.png", help="output PNG")
     parser.add_argument("--views", type=int, default=8)
-    parser.add_argument("--tile", type=int, default=160,
-                        help="tile size in pixels")
+    parser.add_argument("--tile", type=int, default=160, help="tile size in pixels")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     image = load_image(args.image) if args.image else test_card()
     grid = make_grid(image, args.views, args.tile, args.seed)
     tf.io.write_file(args.out, tf.io.encode_png(grid))
-    print(f"wrote {args.out}: {grid.shape[1]}x{grid.shape[0]} "
-          f"(rows: ImageNet preset, CIFAR-10 preset; first column: input)")
+    print(
+        f"wrote {args.out}: {grid.shape[1]}x{grid.shape[0]} "
+        f"(rows: ImageNet preset, CIFAR-10 preset; first column: input)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,23 +25,29 @@ import json
 import os
 import time
 
+import keras
 from absl import app, flags
 
-import keras
 import keras_simclr as ks
 from keras_simclr import data as ks_data
 
 flags.DEFINE_string("dataset", "shapes", "tfds name, image folder, .npz or 'shapes'.")
 flags.DEFINE_string("data_dir", None, "tfds data directory.")
 flags.DEFINE_string("train_split", "train", "Split of every stage's training.")
-flags.DEFINE_string("test_split", "test", "Split the teacher and student are tested on.")
+flags.DEFINE_string(
+    "test_split", "test", "Split the teacher and student are tested on."
+)
 flags.DEFINE_string("model_dir", "runs/v2_shapes", "Where the models go.")
 flags.DEFINE_enum("encoder", "small", ["small", "resnet18"], "Encoder architecture.")
-flags.DEFINE_integer("width", 32, "Filters of the small encoder's first stage (then 2x, 4x).")
+flags.DEFINE_integer(
+    "width", 32, "Filters of the small encoder's first stage (then 2x, 4x)."
+)
 flags.DEFINE_integer("image_size", 32, "Side of the images the networks see.")
 flags.DEFINE_integer("batch_size", 256, "Batch size of pretraining and distillation.")
 flags.DEFINE_integer("pretrain_epochs", 30, "Pretraining epochs.")
-flags.DEFINE_float("label_fraction", 0.1, "Share of the labels the teacher learns from.")
+flags.DEFINE_float(
+    "label_fraction", 0.1, "Share of the labels the teacher learns from."
+)
 flags.DEFINE_integer("finetune_epochs", 30, "Fine-tuning epochs (also the baseline's).")
 flags.DEFINE_integer("finetune_batch_size", 64, "Fine-tuning batch size.")
 flags.DEFINE_integer("distill_epochs", 30, "Distillation epochs.")
@@ -79,8 +85,12 @@ def simclr_model(size):
 def main(_):
     keras.utils.set_random_seed(FLAGS.seed)
     size = FLAGS.image_size
-    train = ks_data.load(FLAGS.dataset, FLAGS.train_split, FLAGS.data_dir, image_size=size)
-    test = ks_data.load(FLAGS.dataset, FLAGS.test_split, FLAGS.data_dir, image_size=size)
+    train = ks_data.load(
+        FLAGS.dataset, FLAGS.train_split, FLAGS.data_dir, image_size=size
+    )
+    test = ks_data.load(
+        FLAGS.dataset, FLAGS.test_split, FLAGS.data_dir, image_size=size
+    )
     num_train = int(train.cardinality())
     os.makedirs(FLAGS.model_dir, exist_ok=True)
 
@@ -88,31 +98,55 @@ def main(_):
     # 1. Pretraining, without labels.
     model = simclr_model(size)
     steps = FLAGS.pretrain_epochs * (num_train // FLAGS.batch_size)
-    model.compile(optimizer=ks.optimizers.LARS(
-        ks.schedules.WarmupCosineDecay(
-            ks.schedules.scaled_learning_rate(1.0, FLAGS.batch_size),
-            warmup_steps=steps // 10, total_steps=steps),
-        weight_decay=1e-4))
+    model.compile(
+        optimizer=ks.optimizers.LARS(
+            ks.schedules.WarmupCosineDecay(
+                ks.schedules.scaled_learning_rate(1.0, FLAGS.batch_size),
+                warmup_steps=steps // 10,
+                total_steps=steps,
+            ),
+            weight_decay=1e-4,
+        )
+    )
     images = train.map(lambda image, label: image)
-    history = model.fit(images.shuffle(num_train, seed=FLAGS.seed).batch(
-        FLAGS.batch_size, drop_remainder=True), epochs=FLAGS.pretrain_epochs, verbose=0)
+    history = model.fit(
+        images.shuffle(num_train, seed=FLAGS.seed).batch(
+            FLAGS.batch_size, drop_remainder=True
+        ),
+        epochs=FLAGS.pretrain_epochs,
+        verbose=0,
+    )
     model.save(os.path.join(FLAGS.model_dir, "pretrained.keras"))
     pretrain_seconds = round(time.time() - start, 1)
 
     # 2. Fine-tuning on a fraction of the labels, from the first head layer.
-    finetune_args = dict(label_fraction=FLAGS.label_fraction, head_layer=1,
-                         epochs=FLAGS.finetune_epochs,
-                         batch_size=FLAGS.finetune_batch_size, seed=FLAGS.seed)
-    teacher, teacher_results = ks.evaluation.finetune(model, train, test, **finetune_args)
+    finetune_args = dict(
+        label_fraction=FLAGS.label_fraction,
+        head_layer=1,
+        epochs=FLAGS.finetune_epochs,
+        batch_size=FLAGS.finetune_batch_size,
+        seed=FLAGS.seed,
+    )
+    teacher, teacher_results = ks.evaluation.finetune(
+        model, train, test, **finetune_args
+    )
     teacher.save(os.path.join(FLAGS.model_dir, "teacher.keras"))
 
     # 3. Self-distillation on every training image, without labels.
     student, results = ks.distillation.distill(
-        teacher, train, test, temperature=FLAGS.distill_temperature,
-        epochs=FLAGS.distill_epochs, batch_size=FLAGS.batch_size, seed=FLAGS.seed)
+        teacher,
+        train,
+        test,
+        temperature=FLAGS.distill_temperature,
+        epochs=FLAGS.distill_epochs,
+        batch_size=FLAGS.batch_size,
+        seed=FLAGS.seed,
+    )
     student.save(os.path.join(FLAGS.model_dir, "student.keras"))
     encoder = student.get_layer(model.encoder.name)
-    saved = ks.export.export_encoder(encoder, os.path.join(FLAGS.model_dir, "student_encoder"))
+    saved = ks.export.export_encoder(
+        encoder, os.path.join(FLAGS.model_dir, "student_encoder")
+    )
 
     summary = {
         "pretrain_loss": float(history.history["loss"][-1]),
@@ -122,8 +156,11 @@ def main(_):
         "teacher_agreement": results["teacher_agreement"],
         "distill_learning_rate": results["learning_rate"],
         "num_train": num_train,
-        "seconds": {"pretrain": pretrain_seconds, "finetune": teacher_results["seconds"],
-                    "distill": results["seconds"]},
+        "seconds": {
+            "pretrain": pretrain_seconds,
+            "finetune": teacher_results["seconds"],
+            "distill": results["seconds"],
+        },
         "student_encoder": saved,
     }
     if FLAGS.baseline:

@@ -24,19 +24,25 @@ def _image_value_checks(images, what, where):
     return [
         errors.graph_check(
             finite,
-            f"{what} of ", *where, " hold NaN or Inf pixels - "
+            f"{what} of ",
+            *where,
+            " hold NaN or Inf pixels - "
             "find them with np.isfinite and drop or repair those images.",
         ),
         errors.graph_check(
             ~finite | (high <= 1.0 + 1e-3),
-            f"float {what} must be in 0..1, got a maximum of ", high,
-            f" in the {what} of ", *where,
+            f"float {what} must be in 0..1, got a maximum of ",
+            high,
+            f" in the {what} of ",
+            *where,
             " - divide them by 255, or pass uint8 images.",
         ),
         errors.graph_check(
             ~finite | (low >= -1e-3),
-            f"float {what} must be in 0..1, got a minimum of ", low,
-            f" in the {what} of ", *where,
+            f"float {what} must be in 0..1, got a minimum of ",
+            low,
+            f" in the {what} of ",
+            *where,
             " - pass pixels in 0..1 (SimCLR normalises nothing), or uint8.",
         ),
     ]
@@ -55,11 +61,13 @@ def _label_checks(labels, batch, num_classes):
         return checks  # One-hot: argmax is always a valid class.
     ids = tf.reshape(labels, [-1])
     if labels.dtype.is_floating:
-        checks.append(errors.graph_check(
-            tf.reduce_all(tf.equal(ids, tf.round(ids))),
-            "labels must be integer class ids, got a non-integer float label - "
-            "pass integer labels, e.g. labels.astype(np.int32).",
-        ))
+        checks.append(
+            errors.graph_check(
+                tf.reduce_all(tf.equal(ids, tf.round(ids))),
+                "labels must be integer class ids, got a non-integer float label - "
+                "pass integer labels, e.g. labels.astype(np.int32).",
+            )
+        )
         ids = tf.cast(ids, tf.int32)
     if ids.shape[0] is not None and batch.shape[0] is not None:
         if ids.shape[0] != batch.shape[0]:
@@ -69,18 +77,25 @@ def _label_checks(labels, batch, num_classes):
             )
     else:
         count, images = tf.shape(ids)[0], tf.shape(batch)[0]
-        checks.append(errors.graph_check(
-            tf.equal(count, images),
-            "labels must hold one id per image, got ", count, " labels for ",
-            images, " images.",
-        ))
+        checks.append(
+            errors.graph_check(
+                tf.equal(count, images),
+                "labels must hold one id per image, got ",
+                count,
+                " labels for ",
+                images,
+                " images.",
+            )
+        )
     largest = tf.reduce_max(tf.concat([tf.cast(ids, tf.int64), [-1]], 0))
-    checks.append(errors.graph_check(
-        largest < num_classes,
-        f"labels must be < num_classes={num_classes} for the probe, got label ",
-        largest,
-        " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
-    ))
+    checks.append(
+        errors.graph_check(
+            largest < num_classes,
+            f"labels must be < num_classes={num_classes} for the probe, got label ",
+            largest,
+            " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
+        )
+    )
     return checks
 
 

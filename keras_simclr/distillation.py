@@ -35,13 +35,18 @@ from keras_simclr import errors, export
 from keras_simclr.evaluation.batches import predict_logits, training_batches
 from keras_simclr.evaluation.classifier import classifier
 from keras_simclr.evaluation.finetuning import finetuning_optimizer
-from keras_simclr.evaluation.inputs import as_dataset, check_labels, image_size_for, labels_of
+from keras_simclr.evaluation.inputs import (
+    as_dataset,
+    check_labels,
+    image_size_for,
+    labels_of,
+)
 from keras_simclr.evaluation.metrics import topk_accuracy
 from keras_simclr.evaluation.subsets import class_balanced_subset
-from keras_simclr.parts import input_image_size
 from keras_simclr.layers import RandomResizedCrop
 from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
 from keras_simclr.model import deserialize_parts, worker_safe_logs
+from keras_simclr.parts import input_image_size
 
 __all__ = [
     "Distillation",
@@ -76,13 +81,22 @@ def _checked(check, *args):
 
 
 def _check_temperature(temperature):
-    return _checked(errors.check_positive_number, "temperature", temperature,
-                    "SimCLRv2 distils at temperature=1.0.")
+    return _checked(
+        errors.check_positive_number,
+        "temperature",
+        temperature,
+        "SimCLRv2 distils at temperature=1.0.",
+    )
 
 
 def _check_alpha(alpha):
-    return _checked(errors.check_positive_number, "alpha", alpha,
-                    "Use 0 to distil on unlabelled images only.", True)
+    return _checked(
+        errors.check_positive_number,
+        "alpha",
+        alpha,
+        "Use 0 to distil on unlabelled images only.",
+        True,
+    )
 
 
 def distillation_loss(teacher_logits, student_logits, temperature=1.0):
@@ -201,8 +215,9 @@ class Distillation(keras.Model):
     ['distillation_loss', 'loss', 'teacher_agreement']
     """
 
-    def __init__(self, teacher, student, temperature=1.0, alpha=0.0, augment=None,
-                 **kwargs):
+    def __init__(
+        self, teacher, student, temperature=1.0, alpha=0.0, augment=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.temperature = _check_temperature(temperature)
         self.alpha = _check_alpha(alpha)
@@ -246,8 +261,13 @@ class Distillation(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.distillation_tracker, self.agreement_tracker,
-                self.label_loss_tracker, self.accuracy_tracker]
+        return [
+            self.loss_tracker,
+            self.distillation_tracker,
+            self.agreement_tracker,
+            self.label_loss_tracker,
+            self.accuracy_tracker,
+        ]
 
     def call(self, images, training=None):
         """Returns the student's logits of `images`."""
@@ -275,8 +295,12 @@ class Distillation(keras.Model):
         count = tf.cast(tf.shape(per_image)[0], tf.float32)
         loss = tf.reduce_sum(per_image) / _global_sum(count)
         self.distillation_tracker.update_state(per_image)
-        self.agreement_tracker.update_state(tf.cast(tf.equal(
-            tf.argmax(student_logits, -1), tf.argmax(teacher_logits, -1)), tf.float32))
+        self.agreement_tracker.update_state(
+            tf.cast(
+                tf.equal(tf.argmax(student_logits, -1), tf.argmax(teacher_logits, -1)),
+                tf.float32,
+            )
+        )
         if labels is not None:
             loss += self._label_loss(labels, student_logits)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
@@ -288,9 +312,11 @@ class Distillation(keras.Model):
         labels = tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
         classes = tf.shape(logits)[-1]
         check = tf.debugging.assert_less(
-            labels, classes,
+            labels,
+            classes,
             message="labels must be < the number of classes of the student "
-                    "(ids < 0 mark unlabelled images)")
+            "(ids < 0 mark unlabelled images)",
+        )
         # The cross-entropy below fails on such labels with its own message;
         # it must wait for the check. (Eagerly the check has already run.)
         with tf.control_dependencies([check] if check is not None else []):
@@ -368,16 +394,20 @@ class Distillation(keras.Model):
         >>> os.path.basename(path)
         'student_encoder'
         """
-        encoders = [layer for layer in getattr(self.student, "layers", [])
-                    if isinstance(layer, keras.Model)]
+        encoders = [
+            layer
+            for layer in getattr(self.student, "layers", [])
+            if isinstance(layer, keras.Model)
+        ]
         if len(encoders) != 1:
             raise DistillationError(
                 f"the student {self.student.name!r} holds {len(encoders)} nested "
                 "models, not one encoder — export the one you mean with "
                 "keras_simclr.export.export_encoder(encoder, path)."
             )
-        return export.export_encoder(encoders[0], path, include_projection=False,
-                                     **kwargs)
+        return export.export_encoder(
+            encoders[0], path, include_projection=False, **kwargs
+        )
 
     @classmethod
     def from_config(cls, config):
@@ -422,8 +452,9 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
         if call_endpoint is None:
             call_endpoint = _default_endpoint(filepath)
         try:
-            super().__init__(filepath, call_endpoint=call_endpoint, trainable=False,
-                             **kwargs)
+            super().__init__(
+                filepath, call_endpoint=call_endpoint, trainable=False, **kwargs
+            )
         except ValueError as error:
             raise DistillationError(str(error).splitlines()[0]) from None
         self.output_key = output_key
@@ -533,8 +564,11 @@ def classifier_student(encoder, num_classes, name="student"):
     >>> [layer.name for layer in student.layers][-1], student.output_shape
     ('classifier', (None, 10))
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 2:
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, (int, np.integer))
+        or num_classes < 2
+    ):
         raise DistillationError(
             f"num_classes must be an int >= 2, got {num_classes!r} — pass the "
             "number of classes."
@@ -698,11 +732,19 @@ def distill(
     batch = min(batch_size, len(labels))
     steps = max(1, epochs * math.ceil(len(labels) / batch))
     opt, lr, optimizer_name = finetuning_optimizer(
-        optimizer, learning_rate, 0.075 * math.sqrt(batch), batch, momentum,
-        weight_decay, steps,
+        optimizer,
+        learning_rate,
+        0.075 * math.sqrt(batch),
+        batch,
+        momentum,
+        weight_decay,
+        steps,
     )
     model = Distillation(
-        teacher, student, temperature=temperature, alpha=alpha,
+        teacher,
+        student,
+        temperature=temperature,
+        alpha=alpha,
         augment=None if augment else keras.layers.Identity(),
     )
     model.compile(optimizer=opt)
@@ -712,8 +754,10 @@ def distill(
     history = model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
     logits = predict_logits(student, test, len(test_labels), size)
     teacher_logits = predict_logits(
-        keras.Sequential([keras.Input(tuple(size) + (3,)), teacher]), test,
-        len(test_labels), size,
+        keras.Sequential([keras.Input(tuple(size) + (3,)), teacher]),
+        test,
+        len(test_labels),
+        size,
     )
     return student, {
         "top1": topk_accuracy(logits, test_labels, 1),

@@ -180,8 +180,7 @@ def ResNet(
         )
     if width_multiplier < 1 or int(width_multiplier) != width_multiplier:
         raise ValueError(
-            f"width_multiplier must be a positive integer, got "
-            f"{width_multiplier}."
+            f"width_multiplier must be a positive integer, got {width_multiplier}."
         )
     if not isinstance(sk_ratio, (int, float)) or not 0 <= sk_ratio < 1:
         raise ValueError(
@@ -189,9 +188,7 @@ def ResNet(
             "SimCLRv2's selective-kernel ResNets use 0.0625; 0 disables them."
         )
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(
-            f"input_shape must be (height, width, 3), got {input_shape}."
-        )
+        raise ValueError(f"input_shape must be (height, width, 3), got {input_shape}.")
     kind, blocks_per_group = _RESNET_LAYOUTS[depth]
     width = int(width_multiplier)
     builder = _ResNetBuilder(synchronized_batch_norm, float(sk_ratio))

@@ -110,8 +110,7 @@ def check_positive_number(name, value, hint="", allow_zero=False):
         shown = repr(value) if number is None else f"{number:g}"
         raise UserInputError(
             f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, "
-            f"got {shown}."
-            + (f" {hint}" if hint else "")
+            f"got {shown}." + (f" {hint}" if hint else "")
         )
     return number
 
@@ -140,9 +139,7 @@ def check_positive_int(name, value, minimum=1):
     keras_simclr.errors.UserInputError: batch_size must be >= 2, got 1.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise UserInputError(
-            f"{name} must be an integer >= {minimum}, got {value!r}."
-        )
+        raise UserInputError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     if value < minimum:
         raise UserInputError(f"{name} must be >= {minimum}, got {value}.")
     return int(value)
@@ -222,4 +219,4 @@ def graph_errors_as_user_errors():
             raise
         line = text[start:].splitlines()[0]
         parts = re.findall(r"\[([^\]]*)\]", line)
-        raise UserInputError("".join(parts)[len(_GRAPH_CHECK_MARK):]) from None
+        raise UserInputError("".join(parts)[len(_GRAPH_CHECK_MARK) :]) from None

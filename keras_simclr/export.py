@@ -96,9 +96,7 @@ def _unique(variables):
     return result
 
 
-def export_encoder(
-    model, path, include_projection=True, image_size=None, options=None
-):
+def export_encoder(model, path, include_projection=True, image_size=None, options=None):
     """Writes the encoder (and head) of `model` as a TensorFlow SavedModel.
 
     The SavedModel needs neither keras_simclr nor any registered custom

@@ -289,8 +289,7 @@ def gradients(
             z = project(batch)[0]
         done = tape.gradient(z, variables, output_gradients=z_gradient)
         total = [
-            b if a is None else a if b is None else a + b
-            for a, b in zip(total, done)
+            b if a is None else a if b is None else a + b for a, b in zip(total, done)
         ]
     state.finish()
     return total, loss_gradients

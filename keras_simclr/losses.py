@@ -1,6 +1,5 @@
 """The NT-Xent contrastive loss of SimCLR, with negatives from every replica."""
 
-
 import keras
 import tensorflow as tf
 
@@ -91,11 +90,16 @@ def _checked_temperature(temperature):
         value = tf.get_static_value(tf.convert_to_tensor(temperature))
         if value is None:  # Symbolic: checked when the graph runs.
             temperature = tf.cast(temperature, tf.float32)
-            with tf.control_dependencies([errors.graph_check(
-                tf.math.is_finite(temperature) & (temperature > 0),
-                "temperature must be a finite number > 0, got ", temperature,
-                ". " + TEMPERATURE_HINT,
-            )]):
+            with tf.control_dependencies(
+                [
+                    errors.graph_check(
+                        tf.math.is_finite(temperature) & (temperature > 0),
+                        "temperature must be a finite number > 0, got ",
+                        temperature,
+                        ". " + TEMPERATURE_HINT,
+                    )
+                ]
+            ):
                 return tf.identity(temperature)
         check_temperature(value)
         return tf.cast(temperature, tf.float32)

@@ -5,12 +5,14 @@ import inspect
 import keras
 import tensorflow as tf
 
-from keras_simclr import batch_checks, errors, export, gradient_cache
+from keras_simclr import batch_checks, errors, export, gradient_cache, losses, recipes
 from keras_simclr import layers as simclr_layers
-from keras_simclr import losses, recipes
 from keras_simclr.data.crops import CROP_KEYS as CROPS
 from keras_simclr.layers.augmentation.image_inputs import (
-    check_image_shape, check_images, to_float32)
+    check_image_shape,
+    check_images,
+    to_float32,
+)
 from keras_simclr.layers.projection_head import ProjectionHead
 
 
@@ -215,9 +217,7 @@ class SimCLR(keras.Model):
             num_classes = errors.check_positive_int("num_classes", num_classes, 2)
         probe_layer = errors.check_positive_int("probe_layer", probe_layer, 0)
         self.encoder = encoder
-        self.projection_head = projection_head or ProjectionHead(
-            name="projection_head"
-        )
+        self.projection_head = projection_head or ProjectionHead(name="projection_head")
         if probe_layer > 0 and not isinstance(self.projection_head, ProjectionHead):
             raise errors.UserInputError(
                 "probe_layer > 0 reads a middle layer of the head, which needs "
@@ -264,9 +264,7 @@ class SimCLR(keras.Model):
         if self.probe is not None and not self.probe.built:
             width = h_shape[-1]
             if self.probe_layer > 0:
-                width = self.projection_head.layer_widths(h_shape[-1])[
-                    self.probe_layer
-                ]
+                width = self.projection_head.layer_widths(h_shape[-1])[self.probe_layer]
             self.probe.build((None, width))
         self.built = True
 
@@ -291,8 +289,7 @@ class SimCLR(keras.Model):
             return self._views_of_crops([x[key] for key in CROPS])
         if isinstance(x, tuple):
             views = [
-                check_images(view, name)
-                for view, name in zip(x, ("view1", "view2"))
+                check_images(view, name) for view, name in zip(x, ("view1", "view2"))
             ]
             return [to_float32(v) for v in views]
         x = check_images(x)
@@ -313,18 +310,19 @@ class SimCLR(keras.Model):
 
     def _views_of_crops(self, crops):
         accepts_crops = isinstance(self.augment, keras.layers.Layer) and (
-            "crop" in inspect.signature(self.augment.call).parameters)
+            "crop" in inspect.signature(self.augment.call).parameters
+        )
         if not accepts_crops:
             raise ValueError(
                 "The batches hold crops made in tf.data ({'crop1', 'crop2'}), "
                 f"which need an augment layer taking crop=False, got "
                 f"{type(self.augment).__name__}: use keras_simclr.layers."
-                "SimCLRAugment, or give whole images or finished views.")
+                "SimCLRAugment, or give whole images or finished views."
+            )
         views = []
         for name, crop in zip(CROPS, crops):
             crop = check_images(crop, name)
-            views.append(self.augment(to_float32(crop), training=True,
-                                      crop=False))
+            views.append(self.augment(to_float32(crop), training=True, crop=False))
         return views
 
     def _build_for(self, x):
@@ -335,7 +333,8 @@ class SimCLR(keras.Model):
                 self.build(tuple(x[CROPS[0]].shape))
             else:
                 self.build(
-                    tuple(tuple(v.shape) for v in x) if isinstance(x, tuple)
+                    tuple(tuple(v.shape) for v in x)
+                    if isinstance(x, tuple)
                     else tuple(x.shape)
                 )
 
@@ -344,9 +343,7 @@ class SimCLR(keras.Model):
         self._build_for(x)
         view1, view2 = self._views(x, training)
         n = tf.shape(view1)[0]
-        z, probe_features = self._project(
-            tf.concat([view1, view2], axis=0), training
-        )
+        z, probe_features = self._project(tf.concat([view1, view2], axis=0), training)
         return self._loss_and_metrics(z[:n], z[n:], probe_features, labels)
 
     def _project(self, views, training):
@@ -423,7 +420,11 @@ class SimCLR(keras.Model):
             return self.optimizer.scale_loss(loss)
 
         gradients, probe_gradients = gradient_cache.gradients(
-            project, scaled_loss, views, self.micro_batches, variables,
+            project,
+            scaled_loss,
+            views,
+            self.micro_batches,
+            variables,
             loss_variables=probe_variables,
             state_variables=self._encoding_state(),
         )
@@ -455,7 +456,8 @@ class SimCLR(keras.Model):
         self._build_for(x)
         outputs = gradient_cache.encode(
             lambda batch: self._project(batch, training=False),
-            self._views(x, training=False), self.micro_batches,
+            self._views(x, training=False),
+            self.micro_batches,
         )
         z1, z2 = outputs[0]
         self._loss_and_metrics(z1, z2, tf.concat(outputs[1], axis=0), labels)
@@ -518,7 +520,9 @@ class SimCLR(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**deserialize_parts(config, ("encoder", "projection_head", "augment")))
+        return cls(
+            **deserialize_parts(config, ("encoder", "projection_head", "augment"))
+        )
 
     def export_encoder(self, path, include_projection=True, **kwargs):
         """Writes the encoder (and head) as a TensorFlow SavedModel.
@@ -565,4 +569,5 @@ def _default_augment(input_shape):
             "keras_simclr.layers.SimCLRAugment(height, width)."
         )
     return simclr_layers.SimCLRAugment(
-        height, width, **recipes.augment_defaults(max(height, width)))
+        height, width, **recipes.augment_defaults(max(height, width))
+    )

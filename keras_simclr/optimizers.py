@@ -50,8 +50,7 @@ def _non_negative(value, arg):
         or value == float("inf")
     ):
         raise ValueError(
-            f"`{arg}` must be a finite non-negative number. "
-            f"Received: {arg}={value!r}"
+            f"`{arg}` must be a finite non-negative number. Received: {arg}={value!r}"
         )
     return float(value)
 
@@ -309,9 +308,7 @@ class LARS(keras.optimizers.Optimizer):
         >>> optimizer.uses_layer_adaptation(bias)
         False
         """
-        return self._lars_use_layer_adaptation[
-            self._get_variable_index(variable)
-        ]
+        return self._lars_use_layer_adaptation[self._get_variable_index(variable)]
 
     def update_step(self, gradient, variable, learning_rate):
         """Applies the LARS update to one variable (see the class doc).

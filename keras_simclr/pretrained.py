@@ -29,14 +29,28 @@ from keras_simclr.model import SimCLR
 
 _BUCKET = "gs://simclr-checkpoints-tf2"
 _V2_ARCHITECTURES = (
-    "r50_1x_sk0", "r50_1x_sk1", "r50_2x_sk0", "r50_2x_sk1",
-    "r101_1x_sk0", "r101_1x_sk1", "r101_2x_sk0", "r101_2x_sk1",
-    "r152_1x_sk0", "r152_1x_sk1", "r152_2x_sk0", "r152_2x_sk1",
+    "r50_1x_sk0",
+    "r50_1x_sk1",
+    "r50_2x_sk0",
+    "r50_2x_sk1",
+    "r101_1x_sk0",
+    "r101_1x_sk1",
+    "r101_2x_sk0",
+    "r101_2x_sk1",
+    "r152_1x_sk0",
+    "r152_1x_sk1",
+    "r152_2x_sk0",
+    "r152_2x_sk1",
     "r152_3x_sk1",
 )  # Table 1 of the SimCLRv2 paper, as the reference's README lists them.
 _V2_STAGES = (
-    "pretrained", "finetuned_1pct", "finetuned_10pct", "finetuned_100pct",
-    "supervised", "distill_1pct", "distill_10pct",
+    "pretrained",
+    "finetuned_1pct",
+    "finetuned_10pct",
+    "finetuned_100pct",
+    "supervised",
+    "distill_1pct",
+    "distill_10pct",
 )
 
 RELEASED_MODELS = types.MappingProxyType(
@@ -126,8 +140,10 @@ def _model_shapes(all_shapes):
     """{attribute path: shape} of the model variables, optimizer slots skipped."""
     shapes = {}
     for key, shape in all_shapes.items():
-        if key.startswith("model/") and key.endswith(_SUFFIX) and (
-            ".OPTIMIZER_SLOT" not in key
+        if (
+            key.startswith("model/")
+            and key.endswith(_SUFFIX)
+            and (".OPTIMIZER_SLOT" not in key)
         ):
             shapes[key[: -len(_SUFFIX)]] = tuple(shape)
     return shapes
@@ -199,8 +215,13 @@ def _encoder_layout(encoder, depth, sk_ratio, cifar_stem):
     stem = _RESNET + "initial_conv_relu_max_pool/"
     if sk_ratio > 0 and not cifar_stem:
         names = (
-            "stem_conv1", "stem_bn1", "stem_conv2", "stem_bn2", "stem_conv",
-            None, "stem_bn",
+            "stem_conv1",
+            "stem_bn1",
+            "stem_conv2",
+            "stem_bn2",
+            "stem_conv",
+            None,
+            "stem_bn",
         )
     else:
         names = ("stem_conv", None, "stem_bn")
@@ -262,7 +283,8 @@ def _mismatch_report(shapes, expected, model_weights):
     missing = sorted(set(expected) - set(shapes))
     unused = sorted(set(shapes) - set(expected))
     wrong = sorted(
-        k for k in set(shapes) & set(expected)
+        k
+        for k in set(shapes) & set(expected)
         if tuple(shapes[k]) != tuple(expected[k].shape)
     )
     mapped = {id(v) for v in expected.values()}
@@ -270,9 +292,10 @@ def _mismatch_report(shapes, expected, model_weights):
     for title, items in (
         ("model weights without a checkpoint key", missing),
         ("checkpoint variables no model weight uses", unused),
-        ("shape mismatches (checkpoint vs model)", [
-            f"{k}: {list(shapes[k])} vs {list(expected[k].shape)}" for k in wrong
-        ]),
+        (
+            "shape mismatches (checkpoint vs model)",
+            [f"{k}: {list(shapes[k])} vs {list(expected[k].shape)}" for k in wrong],
+        ),
         ("model weights the mapping does not cover", unset),
     ):
         if items:

@@ -55,7 +55,6 @@ def load_model(path):
             "truncated or partly copied) — copy it again or save it again."
         )
     import keras_simclr  # noqa: F401 (registers the serializable classes)
-
     from keras_simclr.runs import files  # Not at the top: runs imports us.
 
     try:
@@ -63,6 +62,5 @@ def load_model(path):
             return keras.saving.load_model(local)
     except (zipfile.BadZipFile, KeyError, EOFError) as error:
         raise errors.ModelFileError(
-            f"model file {path} is damaged ({error}) — copy it again or save "
-            "it again."
+            f"model file {path} is damaged ({error}) — copy it again or save it again."
         ) from None

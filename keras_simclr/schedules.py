@@ -64,8 +64,7 @@ def scaled_learning_rate(base_learning_rate, batch_size, rule="linear"):
     """
     if rule not in _RULES:
         raise ValueError(
-            f"Unknown learning-rate scaling rule {rule!r}; expected one of "
-            f"{_RULES}."
+            f"Unknown learning-rate scaling rule {rule!r}; expected one of {_RULES}."
         )
     if not _is_int(batch_size) or batch_size <= 0:
         raise ValueError(
@@ -198,18 +197,14 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         # max(W, 1) and max(T - W, 1) keep both branches finite, so `where`
         # never evaluates a division by zero.
         warmup = ops.cast(max(self.warmup_steps, 1), "float32")
-        decay = ops.cast(
-            max(self.total_steps - self.warmup_steps, 1), "float32"
-        )
+        decay = ops.cast(max(self.total_steps - self.warmup_steps, 1), "float32")
         warmup_lr = peak * step / warmup
         progress = ops.clip(
             (step - ops.cast(self.warmup_steps, "float32")) / decay, 0.0, 1.0
         )
         # At and after `total_steps`: the final value (also when W == T).
         progress = ops.where(step >= self.total_steps, 1.0, progress)
-        cosine_lr = final + 0.5 * (peak - final) * (
-            1.0 + ops.cos(math.pi * progress)
-        )
+        cosine_lr = final + 0.5 * (peak - final) * (1.0 + ops.cos(math.pi * progress))
         return ops.where(step < self.warmup_steps, warmup_lr, cosine_lr)
 
     def get_config(self):

@@ -44,9 +44,7 @@ def _scalars(log_dir, tag):
             event = tf.compat.v1.Event.FromString(record.numpy())
             for value in event.summary.value:
                 if value.tag == tag:
-                    values.append(
-                        (event.step, float(tf.make_ndarray(value.tensor)))
-                    )
+                    values.append((event.step, float(tf.make_ndarray(value.tensor))))
     return values
 
 
@@ -54,8 +52,12 @@ def test_knn_accuracy_in_history_and_tensorboard(tmp_path):
     keras.utils.set_random_seed(0)
     bank, val = _data(120, 0), _data(60, 1)
     model = _model()
-    monitor = KNNMonitor(bank, val, k=10, temperature=0.1, log_dir=str(tmp_path / "logs"))
-    history = model.fit(bank[0], batch_size=40, epochs=2, verbose=0, callbacks=[monitor])
+    monitor = KNNMonitor(
+        bank, val, k=10, temperature=0.1, log_dir=str(tmp_path / "logs")
+    )
+    history = model.fit(
+        bank[0], batch_size=40, epochs=2, verbose=0, callbacks=[monitor]
+    )
     accuracies = history.history["knn_accuracy"]
     assert len(accuracies) == 2
     features = lambda x: model.encoder(x, training=False).numpy()  # noqa: E731
@@ -75,14 +77,21 @@ def test_every_n_epochs():
     monitor = KNNMonitor(
         tf.data.Dataset.from_tensor_slices(bank), val, k=5, every_n_epochs=2
     )
-    history = model.fit(bank[0], batch_size=30, epochs=3, verbose=0, callbacks=[monitor])
+    history = model.fit(
+        bank[0], batch_size=30, epochs=3, verbose=0, callbacks=[monitor]
+    )
     assert len(history.history["knn_accuracy"]) == 1
     assert len(history.history["loss"]) == 3
 
 
-@pytest.mark.parametrize("kwargs, message",
-                         [({"k": 0}, "k must be >= 1"), ({"temperature": 0}, "temperature"),
-                          ({"every_n_epochs": 0}, "every_n_epochs must be >= 1")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "k must be >= 1"),
+        ({"temperature": 0}, "temperature"),
+        ({"every_n_epochs": 0}, "every_n_epochs must be >= 1"),
+    ],
+)
 def test_knn_monitor_uses_the_same_checks(kwargs, message):
     bank = ((images(4) * 255).astype(np.uint8), np.arange(4) % 2)
     with pytest.raises(UserInputError, match=message):

@@ -26,8 +26,13 @@ CPU_ENV = dict(QUIET_ENV, CUDA_VISIBLE_DEVICES="")
 
 def demo_pretrain(dataset, model_dir, *flags):
     """The command line of `keras-simclr pretrain --preset=demo` on `dataset`."""
-    return CLI + ["pretrain", "--preset=demo", f"--dataset={dataset}",
-                  f"--model_dir={model_dir}", *flags]
+    return CLI + [
+        "pretrain",
+        "--preset=demo",
+        f"--dataset={dataset}",
+        f"--model_dir={model_dir}",
+        *flags,
+    ]
 
 
 def run_in_process(argv, capsys):

@@ -17,12 +17,13 @@ SIZE, CLASSES = 8, 4
 
 def reference_loss(teacher_logits, student_logits, temperature):
     """T^2 * cross-entropy of softmax(t / T) and softmax(s / T), in NumPy."""
+
     def log_softmax(z):
         z = z - z.max(axis=1, keepdims=True)
         return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     p = np.exp(log_softmax(teacher_logits.astype(np.float64) / temperature))
-    return -temperature**2 * (p * log_softmax(student_logits / temperature)).sum(1)
+    return -(temperature**2) * (p * log_softmax(student_logits / temperature)).sum(1)
 
 
 def reference_label_loss(student_logits, labels):
@@ -35,7 +36,9 @@ def reference_label_loss(student_logits, labels):
 
 def data(n=16, seed=0):
     rng = np.random.default_rng(seed)
-    images = 0.6 * rng.uniform(size=(n, 1, 1, 3)) + 0.4 * rng.uniform(size=(n, SIZE, SIZE, 3))
+    images = 0.6 * rng.uniform(size=(n, 1, 1, 3)) + 0.4 * rng.uniform(
+        size=(n, SIZE, SIZE, 3)
+    )
     labels = (np.arange(n) % CLASSES).astype(np.int32)
     labels[::3] = -1  # unlabelled
     return images.astype(np.float32), labels
@@ -43,8 +46,9 @@ def data(n=16, seed=0):
 
 def classifier(name, seed):
     keras.utils.set_random_seed(seed)
-    return distillation.classifier_student(tiny_encoder(SIZE, name=f"{name}_encoder"),
-                                           CLASSES, name=name)
+    return distillation.classifier_student(
+        tiny_encoder(SIZE, name=f"{name}_encoder"), CLASSES, name=name
+    )
 
 
 def teacher_model():
@@ -58,8 +62,9 @@ def teacher_model():
 def test_distillation_loss_equals_numpy(temperature):
     rng = np.random.default_rng(0)
     t, s = rng.normal(size=(6, 5)) * 3, rng.normal(size=(6, 5)) * 3
-    got = distillation.distillation_loss(t.astype(np.float32), s.astype(np.float32),
-                                         temperature)
+    got = distillation.distillation_loss(
+        t.astype(np.float32), s.astype(np.float32), temperature
+    )
     np.testing.assert_allclose(got, reference_loss(t, s, temperature), rtol=1e-5)
     # Matching the teacher exactly leaves T^2 times its entropy.
     same = distillation.distillation_loss(t, t, temperature)
@@ -69,8 +74,9 @@ def test_distillation_loss_equals_numpy(temperature):
 def test_step_loss_equals_numpy_and_only_the_student_learns():
     images, labels = data()
     teacher, student = teacher_model(), classifier("student", 2)
-    model = ks.Distillation(teacher, student, temperature=2.0, alpha=0.5,
-                            augment=keras.layers.Identity())
+    model = ks.Distillation(
+        teacher, student, temperature=2.0, alpha=0.5, augment=keras.layers.Identity()
+    )
     model.compile(optimizer=keras.optimizers.SGD(0.0))
     teacher_before = [v.numpy().copy() for v in teacher.variables]
     # One full batch at learning rate 0: the logged loss is the first step's.
@@ -79,10 +85,14 @@ def test_step_loss_equals_numpy_and_only_the_student_learns():
     history = model.fit(images, labels, batch_size=16, epochs=1, verbose=0)
     expected = reference_loss(t, s, 2.0).mean() + 0.5 * reference_label_loss(s, labels)
     np.testing.assert_allclose(history.history["loss"][0], expected, rtol=1e-5)
-    np.testing.assert_allclose(history.history["distillation_loss"][0],
-                               reference_loss(t, s, 2.0).mean(), rtol=1e-5)
-    np.testing.assert_allclose(history.history["label_loss"][0],
-                               reference_label_loss(s, labels), rtol=1e-5)
+    np.testing.assert_allclose(
+        history.history["distillation_loss"][0],
+        reference_loss(t, s, 2.0).mean(),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        history.history["label_loss"][0], reference_label_loss(s, labels), rtol=1e-5
+    )
     student_before = [v.numpy().copy() for v in student.trainable_variables]
     model.optimizer.learning_rate.assign(0.1)
     model.fit(images, labels, batch_size=8, epochs=2, verbose=0)
@@ -91,8 +101,10 @@ def test_step_loss_equals_numpy_and_only_the_student_learns():
     for before, v in zip(teacher_before, teacher.variables):
         np.testing.assert_array_equal(before, v.numpy())
     assert not teacher.trainable
-    assert any(not np.allclose(b, v.numpy())
-               for b, v in zip(student_before, student.trainable_variables))
+    assert any(
+        not np.allclose(b, v.numpy())
+        for b, v in zip(student_before, student.trainable_variables)
+    )
 
 
 class Recorder(keras.Model):
@@ -126,9 +138,12 @@ def test_teacher_and_student_see_the_same_augmented_batch():
 
 
 def test_random_resized_crop_flips_half_the_images():
-    images = np.tile(np.arange(16, dtype=np.float32)[None, None, :, None] / 16, (64, 16, 1, 3))
-    crop = ks.layers.RandomResizedCrop(16, 16, scale=(1.0, 1.0), ratio=(1.0, 1.0),
-                                       flip=True, seed=3)
+    images = np.tile(
+        np.arange(16, dtype=np.float32)[None, None, :, None] / 16, (64, 16, 1, 3)
+    )
+    crop = ks.layers.RandomResizedCrop(
+        16, 16, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip=True, seed=3
+    )
     out = crop(images).numpy()
     flipped = out[:, 0, 0, 0] > out[:, 0, -1, 0]
     np.testing.assert_allclose(out[flipped], images[flipped][:, :, ::-1], atol=1e-6)
@@ -147,16 +162,20 @@ def test_save_load_and_export_of_the_student(tmp_path):
     loaded = keras.saving.load_model(path)
     assert isinstance(loaded, ks.Distillation)
     assert (loaded.temperature, loaded.alpha) == (1.5, 0.0)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0),
-                               model.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
     loaded.fit(images, labels, batch_size=8, epochs=1, verbose=0)  # trains on
     exported = model.export_encoder(str(tmp_path / "student_encoder"))
     served = tf.saved_model.load(exported).signatures["serving_default"](
-        images=tf.constant((images * 255).round().astype(np.uint8)))
+        images=tf.constant((images * 255).round().astype(np.uint8))
+    )
     encoder = model.student.get_layer("student_encoder")
     np.testing.assert_allclose(
         served["representation"],
-        encoder(np.round(images * 255) / 255, training=False), atol=1e-5)
+        encoder(np.round(images * 255) / 255, training=False),
+        atol=1e-5,
+    )
 
 
 def test_a_savedmodel_teacher_gives_the_keras_teachers_logits(tmp_path):
@@ -164,31 +183,39 @@ def test_a_savedmodel_teacher_gives_the_keras_teachers_logits(tmp_path):
     teacher = teacher_model()
     teacher.export(str(tmp_path / "teacher"), verbose=False)
     loaded = distillation.SavedModelTeacher(str(tmp_path / "teacher"))
-    np.testing.assert_allclose(loaded(images), teacher(images, training=False), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded(images), teacher(images, training=False), atol=1e-5
+    )
     model = ks.Distillation(str(tmp_path / "teacher"), classifier("student", 2))
     model.compile(optimizer=keras.optimizers.SGD(0.05))
     model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
     assert not model.teacher.trainable_weights
     with pytest.raises(distillation.DistillationError, match="copies a Keras model"):
-        distillation.distill(str(tmp_path / "teacher"), (images, labels),
-                             (images, np.abs(labels)))
+        distillation.distill(
+            str(tmp_path / "teacher"), (images, labels), (images, np.abs(labels))
+        )
     path = str(tmp_path / "distill.keras")
     model.save(path)
     # Keras reloads an external SavedModel only when told the file is trusted.
     with pytest.raises(ValueError, match="safe_mode=False"):
         keras.saving.load_model(path)
     loaded = keras.saving.load_model(path, safe_mode=False)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0),
-                               model.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
+    )
 
 
 def test_self_distillation_student_copies_the_architecture_not_the_weights():
     teacher = teacher_model()
     student = distillation.self_distillation_student(teacher)
-    assert [type(l) for l in student.layers] == [type(l) for l in teacher.layers]
+    assert [type(layer) for layer in student.layers] == [
+        type(layer) for layer in teacher.layers
+    ]
     assert student.count_params() == teacher.count_params()
-    assert not np.allclose(student.get_layer("classifier").kernel.numpy(),
-                           teacher.get_layer("classifier").kernel.numpy())
+    assert not np.allclose(
+        student.get_layer("classifier").kernel.numpy(),
+        teacher.get_layer("classifier").kernel.numpy(),
+    )
 
 
 TWO_REPLICAS = """
@@ -220,8 +247,9 @@ def test_two_replicas_equal_one_device():
     multi = run_with_replicas(TWO_REPLICAS, 2)
     assert set(single) == set(multi)
     for key in single:
-        np.testing.assert_allclose(multi[key], single[key], rtol=1e-5, atol=1e-6,
-                                   err_msg=key)
+        np.testing.assert_allclose(
+            multi[key], single[key], rtol=1e-5, atol=1e-6, err_msg=key
+        )
     assert single["loss"][0] > single["loss"][-1]
 
 
@@ -267,8 +295,9 @@ def test_bad_models_and_shapes(tmp_path):
 
 def test_labels_beyond_the_classes_fail_in_the_step():
     images, labels = data()
-    model = ks.Distillation(teacher_model(), classifier("s", 2),
-                            augment=keras.layers.Identity())
+    model = ks.Distillation(
+        teacher_model(), classifier("s", 2), augment=keras.layers.Identity()
+    )
     model.compile(optimizer="sgd")
     with pytest.raises(tf.errors.InvalidArgumentError, match="labels must be <"):
         model.fit(images, labels + CLASSES, batch_size=8, verbose=0)
@@ -299,8 +328,15 @@ def test_distill_validates_its_arguments():
 def test_distill_end_to_end_on_arrays():
     images, labels = data(32)
     student, results = distillation.distill(
-        teacher_model(), (images, labels), (images, np.abs(labels)), epochs=2,
-        batch_size=16, alpha=1.0, label_fraction=0.5, optimizer="momentum")
+        teacher_model(),
+        (images, labels),
+        (images, np.abs(labels)),
+        epochs=2,
+        batch_size=16,
+        alpha=1.0,
+        label_fraction=0.5,
+        optimizer="momentum",
+    )
     assert isinstance(student, keras.Model)
     assert results["num_train"] == 32 and results["num_test"] == 32
     # Half the labels of the 22 labelled images, balanced: 3 per class.
@@ -316,7 +352,10 @@ def test_distill_end_to_end_on_arrays():
     assert results["teacher_agreement"] > 0.75
     np.testing.assert_allclose(
         results["teacher_top1"],
-        np.mean(np.argmax(teacher_model()(images, training=False), -1) == np.abs(labels)))
+        np.mean(
+            np.argmax(teacher_model()(images, training=False), -1) == np.abs(labels)
+        ),
+    )
 
 
 def test_other_bad_inputs(tmp_path):
@@ -325,14 +364,31 @@ def test_other_bad_inputs(tmp_path):
     model = ks.Distillation(teacher, classifier("s", 2))
     with pytest.raises(distillation.DistillationError, match="needs the image size"):
         model.build((None, None, None, 3))
-    flat = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Flatten(),
-                             keras.layers.Dense(CLASSES)])
+    flat = keras.Sequential(
+        [
+            keras.Input((SIZE, SIZE, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(CLASSES),
+        ]
+    )
     with pytest.raises(distillation.DistillationError, match="holds 0 nested models"):
         ks.Distillation(teacher, flat).export_encoder(str(tmp_path / "e"))
-    conv = keras.Sequential([keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(CLASSES, 1)])
-    with pytest.raises(distillation.DistillationError, match=r"\(batch, classes\) logits"):
-        distillation.distill(teacher, (images, labels), (images, np.abs(labels)), student=conv)
-    with pytest.raises(distillation.DistillationError, match="test_data holds no labelled"):
+    conv = keras.Sequential(
+        [keras.Input((SIZE, SIZE, 3)), keras.layers.Conv2D(CLASSES, 1)]
+    )
+    with pytest.raises(
+        distillation.DistillationError, match=r"\(batch, classes\) logits"
+    ):
+        distillation.distill(
+            teacher, (images, labels), (images, np.abs(labels)), student=conv
+        )
+    with pytest.raises(
+        distillation.DistillationError, match="test_data holds no labelled"
+    ):
         distillation.distill(teacher, (images, labels), (images, labels * 0 - 1))
-    with pytest.raises(distillation.DistillationError, match="train_data holds no image"):
-        distillation.distill(teacher, (images[:0], labels[:0]), (images, np.abs(labels)))
+    with pytest.raises(
+        distillation.DistillationError, match="train_data holds no image"
+    ):
+        distillation.distill(
+            teacher, (images[:0], labels[:0]), (images, np.abs(labels))
+        )

@@ -26,16 +26,22 @@ def test_resnet50_has_the_standard_size_and_width():
 def test_reference_details():
     encoder = ks.encoders.ResNet(34, width_multiplier=2, input_shape=(64, 64, 3))
     assert encoder.output_shape == (None, 1024)
-    convs = [l for l in encoder.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [
+        layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
     assert convs and not any(c.use_bias for c in convs)
-    bns = [l for l in encoder.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [
+        layer
+        for layer in encoder.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert all(b.synchronized and b.momentum == 0.9 and b.epsilon == 1e-5 for b in bns)
     # The last BN of every residual branch starts at gamma = 0 (3+4+6+3 blocks),
     # so every block starts as its shortcut.
     zero = [b.name for b in bns if not np.any(b.gamma.numpy())]
     assert len(zero) == 16 and all(name.endswith("_bn2") for name in zero)
     # Projection shortcuts on the first block of every group, the first too.
-    assert sorted(l.name for l in convs if l.name.endswith("_proj")) == [
+    assert sorted(c.name for c in convs if c.name.endswith("_proj")) == [
         f"group{g}_block1_proj" for g in range(1, 5)
     ]
 
@@ -56,8 +62,11 @@ def test_any_image_size_and_output():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"depth": 20}, "depth must be one of"), ({"width_multiplier": 1.5}, "width_multiplier"),
-     ({"input_shape": (32, 32, 1)}, "input_shape")],
+    [
+        ({"depth": 20}, "depth must be one of"),
+        ({"width_multiplier": 1.5}, "width_multiplier"),
+        ({"input_shape": (32, 32, 1)}, "input_shape"),
+    ],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -66,14 +75,21 @@ def test_bad_arguments(kwargs, message):
 
 @pytest.mark.parametrize(
     "depth, width, sk_ratio, expected",
-    [(50, 1, 0.0, 23_508_032), (50, 1, 0.0625, 35_215_584),
-     (101, 2, 0.0625, 257_132_224), (152, 3, 0.0625, 794_704_160)],
+    [
+        (50, 1, 0.0, 23_508_032),
+        (50, 1, 0.0625, 35_215_584),
+        (101, 2, 0.0625, 257_132_224),
+        (152, 3, 0.0625, 794_704_160),
+    ],
 )
-def test_sk_resnets_match_the_reference_parameter_counts(depth, width, sk_ratio, expected):
+def test_sk_resnets_match_the_reference_parameter_counts(
+    depth, width, sk_ratio, expected
+):
     # Counted from the variables' shapes, never allocated (R152 3x is 3 GB).
     with keras.StatelessScope(initialize_variables=False):
-        encoder = ks.encoders.ResNet(depth, width, sk_ratio=sk_ratio,
-                                     input_shape=(224, 224, 3))
+        encoder = ks.encoders.ResNet(
+            depth, width, sk_ratio=sk_ratio, input_shape=(224, 224, 3)
+        )
     assert trainable_count(encoder) == expected
     assert encoder.output_shape == (None, 2048 * width)
 
@@ -85,13 +101,24 @@ def small_sk_resnet(**kwargs):
 def test_sk_resnet_structure():
     encoder = small_sk_resnet()
     assert encoder.name == "resnet50_sk"
-    convs = [l for l in encoder.layers if isinstance(l, keras.layers.Conv2D)]
+    convs = [
+        layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
     assert not any(c.use_bias for c in convs)
     # Deep stem: 3x3/2 to 32, 3x3 to 32, 3x3 to 64.
-    assert [(encoder.get_layer(n).kernel_size, encoder.get_layer(n).strides,
-             encoder.get_layer(n).filters) for n in ("stem_conv1", "stem_conv2", "stem_conv")] == [
-        ((3, 3), (2, 2), 32), ((3, 3), (1, 1), 32), ((3, 3), (1, 1), 64)]
-    sks = [l for l in encoder.layers if isinstance(l, ks.layers.SelectiveKernelMix)]
+    assert [
+        (
+            encoder.get_layer(n).kernel_size,
+            encoder.get_layer(n).strides,
+            encoder.get_layer(n).filters,
+        )
+        for n in ("stem_conv1", "stem_conv2", "stem_conv")
+    ] == [((3, 3), (2, 2), 32), ((3, 3), (1, 1), 32), ((3, 3), (1, 1), 64)]
+    sks = [
+        layer
+        for layer in encoder.layers
+        if isinstance(layer, ks.layers.SelectiveKernelMix)
+    ]
     assert len(sks) == 16
     sk = encoder.get_layer("group4_block1_sk")
     assert tuple(sk.squeeze.kernel.shape) == (1, 1, 512, 32)
@@ -100,17 +127,26 @@ def test_sk_resnet_structure():
     assert encoder.get_layer("group4_block1_conv2").strides == (2, 2)
     # ResNet-D shortcut: (pad), average pool, stride-1 1x1 convolution.
     pool = encoder.get_layer("group2_block1_proj_pool")
-    assert pool.pool_size == (2, 2) and pool.strides == (2, 2) and pool.padding == "valid"
+    assert (
+        pool.pool_size == (2, 2) and pool.strides == (2, 2) and pool.padding == "valid"
+    )
     assert encoder.get_layer("group2_block1_proj").strides == (1, 1)
     assert encoder.get_layer("group1_block1_proj_pool").padding == "same"
-    bns = [l for l in encoder.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [
+        layer
+        for layer in encoder.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     bns += [s.squeeze_bn for s in sks]
     assert all(b.synchronized and b.epsilon == 1e-5 and b.momentum == 0.9 for b in bns)
     zero = [b.name for b in bns if not np.any(b.gamma.numpy())]
     assert len(zero) == 16 and all(name.endswith("_bn3") for name in zero)
     unsynced = small_sk_resnet(synchronized_batch_norm=False)
-    assert not any(s.squeeze_bn.synchronized for s in unsynced.layers
-                   if isinstance(s, ks.layers.SelectiveKernelMix))
+    assert not any(
+        s.squeeze_bn.synchronized
+        for s in unsynced.layers
+        if isinstance(s, ks.layers.SelectiveKernelMix)
+    )
 
 
 def test_sk_resnet_config_xla_and_mixed_precision():
@@ -119,7 +155,9 @@ def test_sk_resnet_config_xla_and_mixed_precision():
     expected = encoder(x, training=False).numpy()
     restored = keras.Model.from_config(encoder.get_config())
     restored.set_weights(encoder.get_weights())
-    np.testing.assert_allclose(restored(x, training=False), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        restored(x, training=False), expected, rtol=1e-5, atol=1e-5
+    )
     xla = tf.function(lambda v: encoder(v, training=False), jit_compile=True)
     np.testing.assert_allclose(xla(x), expected, rtol=1e-4, atol=1e-4)
     keras.config.set_dtype_policy("mixed_float16")
@@ -129,7 +167,9 @@ def test_sk_resnet_config_xla_and_mixed_precision():
         keras.config.set_dtype_policy("float32")
     half.set_weights(encoder.get_weights())
     sk = half.get_layer("group1_block1_sk")
-    assert sk.squeeze.compute_dtype == "float16" and sk.squeeze.kernel.dtype == "float32"
+    assert (
+        sk.squeeze.compute_dtype == "float16" and sk.squeeze.kernel.dtype == "float32"
+    )
     h = half(x, training=False).numpy().astype("float32")
     assert np.linalg.norm(h - expected) / np.linalg.norm(expected) < 2e-2
 

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.replicas import run_with_replicas
-
 import keras_simclr as ks
 from keras_simclr import export
+from tests.replicas import run_with_replicas
 
 SIZE = 16
 HEAD = dict(num_layers=3, hidden_dim=32, output_dim=16)
@@ -290,7 +289,9 @@ def test_free_input_size_and_errors(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "free"))
     spec = loaded.signatures["serving_default"].structured_input_signature[1]
     assert list(spec["images"].shape) == [None, None, None, 3]
-    out = loaded.signatures["serving_default"](images=tf.zeros((2, 24, 20, 3), tf.uint8))
+    out = loaded.signatures["serving_default"](
+        images=tf.zeros((2, 24, 20, 3), tf.uint8)
+    )
     assert out["representation"].shape == (2, 8)
     fixed = _tiny_encoder()
     with pytest.raises(ValueError, match="differs from the encoder's input size"):

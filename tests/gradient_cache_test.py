@@ -66,8 +66,13 @@ keras.mixed_precision.set_global_policy("float32")
 save(**out)
 """
 
-METRICS = ("loss", "contrastive_accuracy", "contrastive_entropy", "probe_loss",
-           "probe_accuracy")
+METRICS = (
+    "loss",
+    "contrastive_accuracy",
+    "contrastive_entropy",
+    "probe_loss",
+    "probe_accuracy",
+)
 
 
 def run(replicas, **configs):
@@ -85,14 +90,24 @@ def run(replicas, **configs):
 
 @pytest.fixture(scope="module")
 def one_device():
-    return run(1, k2={"k": 2}, k4={"k": 4}, k2_jit={"k": 2, "jit": True},
-               k2_mixed={"k": 2, "policy": "mixed_float16"})
+    return run(
+        1,
+        k2={"k": 2},
+        k4={"k": 4},
+        k2_jit={"k": 2, "jit": True},
+        k2_mixed={"k": 2, "policy": "mixed_float16"},
+    )
 
 
 @pytest.fixture(scope="module")
 def two_replicas():
-    return run(2, k1={"k": 1}, k1_mixed={"k": 1, "policy": "mixed_float16"},
-               k2={"k": 2}, k2_sync={"k": 2, "sync": True})
+    return run(
+        2,
+        k1={"k": 1},
+        k1_mixed={"k": 1, "policy": "mixed_float16"},
+        k2={"k": 2},
+        k2_sync={"k": 2, "sync": True},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +170,8 @@ def expected_moving_statistics(result, groups):
     for images in groups:
         x = conv_outputs(
             np.concatenate([result["view1"][images], result["view2"][images]]),
-            result["kernel"])
+            result["kernel"],
+        )
         means.append(x.mean(axis=(0, 1, 2)))
         variances.append(x.var(axis=(0, 1, 2)))
     return 0.1 * np.mean(means, 0), 0.9 + 0.1 * np.mean(variances, 0)
@@ -167,12 +183,16 @@ def assert_moving_statistics(result, groups, *other_groupings):
         other_variance = expected_moving_statistics(result, other)[1]
         assert np.max(np.abs(variance - other_variance)) > 5e-5
     for copy in range(len(result["moving_mean"])):  # identical on each replica
-        np.testing.assert_allclose(result["moving_mean"][copy], mean, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            result["moving_mean"][copy], mean, rtol=1e-5, atol=1e-7
+        )
         np.testing.assert_allclose(result["moving_variance"][copy], variance, rtol=1e-5)
 
 
 def test_moving_statistics_are_the_mean_of_the_micro_batches(one_device, two_replicas):
-    chunks = lambda size: np.split(np.arange(16), 16 // size)
+    def chunks(size):
+        return np.split(np.arange(16), 16 // size)
+
     assert_moving_statistics(one_device["k2"], chunks(8))
     assert_moving_statistics(one_device["k4"], chunks(4))
     # Unsynchronized BN on 2 replicas: the mean over all 4 micro-batches,
@@ -186,15 +206,24 @@ def test_moving_statistics_are_the_mean_of_the_micro_batches(one_device, two_rep
 
 def data(n, size=8, seed=0):
     rng = np.random.default_rng(seed)
-    images = 0.7 * rng.uniform(size=(n, 1, 1, 3)) + 0.3 * rng.uniform(size=(n, size, size, 3))
-    return images.astype(np.float32), np.clip(images[:, :, ::-1] * 0.8 + 0.1, 0, 1).astype(np.float32)
+    images = 0.7 * rng.uniform(size=(n, 1, 1, 3)) + 0.3 * rng.uniform(
+        size=(n, size, size, 3)
+    )
+    return images.astype(np.float32), np.clip(
+        images[:, :, ::-1] * 0.8 + 0.1, 0, 1
+    ).astype(np.float32)
 
 
 def make_model(micro_batches, **kwargs):
     keras.utils.set_random_seed(1)
-    return ks.SimCLR(tiny_encoder(8), ks.layers.ProjectionHead(2, output_dim=16),
-                     augment=keras.layers.Identity(), temperature=0.5,
-                     micro_batches=micro_batches, **kwargs)
+    return ks.SimCLR(
+        tiny_encoder(8),
+        ks.layers.ProjectionHead(2, output_dim=16),
+        augment=keras.layers.Identity(),
+        temperature=0.5,
+        micro_batches=micro_batches,
+        **kwargs,
+    )
 
 
 def test_a_batch_of_unknown_size_splits_unevenly():
@@ -221,7 +250,9 @@ def test_a_batch_of_unknown_size_needs_an_image_per_micro_batch():
     model = make_model(8)
     model.compile(optimizer="sgd")
     pairs = tf.data.Dataset.from_tensor_slices((view1, view2)).batch(16)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="micro_batches=8 needs at least 8 images"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="micro_batches=8 needs at least 8 images"
+    ):
         model.fit(pairs, epochs=1, verbose=0)
 
 
@@ -232,8 +263,11 @@ def test_evaluation_in_micro_batches_is_the_whole_batch():
     for micro_batches in (1, 4):
         model = make_model(micro_batches, num_classes=4)
         model.compile(optimizer="sgd")
-        results.append(model.evaluate((view1, view2), labels, batch_size=16,
-                                      verbose=0, return_dict=True))
+        results.append(
+            model.evaluate(
+                (view1, view2), labels, batch_size=16, verbose=0, return_dict=True
+            )
+        )
     for metric in METRICS:
         np.testing.assert_allclose(results[1][metric], results[0][metric], rtol=1e-6)
 
@@ -246,7 +280,10 @@ def test_micro_batches_survive_the_config():
 
 @pytest.mark.parametrize("micro_batches", [0, -2, 2.5, "4", True, None])
 def test_bad_micro_batches_are_clear_errors(micro_batches):
-    with pytest.raises(ValueError, match=f"micro_batches must be an integer >= 1, got {micro_batches!r}"):
+    with pytest.raises(
+        ValueError,
+        match=f"micro_batches must be an integer >= 1, got {micro_batches!r}",
+    ):
         ks.SimCLR(tiny_encoder(), micro_batches=micro_batches)
 
 
@@ -254,5 +291,8 @@ def test_micro_batches_must_divide_the_batch():
     view1, view2 = data(12)
     model = make_model(5)
     model.compile(optimizer="sgd")
-    with pytest.raises(ValueError, match="micro_batches=5 must divide the per-replica batch, got 12 images"):
+    with pytest.raises(
+        ValueError,
+        match="micro_batches=5 must divide the per-replica batch, got 12 images",
+    ):
         model.fit((view1, view2), batch_size=12, epochs=1, verbose=0)

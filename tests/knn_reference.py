@@ -23,6 +23,8 @@ def numpy_knn(bank, bank_labels, queries, labels, k, temperature, classes):
         similarity = bank @ query
         nearest = np.argsort(-similarity)[:k]
         votes = np.zeros(classes)
-        np.add.at(votes, bank_labels[nearest], np.exp(similarity[nearest] / temperature))
+        np.add.at(
+            votes, bank_labels[nearest], np.exp(similarity[nearest] / temperature)
+        )
         correct += int(np.argmax(votes) == label)
     return correct / len(labels)

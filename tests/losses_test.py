@@ -17,7 +17,9 @@ def reference_nt_xent(z1, z2, temperature):
     for i in range(2 * n):
         j = (i + n) % (2 * n)
         others = np.delete(sim[i], i)
-        total += np.log(np.sum(np.exp(others - others.max()))) + others.max() - sim[i, j]
+        total += (
+            np.log(np.sum(np.exp(others - others.max()))) + others.max() - sim[i, j]
+        )
     return total / (2 * n)
 
 
@@ -30,7 +32,9 @@ def test_nt_xent_matches_numpy(n, d, temperature):
     z1 = rng.normal(size=(n, d)).astype(np.float32)
     z2 = (z1 + rng.normal(scale=0.5, size=(n, d))).astype(np.float32)
     got = float(losses.nt_xent(z1, z2, temperature))
-    np.testing.assert_allclose(got, reference_nt_xent(z1, z2, temperature), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        got, reference_nt_xent(z1, z2, temperature), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_a_single_image_is_refused_it_has_no_negatives():
@@ -55,7 +59,9 @@ def test_gradient_matches_finite_differences():
         plus, minus = z1.copy(), z1.copy()
         plus[idx] += eps
         minus[idx] -= eps
-        numeric[idx] = (reference_nt_xent(plus, z2, 0.5) - reference_nt_xent(minus, z2, 0.5)) / (2 * eps)
+        numeric[idx] = (
+            reference_nt_xent(plus, z2, 0.5) - reference_nt_xent(minus, z2, 0.5)
+        ) / (2 * eps)
     np.testing.assert_allclose(g1.numpy(), numeric, atol=1e-4)
 
 
@@ -87,8 +93,18 @@ def test_low_precision_inputs_stay_finite(dtype):
 @pytest.mark.parametrize(
     "z1, z2, temperature, message",
     [
-        (np.ones((4, 3)), np.ones((4, 3)), 0.0, "temperature must be a finite number > 0"),
-        (np.ones((4, 3)), np.ones((4, 3)), -1.0, "temperature must be a finite number > 0"),
+        (
+            np.ones((4, 3)),
+            np.ones((4, 3)),
+            0.0,
+            "temperature must be a finite number > 0",
+        ),
+        (
+            np.ones((4, 3)),
+            np.ones((4, 3)),
+            -1.0,
+            "temperature must be a finite number > 0",
+        ),
         (np.ones((4, 3)), np.ones((4, 3)), np.inf, "got inf"),
         (np.ones((4, 3)), np.ones((4, 3)), tf.constant(0.0), "got 0"),
         (np.ones((4, 3)), np.ones((4, 3)), "0.5", "got '0.5'"),
@@ -108,7 +124,9 @@ def test_a_symbolic_zero_temperature_fails_when_the_graph_runs():
 
     z = np.eye(4, dtype=np.float32)
     loss = tf.function(lambda t: losses.nt_xent(z, z, t))
-    with pytest.raises(UserInputError, match="temperature must be a finite number > 0, got 0"):
+    with pytest.raises(
+        UserInputError, match="temperature must be a finite number > 0, got 0"
+    ):
         with errors.graph_errors_as_user_errors():
             loss(tf.constant(0.0))
     assert np.isfinite(float(loss(tf.constant(0.5))))
@@ -118,7 +136,9 @@ def test_numpy_scalar_temperatures_are_numbers():
     z = np.eye(4, dtype=np.float32)
     expected = reference_nt_xent(z, z, 0.5)
     for temperature in (np.float32(0.5), np.float64(0.5), np.array(0.5)):
-        np.testing.assert_allclose(float(losses.nt_xent(z, z, temperature)), expected, rtol=1e-5)
+        np.testing.assert_allclose(
+            float(losses.nt_xent(z, z, temperature)), expected, rtol=1e-5
+        )
     assert losses.NTXent(np.float32(0.5)).get_config()["temperature"] == 0.5
 
 
@@ -175,7 +195,9 @@ def test_distributed_loss_and_gradients_equal_single_device(replicas):
     rng = np.random.default_rng(0)
     z1 = rng.normal(size=(8, 6)).astype(np.float32)
     z2 = (z1 + rng.normal(scale=0.3, size=(8, 6))).astype(np.float32)
-    np.testing.assert_allclose(single["loss"], reference_nt_xent(z1, z2, 0.2), rtol=1e-5)
+    np.testing.assert_allclose(
+        single["loss"], reference_nt_xent(z1, z2, 0.2), rtol=1e-5
+    )
     np.testing.assert_allclose(multi["loss"], single["loss"], rtol=1e-6)
     # Without the gradient of all_gather, the other replicas' share of
     # every gradient would be lost and this would fail by a wide margin.
@@ -217,13 +239,17 @@ def test_uneven_replica_batches_equal_one_device(replicas):
     multi = run_with_replicas(UNEVEN_LOSS, replicas)
     rng = np.random.default_rng(0)
     z1 = tf.constant(rng.normal(size=(7, 6)).astype(np.float32))
-    z2 = tf.constant((z1.numpy() + rng.normal(scale=0.3, size=(7, 6))).astype(np.float32))
+    z2 = tf.constant(
+        (z1.numpy() + rng.normal(scale=0.3, size=(7, 6))).astype(np.float32)
+    )
     with tf.GradientTape() as tape:
         tape.watch([z1, z2])
         terms = losses.contrastive_terms(z1, z2, temperature=0.2)
         loss = terms.replica_loss()
     g1, g2 = tape.gradient(loss, [z1, z2])
-    np.testing.assert_allclose(float(loss), reference_nt_xent(z1.numpy(), z2.numpy(), 0.2), rtol=1e-5)
+    np.testing.assert_allclose(
+        float(loss), reference_nt_xent(z1.numpy(), z2.numpy(), 0.2), rtol=1e-5
+    )
     np.testing.assert_allclose(multi["loss"], float(loss), rtol=1e-5)
     np.testing.assert_array_equal(multi["correct"].reshape(-1), terms.correct.numpy())
     np.testing.assert_allclose(multi["g1"], g1.numpy(), atol=1e-6)

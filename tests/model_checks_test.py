@@ -33,14 +33,29 @@ def shared_model():
     "x, y, kwargs, message",
     [
         # Trained on views clipped to [0, 1]: 62% of the pixels saturated.
-        (images() * 255, LABELS, {}, r"float images must be in 0\.\.1, got a maximum of 2\d\d\.\d+ "
-         r"in the images of training step 0 - divide them by 255, or pass uint8"),
+        (
+            images() * 255,
+            LABELS,
+            {},
+            r"float images must be in 0\.\.1, got a maximum of 2\d\d\.\d+ "
+            r"in the images of training step 0 - divide them by 255, or pass uint8",
+        ),
         # Trained to NaN weights.
-        (with_nan_in_image(5), LABELS, {}, "images of training step 1 hold NaN or Inf pixels"),
+        (
+            with_nan_in_image(5),
+            LABELS,
+            {},
+            "images of training step 1 hold NaN or Inf pixels",
+        ),
         # Loss 0 and zero gradients, every step.
         (images(), LABELS, {"batch_size": 1}, "global batch of at least 2 images"),
         # InvalidArgumentError: Graph execution error.
-        (images(), LABELS + 1, {}, "labels must be < num_classes=4 for the probe, got label 4"),
+        (
+            images(),
+            LABELS + 1,
+            {},
+            "labels must be < num_classes=4 for the probe, got label 4",
+        ),
         # 2.7 was truncated to 2.
         (images(), LABELS + 0.7, {}, "non-integer float label"),
         # Mean/std-normalised images were clipped to [0, 1] too.
@@ -51,7 +66,9 @@ def shared_model():
 def test_fit_refuses_bad_batches(shared_model, x, y, kwargs, message):
     before = [w.numpy() for w in shared_model.trainable_weights]
     with pytest.raises(UserInputError, match=message) as error:
-        shared_model.fit(x, y, batch_size=kwargs.get("batch_size", 4), shuffle=False, verbose=0)
+        shared_model.fit(
+            x, y, batch_size=kwargs.get("batch_size", 4), shuffle=False, verbose=0
+        )
     one_line(error)
     if "step 1" not in message:
         # The checks run before the update: a bad first batch trains nothing.
@@ -61,14 +78,19 @@ def test_fit_refuses_bad_batches(shared_model, x, y, kwargs, message):
 
 def test_integer_valued_float_labels_and_uint8_images_still_train(shared_model):
     history = shared_model.fit(
-        (images() * 255).astype(np.uint8), LABELS.astype(np.float32), batch_size=4, verbose=0
+        (images() * 255).astype(np.uint8),
+        LABELS.astype(np.float32),
+        batch_size=4,
+        verbose=0,
     )
     assert np.isfinite(history.history["probe_loss"][-1])
 
 
 def test_labels_must_match_the_images(shared_model):
     batch = tf.data.Dataset.from_tensors((images()[:4], LABELS[:3]))
-    with pytest.raises(UserInputError, match="one id per image, got 3 labels for 4 images"):
+    with pytest.raises(
+        UserInputError, match="one id per image, got 3 labels for 4 images"
+    ):
         shared_model.fit(batch, verbose=0)
 
 
@@ -84,7 +106,10 @@ def test_evaluate_names_an_evaluation_batch(shared_model):
         (images()[:, None], r"got shape \(4, 1, 8, 8, 3\)"),
         (images()[..., :1], "3 channels \\(RGB\\), got 1"),
         (images()[..., :2], "3 channels \\(RGB\\), got 2"),
-        (np.concatenate([images(), images()[..., :1]], -1), "3 channels \\(RGB\\), got 4"),
+        (
+            np.concatenate([images(), images()[..., :1]], -1),
+            "3 channels \\(RGB\\), got 4",
+        ),
     ],
     ids=["rank3", "rank5", "1_channel", "2_channels", "4_channels"],
 )
@@ -106,7 +131,9 @@ def test_a_ragged_batch_says_resize_to_one_size():
         tiny_simclr().fit(ragged, verbose=0)
 
 
-@pytest.mark.parametrize("temperature", [float("inf"), float("nan"), 0, -1, True, "0.5", None])
+@pytest.mark.parametrize(
+    "temperature", [float("inf"), float("nan"), 0, -1, True, "0.5", None]
+)
 def test_simclr_refuses_bad_temperatures(temperature):
     # inf was accepted, and nothing ever trained.
     with pytest.raises(UserInputError, match="temperature must be a finite number > 0"):
@@ -122,9 +149,11 @@ def test_simclr_accepts_numpy_temperatures():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"num_classes": 1}, "num_classes must be >= 2"),
-     ({"num_classes": 2.5}, "num_classes must be an integer"),
-     ({"probe_layer": -1}, "probe_layer must be >= 0")],
+    [
+        ({"num_classes": 1}, "num_classes must be >= 2"),
+        ({"num_classes": 2.5}, "num_classes must be an integer"),
+        ({"probe_layer": -1}, "probe_layer must be >= 0"),
+    ],
 )
 def test_simclr_refuses_bad_probe_settings(kwargs, message):
     with pytest.raises(UserInputError, match=message):

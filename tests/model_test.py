@@ -9,7 +9,9 @@ from tests.tiny_models import tiny_encoder
 
 def data(n=32, size=8, seed=0):
     rng = np.random.default_rng(seed)
-    images = 0.7 * rng.uniform(size=(n, 1, 1, 3)) + 0.3 * rng.uniform(size=(n, size, size, 3))
+    images = 0.7 * rng.uniform(size=(n, 1, 1, 3)) + 0.3 * rng.uniform(
+        size=(n, size, size, 3)
+    )
     return images.astype(np.float32), (np.arange(n) % 4).astype(np.int32)
 
 
@@ -33,7 +35,11 @@ def test_fit_reports_the_metrics_and_the_loss_falls():
     history = model.fit(images, labels, batch_size=32, epochs=8, verbose=0)
     logs = history.history
     assert set(logs) == {
-        "loss", "contrastive_accuracy", "contrastive_entropy", "probe_loss", "probe_accuracy"
+        "loss",
+        "contrastive_accuracy",
+        "contrastive_entropy",
+        "probe_loss",
+        "probe_accuracy",
     }
     assert logs["loss"][-1] < logs["loss"][0] - 0.2
     assert logs["contrastive_accuracy"][-1] > logs["contrastive_accuracy"][0]
@@ -67,7 +73,9 @@ def test_views_from_tf_data_skip_augmentation():
     # same loss, which random augmentation would not.
     pairs = tf.data.Dataset.from_tensor_slices((images, view2)).batch(32)
     first = model.evaluate(pairs, verbose=0, return_dict=True)["loss"]
-    assert model.evaluate(pairs, verbose=0, return_dict=True)["loss"] == pytest.approx(first)
+    assert model.evaluate(pairs, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        first
+    )
 
 
 def test_unlabelled_images_do_not_train_the_probe():
@@ -88,8 +96,11 @@ def test_unlabelled_images_do_not_train_the_probe():
 
 
 def test_probe_can_read_a_middle_head_layer():
-    model = make_model(num_classes=4, probe_layer=1,
-                       projection_head=ks.layers.ProjectionHead(3, hidden_dim=12, output_dim=6))
+    model = make_model(
+        num_classes=4,
+        probe_layer=1,
+        projection_head=ks.layers.ProjectionHead(3, hidden_dim=12, output_dim=6),
+    )
     images, labels = data(16)
     model.compile(optimizer="sgd")
     model.fit(images, labels, batch_size=16, epochs=1, verbose=0)
@@ -105,8 +116,14 @@ def test_save_and_load_round_trip(tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(restored, ks.SimCLR)
-    np.testing.assert_array_equal(restored.predict(images, verbose=0), model.predict(images, verbose=0))
-    assert restored.temperature == 0.5 and restored.num_classes == 4 and restored.probe_layer == 1
+    np.testing.assert_array_equal(
+        restored.predict(images, verbose=0), model.predict(images, verbose=0)
+    )
+    assert (
+        restored.temperature == 0.5
+        and restored.num_classes == 4
+        and restored.probe_layer == 1
+    )
     for a, b in zip(model.weights, restored.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
@@ -118,7 +135,9 @@ def test_jit_compile_gives_the_same_step():
     for jit in (False, True):
         keras.utils.set_random_seed(3)
         model = make_model(num_classes=4, augment=keras.layers.Identity())
-        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), jit_compile=jit)
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1, momentum=0.9), jit_compile=jit
+        )
         model.build((None, 8, 8, 3))
         initial = model.get_weights()
         history = model.fit(*pairs, batch_size=16, epochs=2, shuffle=False, verbose=0)
@@ -127,7 +146,7 @@ def test_jit_compile_gives_the_same_step():
     # the round-off a little: equal to 1e-3 after steps that move the
     # weights by far more.
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-4)
-    for before, a, b in zip(initial, results[0][1], results[1][1]):
+    for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a, b, atol=1e-3)
     assert max(np.abs(a - b).max() for a, b in zip(initial, results[0][1])) > 0.05
 
@@ -137,8 +156,13 @@ def test_mixed_precision_trains_with_a_float32_loss(policy):
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     images, labels = data(32)
-    model = ks.SimCLR(tiny_encoder(), ks.layers.ProjectionHead(2, output_dim=16),
-                      augment=keras.layers.GaussianNoise(0.05), temperature=0.05, num_classes=4)
+    model = ks.SimCLR(
+        tiny_encoder(),
+        ks.layers.ProjectionHead(2, output_dim=16),
+        augment=keras.layers.GaussianNoise(0.05),
+        temperature=0.05,
+        num_classes=4,
+    )
     model.compile(optimizer=keras.optimizers.SGD(0.05))
     if policy == "mixed_float16":
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
@@ -171,7 +195,10 @@ def test_bad_images_are_clear_errors(batch, message):
         ({"temperature": -0.5}, "temperature must be"),
         ({"num_classes": 1}, "num_classes"),
         ({"probe_layer": -1}, "probe_layer"),
-        ({"probe_layer": 1, "projection_head": keras.layers.Dense(4)}, "ProjectionHead"),
+        (
+            {"probe_layer": 1, "projection_head": keras.layers.Dense(4)},
+            "ProjectionHead",
+        ),
     ],
 )
 def test_bad_arguments_are_clear_errors(kwargs, message):
@@ -192,7 +219,9 @@ def test_uint8_images_reach_any_augmentation_as_floats():
     images, _ = data(16)
     model = make_model()  # GaussianNoise, which cannot add noise to uint8
     model.compile(optimizer="sgd")
-    history = model.fit((images * 255).astype(np.uint8), batch_size=16, epochs=1, verbose=0)
+    history = model.fit(
+        (images * 255).astype(np.uint8), batch_size=16, epochs=1, verbose=0
+    )
     assert np.isfinite(history.history["loss"][0])
 
 
@@ -207,9 +236,9 @@ def test_the_private_keras_build_hook_simclr_overrides_is_unchanged():
     hook = TensorFlowTrainer._maybe_symbolic_build
     expected = ["self", "iterator", "data_batch"]
     assert list(inspect.signature(hook).parameters) == expected
-    assert list(inspect.signature(
-        ks.SimCLR._maybe_symbolic_build).parameters) == expected
+    assert (
+        list(inspect.signature(ks.SimCLR._maybe_symbolic_build).parameters) == expected
+    )
     assert "for _, _, it in iterator:" in inspect.getsource(hook)
     for method in (TensorFlowTrainer.fit, TensorFlowTrainer.evaluate):
-        assert "self._maybe_symbolic_build(iterator=" in inspect.getsource(
-            method)
+        assert "self._maybe_symbolic_build(iterator=" in inspect.getsource(method)

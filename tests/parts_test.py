@@ -6,7 +6,13 @@ import keras
 import numpy as np
 
 import keras_simclr as ks
-from keras_simclr.parts import all_layers, as_image_size, copy_layer, input_image_size, split_model
+from keras_simclr.parts import (
+    all_layers,
+    as_image_size,
+    copy_layer,
+    input_image_size,
+    split_model,
+)
 from tests.tiny_models import tiny_encoder
 
 
@@ -40,11 +46,17 @@ def test_flatten_layers_is_still_the_private_api_all_layers_relies_on():
 
 def test_all_layers_of_nested_models_holds_what_the_public_walk_finds():
     inner = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(3, name="d"), keras.layers.BatchNormalization(name="bn")],
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(3, name="d"),
+            keras.layers.BatchNormalization(name="bn"),
+        ],
         name="inner",
     )
     inputs = keras.Input((4,))
-    outer = keras.Model(inputs, keras.layers.ReLU(name="r")(inner(inputs)), name="outer")
+    outer = keras.Model(
+        inputs, keras.layers.ReLU(name="r")(inner(inputs)), name="outer"
+    )
     walked = all_layers(outer)
     assert walked[0] is outer
     public = {id(layer) for layer in _public_walk(outer)}
@@ -62,11 +74,24 @@ def test_all_layers_of_a_simclr_model_reaches_what_model_layers_cannot():
     # head's layers are only reached by the recursive walk, in this order
     # (the checkpoints' generator names depend on it).
     assert [type(layer).__name__ for layer in model.layers] == [
-        "Functional", "ProjectionHead", "RandomFlip"]
+        "Functional",
+        "ProjectionHead",
+        "RandomFlip",
+    ]
     assert [type(layer).__name__ for layer in all_layers(model)] == [
-        "SimCLR", "Functional", "GlobalAveragePooling2D", "ReLU", "BatchNormalization",
-        "Conv2D", "InputLayer", "ProjectionHead", "BatchNormalization", "Dense",
-        "BatchNormalization", "Dense", "RandomFlip",
+        "SimCLR",
+        "Functional",
+        "GlobalAveragePooling2D",
+        "ReLU",
+        "BatchNormalization",
+        "Conv2D",
+        "InputLayer",
+        "ProjectionHead",
+        "BatchNormalization",
+        "Dense",
+        "BatchNormalization",
+        "Dense",
+        "RandomFlip",
     ]
 
 

@@ -5,7 +5,9 @@ import numpy as np
 
 def images(n=8, size=8, seed=0):
     """`n` float32 images of `size` x `size` x 3, uniform in [0, 1)."""
-    return np.random.default_rng(seed).uniform(size=(n, size, size, 3)).astype(np.float32)
+    return (
+        np.random.default_rng(seed).uniform(size=(n, size, size, 3)).astype(np.float32)
+    )
 
 
 def with_nan_in_image(index):

@@ -60,15 +60,25 @@ def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
         # The repository root is importable, for shared helpers (tests.tiny_models).
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-        full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path,
-                        KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
+        full_env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONPATH=path,
+            KERAS_BACKEND="tensorflow",
+            CUDA_VISIBLE_DEVICES="",
+        )
         full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, script, str(num_replicas), result],
-            capture_output=True, text=True, timeout=timeout, env=full_env)
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+        )
         if proc.returncode != 0:
             raise AssertionError(
                 f"snippet failed on {num_replicas} replicas:\n"
-                f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+                f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+            )
         with np.load(result, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}

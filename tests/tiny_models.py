@@ -36,8 +36,11 @@ def tiny_simclr(**kwargs):
         A `ks.SimCLR` compiled with SGD(0.1), temperature 0.5.
     """
     simclr = ks.SimCLR(
-        tiny_encoder(8), ks.layers.ProjectionHead(2, output_dim=8),
-        augment=keras.layers.Identity(), temperature=0.5, **kwargs,
+        tiny_encoder(8),
+        ks.layers.ProjectionHead(2, output_dim=8),
+        augment=keras.layers.Identity(),
+        temperature=0.5,
+        **kwargs,
     )
     simclr.compile(optimizer=keras.optimizers.SGD(0.1))
     return simclr

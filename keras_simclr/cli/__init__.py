@@ -26,8 +26,7 @@ import sys
 
 from absl import app, flags, logging
 
-from keras_simclr.cli import commands, errors
-from keras_simclr.cli import options
+from keras_simclr.cli import commands, errors, options
 
 FLAGS = flags.FLAGS
 COMMANDS = ("pretrain", "linear-eval", "finetune", "distill", "export", "import")
@@ -43,29 +42,45 @@ def _given():
 def _check_command(argv, given):
     if len(argv) < 2 or argv[1] not in COMMANDS:
         what = f"'{argv[1]}'" if len(argv) > 1 else "no command"
-        errors.fail(f"{what} is not a command",
-                    f"use one of {', '.join(COMMANDS)}, e.g. "
-                    "`keras-simclr pretrain --preset=demo --model_dir=runs/demo`")
+        errors.fail(
+            f"{what} is not a command",
+            f"use one of {', '.join(COMMANDS)}, e.g. "
+            "`keras-simclr pretrain --preset=demo --model_dir=runs/demo`",
+        )
     if len(argv) > 2:
-        errors.fail(f"unexpected argument '{argv[2]}'", "flags take the form --name=value")
+        errors.fail(
+            f"unexpected argument '{argv[2]}'", "flags take the form --name=value"
+        )
     if not given.get("model_dir"):
         errors.fail("no --model_dir", "pass --model_dir=DIR (e.g. runs/demo)")
     if argv[1] == "pretrain" and not (given.get("dataset") or given.get("preset")):
-        errors.fail("no dataset", "pass --dataset=NAME|FOLDER|FILE.npz or --preset=demo")
+        errors.fail(
+            "no dataset", "pass --dataset=NAME|FOLDER|FILE.npz or --preset=demo"
+        )
     if argv[1] == "distill" and not given.get("teacher_dir"):
-        errors.fail("no --teacher_dir", "pass --teacher_dir=RUN (a run folder with a "
-                    "fine-tuned model) or a SavedModel folder")
+        errors.fail(
+            "no --teacher_dir",
+            "pass --teacher_dir=RUN (a run folder with a "
+            "fine-tuned model) or a SavedModel folder",
+        )
     if argv[1] == "import" and not given.get("checkpoint"):
-        errors.fail("no --checkpoint", "pass --checkpoint=NAME|FOLDER, e.g. "
-                    "--checkpoint=simclrv2/r50_1x_sk1/pretrained")
+        errors.fail(
+            "no --checkpoint",
+            "pass --checkpoint=NAME|FOLDER, e.g. "
+            "--checkpoint=simclrv2/r50_1x_sk1/pretrained",
+        )
 
 
 def _dispatch(command, given):
     model_dir = given["model_dir"]
     if command == "pretrain":
         return commands.pretrain(
-            model_dir, options.recipe_from_flags(given), FLAGS.tpu, FLAGS.num_gpus,
-            FLAGS.cpu_replicas)
+            model_dir,
+            options.recipe_from_flags(given),
+            FLAGS.tpu,
+            FLAGS.num_gpus,
+            FLAGS.cpu_replicas,
+        )
     if command == "linear-eval":
         return commands.linear_eval(model_dir, given)
     if command == "finetune":
@@ -73,8 +88,9 @@ def _dispatch(command, given):
     if command == "distill":
         return commands.distill(model_dir, given)
     if command == "import":
-        return commands.import_checkpoint(model_dir, given["checkpoint"],
-                                          given.get("image_size"))
+        return commands.import_checkpoint(
+            model_dir, given["checkpoint"], given.get("image_size")
+        )
     return commands.export(model_dir, FLAGS.export_dir, FLAGS.include_projection)
 
 
@@ -99,8 +115,12 @@ def main(argv):
             logging.set_verbosity(logging.WARNING)
         _dispatch(argv[1], given)
     except KeyboardInterrupt:
-        print("keras-simclr: interrupted — run the same command again to resume "
-              "from the last checkpoint", file=sys.stderr, flush=True)
+        print(
+            "keras-simclr: interrupted — run the same command again to resume "
+            "from the last checkpoint",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(130)
     except Exception as error:
         reported = errors.user_error_line(error, set(FLAGS))
@@ -121,8 +141,11 @@ def _parse_flags(argv):
     try:
         return FLAGS(argv)
     except flags.Error as error:
-        print(f"keras-simclr: error: {error} — see `keras-simclr --helpfull`",
-              file=sys.stderr, flush=True)
+        print(
+            f"keras-simclr: error: {error} — see `keras-simclr --helpfull`",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(2)
 
 

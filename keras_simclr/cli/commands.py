@@ -25,25 +25,46 @@ def pretrain(model_dir, recipe, tpu=None, num_gpus=None, cpu_replicas=1):
     """
     strategy = strategies.resolve_strategy(tpu, num_gpus, cpu_replicas)
     summary = runs.pretrain(recipe, model_dir, strategy=strategy)
-    metrics = ", ".join(f"{k} {summary[k]:.4g}" for k in (
-        "loss", "contrastive_accuracy", "probe_accuracy") if k in summary)
-    print(f"keras-simclr: pretrained {summary['steps']} steps "
-          f"({summary['steps_this_run']} in this run) in {summary['seconds']:.0f} s, "
-          f"{summary['images_per_second']:.0f} images/s on {summary['replicas']} "
-          f"replica(s); {metrics or 'no new metrics'}; model: {summary['model']}",
-          flush=True)
+    metrics = ", ".join(
+        f"{k} {summary[k]:.4g}"
+        for k in ("loss", "contrastive_accuracy", "probe_accuracy")
+        if k in summary
+    )
+    print(
+        f"keras-simclr: pretrained {summary['steps']} steps "
+        f"({summary['steps_this_run']} in this run) in {summary['seconds']:.0f} s, "
+        f"{summary['images_per_second']:.0f} images/s on {summary['replicas']} "
+        f"replica(s); {metrics or 'no new metrics'}; model: {summary['model']}",
+        flush=True,
+    )
     return summary
 
 
 # Flag name -> argument name of the evaluations, taken when given.
-LINEAR_EVAL_SETTINGS = ("epochs", "batch_size", "learning_rate", "momentum",
-                        "weight_decay")
-FINETUNE_SETTINGS = ("label_fraction", "head_layer", "epochs", "batch_size",
-                     "learning_rate", "seed")
-DISTILL_SETTINGS = {"label_fraction": "label_fraction", "epochs": "epochs",
-                    "batch_size": "batch_size", "learning_rate": "learning_rate",
-                    "seed": "seed", "distill_temperature": "temperature",
-                    "distill_alpha": "alpha"}
+LINEAR_EVAL_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "momentum",
+    "weight_decay",
+)
+FINETUNE_SETTINGS = (
+    "label_fraction",
+    "head_layer",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "seed",
+)
+DISTILL_SETTINGS = {
+    "label_fraction": "label_fraction",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "learning_rate": "learning_rate",
+    "seed": "seed",
+    "distill_temperature": "temperature",
+    "distill_alpha": "alpha",
+}
 DATA_SETTINGS = ("dataset", "data_dir", "image_size")
 
 
@@ -71,9 +92,12 @@ def linear_eval(model_dir, given):
     """
     settings = {k: given[k] for k in LINEAR_EVAL_SETTINGS if k in given}
     metrics = runs.linear_eval(model_dir, **_data_arguments(given), **settings)
-    print(f"keras-simclr: linear evaluation top-1 {metrics['top1']:.4f}, "
-          f"top-5 {metrics['top5']:.4f}; results in "
-          f"{runs.files.join(model_dir, runs.results.RESULTS)}", flush=True)
+    print(
+        f"keras-simclr: linear evaluation top-1 {metrics['top1']:.4f}, "
+        f"top-5 {metrics['top5']:.4f}; results in "
+        f"{runs.files.join(model_dir, runs.results.RESULTS)}",
+        flush=True,
+    )
     return metrics
 
 
@@ -94,8 +118,11 @@ def finetune(model_dir, given):
     """
     settings = {k: given[k] for k in FINETUNE_SETTINGS if k in given}
     _, metrics = runs.finetune(model_dir, **_data_arguments(given), **settings)
-    print(f"keras-simclr: fine-tuned top-1 {metrics['top1']:.4f}; model: "
-          f"{metrics['model']}", flush=True)
+    print(
+        f"keras-simclr: fine-tuned top-1 {metrics['top1']:.4f}; model: "
+        f"{metrics['model']}",
+        flush=True,
+    )
     return metrics
 
 
@@ -135,12 +162,20 @@ def distill(model_dir, given):
         keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo
             --label_fraction=0.1  (one line)
     """
-    settings = {name: given[flag] for flag, name in DISTILL_SETTINGS.items()
-                if flag in given}
-    _, metrics = runs.distill(model_dir, teacher_dir=given["teacher_dir"],
-                              **_data_arguments(given), **settings)
-    print(f"keras-simclr: distilled top-1 {metrics['top1']:.4f} (teacher "
-          f"{metrics['teacher_top1']:.4f}); model: {metrics['model']}", flush=True)
+    settings = {
+        name: given[flag] for flag, name in DISTILL_SETTINGS.items() if flag in given
+    }
+    _, metrics = runs.distill(
+        model_dir,
+        teacher_dir=given["teacher_dir"],
+        **_data_arguments(given),
+        **settings,
+    )
+    print(
+        f"keras-simclr: distilled top-1 {metrics['top1']:.4f} (teacher "
+        f"{metrics['teacher_top1']:.4f}); model: {metrics['model']}",
+        flush=True,
+    )
     return metrics
 
 
@@ -160,9 +195,13 @@ def import_checkpoint(model_dir, checkpoint, image_size=None):
         keras-simclr import --model_dir=runs/r50_sk1
             --checkpoint=simclrv2/r50_1x_sk1/pretrained  (one line)
     """
-    summary = runs.import_checkpoint(checkpoint, model_dir,
-                                     image_size=image_size or 224)
-    print(f"keras-simclr: imported {checkpoint} (ResNet-{summary['resnet_depth']} "
-          f"{summary['width_multiplier']}x, sk_ratio {summary['sk_ratio']:g}, "
-          f"{summary['image_size']} px) into {model_dir}", flush=True)
+    summary = runs.import_checkpoint(
+        checkpoint, model_dir, image_size=image_size or 224
+    )
+    print(
+        f"keras-simclr: imported {checkpoint} (ResNet-{summary['resnet_depth']} "
+        f"{summary['width_multiplier']}x, sk_ratio {summary['sk_ratio']:g}, "
+        f"{summary['image_size']} px) into {model_dir}",
+        flush=True,
+    )
     return summary

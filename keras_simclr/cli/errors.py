@@ -67,7 +67,7 @@ def _flag_style(message, flag_names):
 
     head = _SETTING.match(what)
     if head:
-        what = flag(head) + what[head.end():]
+        what = flag(head) + what[head.end() :]
     return what + (" — " + _SETTING.sub(flag, fix) if fix else "")
 
 
@@ -122,8 +122,11 @@ def is_decode_error(error):
     True
     """
     text = str(error)
-    return "Invalid JPEG data" in text or "Invalid PNG data" in text or (
-        "corrupt or non-JPEG/PNG image file" in text)
+    return (
+        "Invalid JPEG data" in text
+        or "Invalid PNG data" in text
+        or ("corrupt or non-JPEG/PNG image file" in text)
+    )
 
 
 def explain_decode_error(error, dataset, split):
@@ -169,7 +172,10 @@ def explain_decode_error(error, dataset, split):
         bad = data.find_corrupt_images(paths)
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        print(f"keras-simclr: error: corrupt image file {bad[0]}{more} — delete or "
-              "replace it, or pass --skip_corrupt to skip unreadable files",
-              file=sys.stderr, flush=True)
+        print(
+            f"keras-simclr: error: corrupt image file {bad[0]}{more} — delete or "
+            "replace it, or pass --skip_corrupt to skip unreadable files",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.exit(2)

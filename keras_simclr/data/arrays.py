@@ -61,7 +61,9 @@ def _read_npz(path, split_name):
 def _check_pixels(images):
     """Refuses float images outside [0, 1] and NaN/Inf pixels."""
     if not np.all(np.isfinite(images)):
-        bad = int(np.flatnonzero(~np.isfinite(images).reshape(len(images), -1).all(1))[0])
+        bad = int(
+            np.flatnonzero(~np.isfinite(images).reshape(len(images), -1).all(1))[0]
+        )
         raise DataError(
             f"images hold NaN or Inf pixels (image {bad} is the first) — drop "
             "or repair them, e.g. keep images[np.isfinite(images).all((1, 2, 3))]."
@@ -75,7 +77,10 @@ def _check_pixels(images):
 
 def _check_array_labels(labels):
     labels = np.asarray(labels).reshape(-1)
-    if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
+    if not (
+        np.issubdtype(labels.dtype, np.integer)
+        or np.issubdtype(labels.dtype, np.floating)
+    ):
         raise DataError(
             f"labels must be integer class ids, got dtype {labels.dtype} — map "
             "class names to ids 0 .. num_classes - 1."
@@ -124,8 +129,7 @@ def _arrays(dataset, kind, split_name="train"):
     labels = _check_array_labels(labels)
     if len(labels) != len(images):
         raise DataError(
-            f"{len(images)} images but {len(labels)} labels — pass one label "
-            "per image."
+            f"{len(images)} images but {len(labels)} labels — pass one label per image."
         )
     return images, labels
 
@@ -172,8 +176,12 @@ def describe_arrays(dataset, split="train"):
     labels = labels[indices]
     name = dataset if isinstance(dataset, str) else "numpy"
     return DatasetInfo(
-        name, "numpy", _array_num_classes(labels), tuple(images.shape[1:3]),
-        len(labels), None,
+        name,
+        "numpy",
+        _array_num_classes(labels),
+        tuple(images.shape[1:3]),
+        len(labels),
+        None,
     )
 
 

@@ -109,10 +109,14 @@ def crop_decoded(image, boxes, image_size):
     TensorShape([2, 224, 224, 3])
     """
     y0, x0, h, w = _int_boxes(boxes)
-    return tf.stack([
-        _resize_window(image[y0[v]:y0[v] + h[v], x0[v]:x0[v] + w[v]], image_size)
-        for v in range(boxes[0].shape[0])
-    ])
+    return tf.stack(
+        [
+            _resize_window(
+                image[y0[v] : y0[v] + h[v], x0[v] : x0[v] + w[v]], image_size
+            )
+            for v in range(boxes[0].shape[0])
+        ]
+    )
 
 
 def _scaled_samples(start, size, scale, window_start, window_size, image_size):
@@ -126,7 +130,8 @@ def _scaled_samples(start, size, scale, window_start, window_size, image_size):
     """
     n = float(image_size)
     at = functools.partial(
-        _window_coordinate, start, size, scale, window_start, window_size, n)
+        _window_coordinate, start, size, scale, window_start, window_size, n
+    )
     return at(0.0), at(n - 1.0)
 
 
@@ -190,8 +195,7 @@ def _crop_jpeg(contents, height, width, boxes, image_size):
         functools.partial(_crop_jpeg_at, contents, height, width, boxes, image_size, s)
         for s in _SCALES
     ]
-    index = tf.cast(tf.math.log(tf.cast(scale, tf.float32)) / 0.6931472 + 0.5,
-                    tf.int32)
+    index = tf.cast(tf.math.log(tf.cast(scale, tf.float32)) / 0.6931472 + 0.5, tf.int32)
     return tf.switch_case(index, branches)
 
 
@@ -204,27 +208,44 @@ def _crop_jpeg_at(contents, height, width, boxes, image_size, scale):
     left = tf.maximum(tf.cast(tf.reduce_min(x0), tf.int32) // scale - _MARGIN, 0)
     bottom = tf.minimum(
         -(-tf.cast(tf.reduce_max(y0 + h), tf.int32) // scale) + _MARGIN,
-        -(-height // scale))
+        -(-height // scale),
+    )
     right = tf.minimum(
         -(-tf.cast(tf.reduce_max(x0 + w), tf.int32) // scale) + _MARGIN,
-        -(-width // scale))
+        -(-width // scale),
+    )
     window = tf.io.decode_and_crop_jpeg(
-        contents, tf.stack([top, left, bottom - top, right - left]),
-        channels=3, ratio=scale)
+        contents,
+        tf.stack([top, left, bottom - top, right - left]),
+        channels=3,
+        ratio=scale,
+    )
     if scale == 1:
-        shifted = (y0 - tf.cast(top, tf.float32), x0 - tf.cast(left, tf.float32),
-                   h, w)
+        shifted = (y0 - tf.cast(top, tf.float32), x0 - tf.cast(left, tf.float32), h, w)
         return crop_decoded(window, shifted, image_size)
     # Sub-pixel boxes in the reduced image: crop_and_resize samples exactly
     # where the full-resolution crop would (every sample lies inside the
     # window, since each box spans >= image_size * scale pixels).
     y_first, y_last = _scaled_samples(
-        y0, h, scale, tf.cast(top, tf.float32), tf.cast(bottom - top, tf.float32),
-        image_size)
+        y0,
+        h,
+        scale,
+        tf.cast(top, tf.float32),
+        tf.cast(bottom - top, tf.float32),
+        image_size,
+    )
     x_first, x_last = _scaled_samples(
-        x0, w, scale, tf.cast(left, tf.float32), tf.cast(right - left, tf.float32),
-        image_size)
+        x0,
+        w,
+        scale,
+        tf.cast(left, tf.float32),
+        tf.cast(right - left, tf.float32),
+        image_size,
+    )
     resized = tf.image.crop_and_resize(
-        window[tf.newaxis], tf.stack([y_first, x_first, y_last, x_last], 1),
-        tf.zeros(tf.shape(y0), tf.int32), (image_size, image_size))
+        window[tf.newaxis],
+        tf.stack([y_first, x_first, y_last, x_last], 1),
+        tf.zeros(tf.shape(y0), tf.int32),
+        (image_size, image_size),
+    )
     return _to_uint8(resized)

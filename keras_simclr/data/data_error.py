@@ -17,6 +17,7 @@ class DataError(errors.UserInputError):
     >>> try:
     ...     ks.data.describe("shapes", "validation")
     ... except ks.data.DataError as error:
-    ...     print(error)
-    the 'shapes' dataset has splits ['test', 'train'], not 'validation' — pass split='train' or split='test'.
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    the 'shapes' dataset has splits ['test', 'train'], not 'validation' —
+    pass split='train' or split='test'.
     """

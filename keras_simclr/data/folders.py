@@ -251,7 +251,12 @@ def describe_folder(dataset, split="train"):
         raise DataError(f"no folder {dataset} — check the dataset path.")
     paths, _, classes = folder_split(root, split)
     return DatasetInfo(
-        dataset, "folder", len(classes) if classes else None, None, len(paths), classes,
+        dataset,
+        "folder",
+        len(classes) if classes else None,
+        None,
+        len(paths),
+        classes,
     )
 
 

@@ -47,7 +47,11 @@ def source_kind(dataset):
         return "embedded"
     if dataset.endswith(".npz"):
         return "npz"
-    if os.sep in dataset or dataset.startswith((".", "~")) or tf.io.gfile.isdir(dataset):
+    if (
+        os.sep in dataset
+        or dataset.startswith((".", "~"))
+        or tf.io.gfile.isdir(dataset)
+    ):
         return "folder"
     return "tfds"
 
@@ -82,8 +86,9 @@ def describe(dataset, split="train", data_dir=None):
 
     Example:
 
-    >>> describe("shapes")  # doctest: +ELLIPSIS
-    DatasetInfo(name='shapes', kind='embedded', num_classes=10, image_size=(32, 32), num_examples=5000, class_names=[...])
+    >>> describe("shapes")  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    DatasetInfo(name='shapes', kind='embedded', num_classes=10,
+                image_size=(32, 32), num_examples=5000, class_names=[...])
     """
     kind = source_kind(dataset)
     if kind == "embedded":
@@ -226,5 +231,7 @@ def load(
             image = images.resize(image, image_size)
         return image, label
 
-    ds = raw.map(decode_and_resize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = raw.map(
+        decode_and_resize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
     return (ds, info) if with_info else ds

@@ -122,8 +122,10 @@ def _block_shuffle(data, block_size, seed):
     restart; a permutation drawn from (seed, block) does both. With the
     default block (the whole split) it is a full shuffle.
     """
-    return data.batch(block_size).enumerate().flat_map(
-        functools.partial(_shuffle_block, seed)
+    return (
+        data.batch(block_size)
+        .enumerate()
+        .flat_map(functools.partial(_shuffle_block, seed))
     )
 
 
@@ -318,7 +320,9 @@ def _epoch(stream, epoch):
     """One epoch: the source shuffled with seed (seed, epoch), whole batches."""
     data = stream.raw
     if stream.shuffle_buffer:
-        data = _block_shuffle(data, stream.shuffle_buffer, _epoch_seed(stream.seed, epoch))
+        data = _block_shuffle(
+            data, stream.shuffle_buffer, _epoch_seed(stream.seed, epoch)
+        )
     return data.take(stream.steps * stream.global_batch_size)
 
 
@@ -330,7 +334,9 @@ def _positioned_examples(stream):
     examples = tf.data.Dataset.range(first_epoch, tf.int64.max).flat_map(
         functools.partial(_epoch, stream)
     )
-    return examples.skip(skip).enumerate(start=first_epoch * stream.steps * batch + skip)
+    return examples.skip(skip).enumerate(
+        start=first_epoch * stream.steps * batch + skip
+    )
 
 
 def _in_share(global_batch_size, low, share, position, example):
@@ -346,9 +352,13 @@ def _crop_pair(stream, image, position):
         if not stream.cache:
             image = stream.decode(image)
         shape = tf.shape(image)
-        return crops_lib.crop_decoded(image, boxes(shape[0], shape[1]), stream.image_size)
+        return crops_lib.crop_decoded(
+            image, boxes(shape[0], shape[1]), stream.image_size
+        )
     read, decode_contents = stream.reader
-    return crops_lib.crop_encoded(read(image), boxes, stream.image_size, decode_contents)
+    return crops_lib.crop_encoded(
+        read(image), boxes, stream.image_size, decode_contents
+    )
 
 
 def _model_input(stream, position, example):
@@ -360,12 +370,12 @@ def _model_input(stream, position, example):
         pair = _crop_pair(stream, image, position)
         if stream.augment_on == "data":
             params = stream.augment.get_random_transformation(
-                pair, seed=_view_seed(seed, position, 1))
+                pair, seed=_view_seed(seed, position, 1)
+            )
             image = {
                 "crops": (pair[0], pair[1]),
                 "params": tuple(
-                    tf.nest.map_structure(lambda t, v=v: t[v], params)
-                    for v in (0, 1)
+                    tf.nest.map_structure(lambda t, v=v: t[v], params) for v in (0, 1)
                 ),
             }
         else:
@@ -396,7 +406,7 @@ def _augment_views(augment, batch, labels=None):
             augment.transform_images(batch["images"], params)
             for params in batch["params"]
         )
-    return ((views,) if labels is None else (views, labels))
+    return (views,) if labels is None else (views, labels)
 
 
 def _worker_stream(stream, pipeline_id, num_pipelines):
@@ -406,8 +416,11 @@ def _worker_stream(stream, pipeline_id, num_pipelines):
         # This pipeline's contiguous share of every global batch, chosen
         # before decoding so that each worker decodes only its images.
         share = stream.global_batch_size // num_pipelines
-        examples = examples.filter(functools.partial(
-            _in_share, stream.global_batch_size, pipeline_id * share, share))
+        examples = examples.filter(
+            functools.partial(
+                _in_share, stream.global_batch_size, pipeline_id * share, share
+            )
+        )
     batches = examples.map(
         functools.partial(_model_input, stream),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -431,7 +444,9 @@ def _worker_stream(stream, pipeline_id, num_pipelines):
 
 
 def _worker_stream_of_context(stream, context):
-    return _worker_stream(stream, context.input_pipeline_id, context.num_input_pipelines)
+    return _worker_stream(
+        stream, context.input_pipeline_id, context.num_input_pipelines
+    )
 
 
 def _check_takes_crops(augment):
@@ -441,14 +456,13 @@ def _check_takes_crops(augment):
             "augment_on='data' crops the images here, from their full "
             "resolution, and needs an augment layer whose transform_images "
             f"takes crop=False, got {type(augment).__name__} — pass a "
-            "keras_simclr.layers.SimCLRAugment, or augment_on='device'.")
+            "keras_simclr.layers.SimCLRAugment, or augment_on='device'."
+        )
 
 
 def _view_seed(seed, position, view):
     """Stateless seed of one view of the image at `position` in the stream."""
-    return tf.stack(
-        [tf.cast(seed, tf.int64) * 2 + view, tf.cast(position, tf.int64)]
-    )
+    return tf.stack([tf.cast(seed, tf.int64) * 2 + view, tf.cast(position, tf.int64)])
 
 
 def _draw_params(augment, image, seed):

@@ -92,4 +92,6 @@ def shuffled_slice(count, start, stop):
     """
     if not (start or stop):
         return np.arange(count)
-    return np.random.default_rng(0).permutation(count)[slice_indices(count, start, stop)]
+    return np.random.default_rng(0).permutation(count)[
+        slice_indices(count, start, stop)
+    ]

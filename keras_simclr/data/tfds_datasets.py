@@ -77,8 +77,9 @@ def check_data_dir(data_dir):
     >>> try:
     ...     check_data_dir("/no/such/dir")
     ... except DataError as error:
-    ...     print(error)
-    data_dir /no/such/dir does not exist — create it, or fix the path (tfds downloads and prepares datasets there).
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    data_dir /no/such/dir does not exist — create it, or fix the path (tfds
+    downloads and prepares datasets there).
     """
     if data_dir is not None and not tf.io.gfile.isdir(os.path.expanduser(data_dir)):
         raise DataError(
@@ -119,7 +120,12 @@ def describe_tfds(name, split="train", data_dir=None):
     if _is_unlabelled_split(split):
         num_classes = class_names = None
     return DatasetInfo(
-        name, "tfds", num_classes, size, _tfds_split_size(builder, split), class_names,
+        name,
+        "tfds",
+        num_classes,
+        size,
+        _tfds_split_size(builder, split),
+        class_names,
     )
 
 

@@ -92,7 +92,9 @@ class FrozenEncoder:
     """
 
     def __init__(self, encoder):
-        if isinstance(encoder, (str, os.PathLike)) and os.fspath(encoder).endswith(".keras"):
+        if isinstance(encoder, (str, os.PathLike)) and os.fspath(encoder).endswith(
+            ".keras"
+        ):
             encoder = saving.load_model(os.fspath(encoder))
         if isinstance(encoder, (str, os.PathLike)):
             self._model = None

@@ -109,8 +109,9 @@ def finetuning_network(model_or_encoder, head_layer, size, num_classes):
     return keras.Model(inputs, logits, name="finetuned")
 
 
-def finetuning_optimizer(optimizer, learning_rate, lars_lr, batch, momentum,
-                         weight_decay, steps):
+def finetuning_optimizer(
+    optimizer, learning_rate, lars_lr, batch, momentum, weight_decay, steps
+):
     """The optimizer of fine-tuning and distillation, with its peak rate.
 
     "lars" (peak `lars_lr` unless `learning_rate` is given) or "momentum"
@@ -276,8 +277,13 @@ def finetune(
         epochs = 60 if label_fraction <= 0.01 else 30
     steps = max(1, epochs * math.ceil(num_labelled / batch))
     opt, lr, optimizer_name = finetuning_optimizer(
-        optimizer, learning_rate, 0.005 * math.sqrt(batch), batch, momentum,
-        weight_decay, steps,
+        optimizer,
+        learning_rate,
+        0.005 * math.sqrt(batch),
+        batch,
+        momentum,
+        weight_decay,
+        steps,
     )
     model = finetuning_network(model_or_encoder, head_layer, size, classes)
     compile_classifier(model, opt, classes)

@@ -226,7 +226,9 @@ def check_features_differ(train_x, train_y, test_x, test_y):
     >>> x, y = np.eye(2), np.array([0, 1])
     >>> check_features_differ(x, y, 2 * x, y)  # fine: no output
     """
-    if train_x.shape == test_x.shape and np.array_equal(train_y, test_y) and (
-        np.array_equal(train_x, test_x)
+    if (
+        train_x.shape == test_x.shape
+        and np.array_equal(train_y, test_y)
+        and (np.array_equal(train_x, test_x))
     ):
         raise EvaluationError(_SAME_DATA)

@@ -69,8 +69,7 @@ def knn_accuracy(
         top_similarity, top_index = tf.math.top_k(similarity, k=k)
         weights = tf.exp(top_similarity / temperature)
         votes = tf.reduce_sum(
-            tf.one_hot(tf.gather(bank_labels, top_index), classes)
-            * weights[..., None],
+            tf.one_hot(tf.gather(bank_labels, top_index), classes) * weights[..., None],
             axis=1,
         )
         predictions = tf.argmax(votes, axis=-1, output_type=tf.int32).numpy()

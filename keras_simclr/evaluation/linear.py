@@ -58,8 +58,9 @@ def _cached_classifier(train_x, train_y, classes, weight_decay, batch_size, seed
     return model, batches
 
 
-def _streaming_classifier(frozen, train, num_train, size, classes, weight_decay,
-                          batch_size, seed):
+def _streaming_classifier(
+    frozen, train, num_train, size, classes, weight_decay, batch_size, seed
+):
     """(classifier model, batches) of training on augmented images."""
     model = _FrozenFeatureClassifier(
         frozen.call, classes, weight_decay, name="linear_eval"
@@ -159,7 +160,9 @@ def linear_eval(
     start = time.time()
     epochs = errors.check_positive_int("epochs", epochs, minimum=0)
     batch_size = errors.check_positive_int("batch_size", batch_size)
-    feature_batch_size = errors.check_positive_int("feature_batch_size", feature_batch_size)
+    feature_batch_size = errors.check_positive_int(
+        "feature_batch_size", feature_batch_size
+    )
     learning_rate = errors.check_positive_number("learning_rate", learning_rate)
     check_test_is_not_train(train_data, test_data)
     frozen = FrozenEncoder(encoder)

@@ -10,9 +10,7 @@ BATCH_NORM_MOMENTUM = 0.9
 BATCH_NORM_EPSILON = 1e-5
 
 
-def batch_norm(
-    synchronized=True, zero_gamma=False, center=True, name=None, dtype=None
-):
+def batch_norm(synchronized=True, zero_gamma=False, center=True, name=None, dtype=None):
     """Returns SimCLR's BatchNormalization: momentum 0.9, epsilon 1e-5.
 
     Synchronized by default: under `tf.distribute`, mean and variance are

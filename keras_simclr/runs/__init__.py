@@ -24,13 +24,13 @@ from keras_simclr.runs.checkpoints import (
     save_checkpoint,
     verify_checkpoint,
 )
+from keras_simclr.runs.distillation import distill
 from keras_simclr.runs.errors import (
     CheckpointWriteError,
     NonFiniteLoss,
     RunError,
     RunSettingError,
 )
-from keras_simclr.runs.distillation import distill
 from keras_simclr.runs.evaluation import export, finetune, linear_eval, load_run
 from keras_simclr.runs.imports import import_checkpoint
 from keras_simclr.runs.results import read_results, update_results

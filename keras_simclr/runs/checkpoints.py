@@ -26,13 +26,27 @@ import numpy as np
 
 from keras_simclr.parts import all_layers
 from keras_simclr.runs import files
-from keras_simclr.runs.errors import CheckpointWriteError, NonFiniteLoss, RunSettingError
+from keras_simclr.runs.errors import (
+    CheckpointWriteError,
+    NonFiniteLoss,
+    RunSettingError,
+)
 
-__all__ = ["AtomicCheckpoint", "latest_checkpoint", "list_checkpoints",
-           "restore_checkpoint", "save_checkpoint", "verify_checkpoint"]
+__all__ = [
+    "AtomicCheckpoint",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "restore_checkpoint",
+    "save_checkpoint",
+    "verify_checkpoint",
+]
 
 WEIGHTS, GENERATORS, STATE, MANIFEST = (
-    "model.weights.h5", "generators.json", "state.json", "manifest.json")
+    "model.weights.h5",
+    "generators.json",
+    "state.json",
+    "manifest.json",
+)
 _NAME = re.compile(r"^ckpt-(\d+)/?$")
 
 
@@ -91,7 +105,8 @@ def _check_finite(model, step):
             raise NonFiniteLoss(
                 f"{variable.path} is not finite at step {step}; no checkpoint was "
                 "written — lower the learning rate, then run again to resume from "
-                "the last checkpoint")
+                "the last checkpoint"
+            )
 
 
 def save_checkpoint(model, directory, step, state=None):
@@ -143,7 +158,8 @@ def save_checkpoint(model, directory, step, state=None):
         raise CheckpointWriteError(
             f"cannot write the checkpoint of step {step} in {directory} ({reason}) — "
             "free space there (or point model_dir elsewhere) and run again; the "
-            "previous checkpoint is intact") from None
+            "previous checkpoint is intact"
+        ) from None
     return path
 
 
@@ -212,8 +228,11 @@ def latest_checkpoint(directory, warn=True):
         if problem is None:
             return step, path, files.read_json(files.join(path, STATE))
         if warn:
-            print(f"keras-simclr: warning: skipping checkpoint {path}: {problem}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"keras-simclr: warning: skipping checkpoint {path}: {problem}",
+                file=sys.stderr,
+                flush=True,
+            )
     return None
 
 
@@ -253,13 +272,15 @@ def restore_checkpoint(model, path):
     except ValueError as error:
         raise RunSettingError(
             f"checkpoint {path} does not fit this model ({str(error).splitlines()[0]})"
-            " — use the settings of the run that wrote it, or a new model_dir") from None
+            " — use the settings of the run that wrote it, or a new model_dir"
+        ) from None
     saved = files.read_json(files.join(path, GENERATORS))
     generators = _generators(model)
     if set(saved) != set(generators):
         raise RunSettingError(
             f"checkpoint {path} has random generators {sorted(saved)}, this model "
-            f"{sorted(generators)} — use the augmentation of the run that wrote it")
+            f"{sorted(generators)} — use the augmentation of the run that wrote it"
+        )
     for name, variable in generators.items():
         variable.assign(np.asarray(saved[name], variable.dtype))
 
@@ -313,7 +334,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         if every_n_steps < 1 or keep < 1:
             raise RunSettingError(
                 f"every_n_steps={every_n_steps} and keep={keep} must be >= 1 — "
-                "use positive values")
+                "use positive values"
+            )
         self.directory = directory
         self.every_n_steps = every_n_steps
         self.step = self.saved_step = start_step
@@ -329,7 +351,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                     f"{name} is {value.reshape(-1)[0]} at step {self.step}; training "
                     f"stopped, the last checkpoint (step {self.saved_step}) is kept — "
                     "lower the learning rate, then run again to resume from it",
-                    field=None)
+                    field=None,
+                )
         if self.step % self.every_n_steps == 0:
             self.save()
 

@@ -25,7 +25,9 @@ def _teacher(teacher_dir, label_fraction):
             f"teacher_dir={teacher_dir} holds no model fine-tuned on "
             f"label_fraction={fraction:g} (no {key}.keras) — fine-tune it first "
             f"(finetune with label_fraction={fraction:g}), or pass teacher_dir=a "
-            "SavedModel folder", field="teacher_dir")
+            "SavedModel folder",
+            field="teacher_dir",
+        )
     return saving.load_model(path), recipe
 
 
@@ -39,14 +41,27 @@ def _student(teacher, recipe, num_classes):
             "the SavedModel teacher has no architecture to copy and model_dir "
             "holds no run to take the student's from — distil into a model_dir "
             "that holds a pretraining run, or call keras_simclr.runs.distill with "
-            "student=", field="model_dir")
+            "student=",
+            field="model_dir",
+        )
     encoder = recipes.build_encoder(recipes.Recipe.from_dict(recipe))
     return ks_distillation.classifier_student(encoder, num_classes)
 
 
-def distill(model_dir, *, teacher_dir, label_fraction=None, dataset=None,
-            split="train", eval_split="test", data_dir=None, image_size=None,
-            student=None, verbose="auto", **settings):
+def distill(
+    model_dir,
+    *,
+    teacher_dir,
+    label_fraction=None,
+    dataset=None,
+    split="train",
+    eval_split="test",
+    data_dir=None,
+    image_size=None,
+    student=None,
+    verbose="auto",
+    **settings,
+):
     """Distils a fine-tuned teacher into a student; saved in `model_dir`.
 
     SimCLRv2's third stage (`keras_simclr.distillation.distill`): the
@@ -104,18 +119,28 @@ def distill(model_dir, *, teacher_dir, label_fraction=None, dataset=None,
         raise RunSettingError(
             f"label_fraction={label_fraction} is out of range — use the fraction "
             "the teacher was fine-tuned on, in (0, 1], e.g. 0.1",
-            field="label_fraction")
+            field="label_fraction",
+        )
     model_dir, teacher_dir = str(model_dir), str(teacher_dir)
     teacher, recipe = _teacher(teacher_dir, label_fraction)
     recipe = recipe or files.read_json(files.join(model_dir, CONFIG), default={})
-    train, test, num_classes, size = _data(recipe, dataset, split, eval_split,
-                                           data_dir, image_size)
+    train, test, num_classes, size = _data(
+        recipe, dataset, split, eval_split, data_dir, image_size
+    )
     if student is None:
         student = _student(teacher, recipe, num_classes)
     fraction = label_fraction or 1.0
     student, metrics = ks_distillation.distill(
-        teacher, train, test, student=student, label_fraction=fraction,
-        image_size=size, verbose=_verbose(verbose), **settings)
-    metrics = save_stage(model_dir, "distill", fraction, student,
-                         dict(metrics, teacher=teacher_dir))
+        teacher,
+        train,
+        test,
+        student=student,
+        label_fraction=fraction,
+        image_size=size,
+        verbose=_verbose(verbose),
+        **settings,
+    )
+    metrics = save_stage(
+        model_dir, "distill", fraction, student, dict(metrics, teacher=teacher_dir)
+    )
     return student, metrics

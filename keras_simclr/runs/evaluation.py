@@ -13,6 +13,7 @@ from keras_simclr.runs.training import CONFIG, _verbose
 
 __all__ = ["export", "finetune", "fraction_key", "linear_eval", "load_run"]
 
+
 def load_run(model_dir):
     """The `(recipe dict, SimCLR model)` of a finished pretraining run.
 
@@ -50,15 +51,19 @@ def load_run(model_dir):
         raise RunSettingError(
             f"no pretrained model in {model_dir} (no model.keras) — pretrain into it "
             "first (keras_simclr.pretrain or `keras-simclr pretrain`), or fix model_dir",
-            field="model_dir")
+            field="model_dir",
+        )
     model = saving.load_model(path)
     return files.read_json(files.join(model_dir, CONFIG), default={}), model
+
 
 def _check_positive(**settings):
     for name, value in settings.items():
         if value is not None and value < 1:
-            raise RunSettingError(f"{name}={value} is out of range — use {name} >= 1",
-                                  field=name)
+            raise RunSettingError(
+                f"{name}={value} is out of range — use {name} >= 1", field=name
+            )
+
 
 def _data(recipe, dataset, split, eval_split, data_dir, image_size):
     """(train, test, num_classes, image size) of an evaluation."""
@@ -66,19 +71,25 @@ def _data(recipe, dataset, split, eval_split, data_dir, image_size):
     if not dataset:
         raise RunSettingError(
             "no dataset: the run was imported, not pretrained on one — pass "
-            "dataset=NAME|FOLDER|FILE.npz", field="dataset")
+            "dataset=NAME|FOLDER|FILE.npz",
+            field="dataset",
+        )
     data_dir = data_dir or recipe.get("data_dir")
     trained = recipe.get("image_size") or image_size
     if image_size is not None and image_size != trained:
         raise RunSettingError(
             f"image_size={image_size} but the encoder was pretrained at {trained} — "
-            f"drop image_size or pass image_size={trained}", field="image_size")
+            f"drop image_size or pass image_size={trained}",
+            field="image_size",
+        )
     train, info = data.load(dataset, split, data_dir, with_info=True)
     test = data.load(dataset, eval_split, data_dir)
     if info.num_classes is None:
         raise RunSettingError(
             f"split '{split}' of {dataset} has no labels — evaluate on a labelled "
-            "split with split and eval_split", field="split")
+            "split with split and eval_split",
+            field="split",
+        )
     return train, test, info.num_classes, trained
 
 
@@ -135,8 +146,17 @@ def save_stage(model_dir, stage, label_fraction, model, metrics):
     return metrics
 
 
-def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
-                data_dir=None, image_size=None, verbose="auto", **settings):
+def linear_eval(
+    model_dir,
+    *,
+    dataset=None,
+    split="train",
+    eval_split="test",
+    data_dir=None,
+    image_size=None,
+    verbose="auto",
+    **settings,
+):
     """Linear evaluation of a run's encoder; stored as "linear_eval" in results.json.
 
     Args:
@@ -171,19 +191,38 @@ def linear_eval(model_dir, *, dataset=None, split="train", eval_split="test",
     >>> metrics["num_train"], metrics["num_test"], metrics["num_classes"]
     (200, 100, 10)
     """
-    _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
+    _check_positive(
+        epochs=settings.get("epochs"), batch_size=settings.get("batch_size")
+    )
     recipe, model = load_run(model_dir)
-    train, test, num_classes, size = _data(recipe, dataset, split, eval_split,
-                                           data_dir, image_size)
+    train, test, num_classes, size = _data(
+        recipe, dataset, split, eval_split, data_dir, image_size
+    )
     metrics = ks_evaluation.linear_eval(
-        model.encoder, train, test, num_classes=num_classes, image_size=size,
-        verbose=_verbose(verbose), **settings)
+        model.encoder,
+        train,
+        test,
+        num_classes=num_classes,
+        image_size=size,
+        verbose=_verbose(verbose),
+        **settings,
+    )
     results.update_results(model_dir, "linear_eval", metrics)
     return metrics
 
-def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
-             data_dir=None, image_size=None, label_fraction=None, verbose="auto",
-             **settings):
+
+def finetune(
+    model_dir,
+    *,
+    dataset=None,
+    split="train",
+    eval_split="test",
+    data_dir=None,
+    image_size=None,
+    label_fraction=None,
+    verbose="auto",
+    **settings,
+):
     """Fine-tunes a run's model on a fraction of the labels.
 
     Saves the classifier as `finetune_<p>pct.keras` in `model_dir` and its
@@ -219,20 +258,35 @@ def finetune(model_dir, *, dataset=None, split="train", eval_split="test",
     >>> metrics["num_labelled"], os.path.basename(metrics["model"])
     (20, 'finetune_10pct.keras')
     """
-    _check_positive(epochs=settings.get("epochs"), batch_size=settings.get("batch_size"))
+    _check_positive(
+        epochs=settings.get("epochs"), batch_size=settings.get("batch_size")
+    )
     recipe, model = load_run(model_dir)
-    train, test, num_classes, size = _data(recipe, dataset, split, eval_split,
-                                           data_dir, image_size)
+    train, test, num_classes, size = _data(
+        recipe, dataset, split, eval_split, data_dir, image_size
+    )
     if label_fraction is not None:
         settings["label_fraction"] = label_fraction
     settings.setdefault("head_layer", recipe.get("head_layer", 0))
     classifier, metrics = ks_evaluation.finetune(
-        model, train, test, num_classes=num_classes, image_size=size,
-        verbose=_verbose(verbose), **settings)
+        model,
+        train,
+        test,
+        num_classes=num_classes,
+        image_size=size,
+        verbose=_verbose(verbose),
+        **settings,
+    )
     fraction = label_fraction or 1.0
-    metrics = save_stage(model_dir, "finetune", fraction, classifier,
-                         dict(metrics, label_fraction=fraction))
+    metrics = save_stage(
+        model_dir,
+        "finetune",
+        fraction,
+        classifier,
+        dict(metrics, label_fraction=fraction),
+    )
     return classifier, metrics
+
 
 def export(model_dir, export_dir=None, include_projection=True):
     """Exports a run's encoder as a TF SavedModel (any gfile URL).
@@ -271,6 +325,8 @@ def export(model_dir, export_dir=None, include_projection=True):
     if files.gfile.exists(target) and not files.gfile.isdir(target):
         raise RunSettingError(
             f"export_dir {target} is an existing file — pass a folder path "
-            "(it is created), or delete the file", field="export_dir")
+            "(it is created), or delete the file",
+            field="export_dir",
+        )
     _, model = load_run(model_dir)
     return model.export_encoder(target, include_projection=include_projection)

@@ -12,8 +12,16 @@ from keras_simclr.runs.training import CONFIG, _save_model
 __all__ = ["import_checkpoint"]
 
 # The recipe settings an imported model fixes: its architecture and input.
-ARCHITECTURE = ("image_size", "resnet_depth", "width_multiplier", "sk_ratio",
-                "cifar_stem", "proj_layers", "proj_dim", "head_layer")
+ARCHITECTURE = (
+    "image_size",
+    "resnet_depth",
+    "width_multiplier",
+    "sk_ratio",
+    "cifar_stem",
+    "proj_layers",
+    "proj_dim",
+    "head_layer",
+)
 
 
 def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
@@ -58,31 +66,43 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
     """
     model_dir = str(model_dir)
     if files.gfile.exists(files.join(model_dir, "checkpoints")) or (
-            "pretrain" in results.read_results(model_dir)):
+        "pretrain" in results.read_results(model_dir)
+    ):
         raise RunSettingError(
             f"{model_dir} already holds a pretraining run — import into a new "
-            "model_dir", field="model_dir")
+            "model_dir",
+            field="model_dir",
+        )
     recipes.Recipe(image_size=image_size).validate()
     found = pretrained.architecture(checkpoint)
     if not found["cifar_stem"] and image_size < 32:
         raise RunSettingError(
             f"image_size={image_size} is too small for the checkpoint's ImageNet "
             "stem (/32 downsampling) — use image_size >= 32, e.g. 224 (the "
-            "released models' size)", field="image_size")
+            "released models' size)",
+            field="image_size",
+        )
     model = pretrained.load(checkpoint, image_size=image_size)
     head = model.projection_head  # SimCLRv1's: new, of the default shape
     architecture = dict(
-        image_size=image_size, resnet_depth=found["depth"],
-        width_multiplier=found["width_multiplier"], sk_ratio=found["sk_ratio"],
-        cifar_stem=found["cifar_stem"], proj_layers=head.num_layers,
+        image_size=image_size,
+        resnet_depth=found["depth"],
+        width_multiplier=found["width_multiplier"],
+        sk_ratio=found["sk_ratio"],
+        cifar_stem=found["cifar_stem"],
+        proj_layers=head.num_layers,
         proj_dim=head.output_dim,
         # SimCLRv2 fine-tunes from the middle of its 3-layer head.
-        head_layer=1 if found["proj_layers"] > 1 else 0)
+        head_layer=1 if found["proj_layers"] > 1 else 0,
+    )
     recipes.Recipe.from_dict(architecture)  # the recipe can rebuild it
     _save_model(model, model_dir, export)
     files.write_json(files.join(model_dir, CONFIG), architecture)
-    summary = dict(checkpoint=str(checkpoint), num_classes=found["num_classes"],
-                   model=files.join(model_dir, "model.keras"), **architecture)
+    summary = dict(
+        checkpoint=str(checkpoint),
+        num_classes=found["num_classes"],
+        model=files.join(model_dir, "model.keras"),
+        **architecture,
+    )
     results.update_results(model_dir, results.IMPORT, summary)
     return summary
-

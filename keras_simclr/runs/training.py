@@ -83,7 +83,9 @@ def _tensorflow_setup(recipe):
         tf.config.experimental.enable_op_determinism()
     if recipe.mixed_precision:
         gpu = bool(tf.config.list_physical_devices("GPU"))
-        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
+        keras.mixed_precision.set_global_policy(
+            "mixed_float16" if gpu else "mixed_bfloat16"
+        )
 
 
 def _imported(model_dir, latest):
@@ -101,11 +103,14 @@ def _check_compatible(recipe, model_dir, latest):
         return
     else:
         saved = latest[2].get("recipe") or files.read_json(
-            files.join(model_dir, CONFIG))
+            files.join(model_dir, CONFIG)
+        )
     for key, before, now in recipe.resume_differences(saved or {}):
         raise RunSettingError(
             f"{model_dir} holds a run with {key}={before!r}, not {now!r} — pass "
-            f"{key}={before} to resume it, or use a new model_dir", field=key)
+            f"{key}={before} to resume it, or use a new model_dir",
+            field=key,
+        )
 
 
 def _verbose(verbose):
@@ -115,8 +120,15 @@ def _verbose(verbose):
     return 1 if sys.stdout.isatty() else 2
 
 
-def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints=2,
-             verbose="auto"):
+def pretrain(
+    recipe,
+    model_dir,
+    *,
+    strategy=None,
+    callbacks=(),
+    keep_checkpoints=2,
+    verbose="auto",
+):
     """Pretrains SimCLR from `recipe` in `model_dir`, resuming where it stopped.
 
     Call it again with the same arguments after a crash, a kill or a Colab
@@ -171,8 +183,10 @@ def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints
     """
     recipe = _as_recipe(recipe)
     if recipe.dataset is None:
-        raise recipes.RecipeError("dataset", "dataset is not set — give a tfds name, "
-                                  "a folder, a .npz file or 'shapes'")
+        raise recipes.RecipeError(
+            "dataset",
+            "dataset is not set — give a tfds name, a folder, a .npz file or 'shapes'",
+        )
     strategy = strategy or tf.distribute.get_strategy()
     model_dir = str(model_dir)
     chief = strategies.is_chief()
@@ -180,31 +194,50 @@ def pretrain(recipe, model_dir, *, strategy=None, callbacks=(), keep_checkpoints
     # multi-worker pattern): every worker saves, one copy is kept.
     write_dir = model_dir if chief else tempfile.mkdtemp(prefix="keras-simclr-worker-")
     try:
-        return _pretrain(recipe, model_dir, write_dir, strategy, chief, callbacks,
-                         keep_checkpoints, _verbose(verbose))
+        return _pretrain(
+            recipe,
+            model_dir,
+            write_dir,
+            strategy,
+            chief,
+            callbacks,
+            keep_checkpoints,
+            _verbose(verbose),
+        )
     finally:
         if not chief:
             files.remove(write_dir)
 
 
-def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, keep,
-              verbose):
+def _pretrain(
+    recipe, model_dir, write_dir, strategy, chief, extra_callbacks, keep, verbose
+):
     info = data.describe(recipe.dataset, recipe.split, recipe.data_dir)
     recipe = recipe.complete(info)
-    latest = checkpoints.latest_checkpoint(files.join(model_dir, "checkpoints"),
-                                           warn=chief)
+    latest = checkpoints.latest_checkpoint(
+        files.join(model_dir, "checkpoints"), warn=chief
+    )
     _check_compatible(recipe, model_dir, latest)
     replicas = strategy.num_replicas_in_sync
     data.check_batch_size(recipe.batch_size, replicas, recipe.micro_batches)
     _tensorflow_setup(recipe)
     start_step = latest[0] if latest else 0
     inputs, info, steps_per_epoch = data.pretraining_dataset(
-        recipe.dataset, global_batch_size=recipe.batch_size,
-        image_size=recipe.image_size, split=recipe.split, data_dir=recipe.data_dir,
-        strategy=strategy, augment_on=recipe.augment_on,
-        augment=recipes.build_augment(recipe), with_labels=recipe.probe,
-        seed=recipe.seed, start_step=start_step, shuffle_buffer=recipe.shuffle_buffer,
-        cache=recipe.cache, on_corrupt="skip" if recipe.skip_corrupt else "error")
+        recipe.dataset,
+        global_batch_size=recipe.batch_size,
+        image_size=recipe.image_size,
+        split=recipe.split,
+        data_dir=recipe.data_dir,
+        strategy=strategy,
+        augment_on=recipe.augment_on,
+        augment=recipes.build_augment(recipe),
+        with_labels=recipe.probe,
+        seed=recipe.seed,
+        start_step=start_step,
+        shuffle_buffer=recipe.shuffle_buffer,
+        cache=recipe.cache,
+        on_corrupt="skip" if recipe.skip_corrupt else "error",
+    )
     total_steps = recipe.train_steps or recipe.epochs * steps_per_epoch
     size = recipe.image_size
     with strategy.scope():
@@ -215,7 +248,9 @@ def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, ke
         model.optimizer.build(model.trainable_variables)
     if latest:
         checkpoints.restore_checkpoint(model, latest[1])
-        print(f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True)
+        print(
+            f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True
+        )
     elif _imported(model_dir, latest):
         _start_from_import(model, model_dir)
     if chief:  # only now: the folder's checkpoint, if any, fits this recipe
@@ -226,8 +261,12 @@ def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, ke
     callbacks = [
         stopper,
         checkpoints.AtomicCheckpoint(
-            files.join(write_dir, "checkpoints"), recipe.checkpoint_steps or steps_per_epoch,
-            start_step, keep=keep, state={"recipe": recipe.to_dict()}),
+            files.join(write_dir, "checkpoints"),
+            recipe.checkpoint_steps or steps_per_epoch,
+            start_step,
+            keep=keep,
+            state={"recipe": recipe.to_dict()},
+        ),
         _CSVLogger(files.join(logs, "metrics.csv"), append=True),
         keras.callbacks.TensorBoard(logs),
         *extra_callbacks,
@@ -239,18 +278,28 @@ def _pretrain(recipe, model_dir, write_dir, strategy, chief, extra_callbacks, ke
     started = time.time()
     if start_step < total_steps:
         history = model.fit(
-            inputs, epochs=math.ceil(total_steps / fit_steps),
-            initial_epoch=start_step // fit_steps, steps_per_epoch=fit_steps,
-            shuffle=False, callbacks=callbacks, verbose=verbose)
+            inputs,
+            epochs=math.ceil(total_steps / fit_steps),
+            initial_epoch=start_step // fit_steps,
+            steps_per_epoch=fit_steps,
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
         metrics = {k: float(v[-1]) for k, v in history.history.items()}
     seconds = time.time() - started
     steps_run = max(0, total_steps - start_step)
     steps_per_second = stopper.steps_per_second() or steps_run / max(seconds, 1e-9)
     _save_model(model, write_dir, chief and recipe.export)
     summary = dict(
-        steps=total_steps, steps_this_run=steps_run, seconds=round(seconds, 1),
+        steps=total_steps,
+        steps_this_run=steps_run,
+        seconds=round(seconds, 1),
         images_per_second=round(steps_per_second * recipe.batch_size, 1),
-        replicas=replicas, model=files.join(model_dir, "model.keras"), **metrics)
+        replicas=replicas,
+        model=files.join(model_dir, "model.keras"),
+        **metrics,
+    )
     if chief:
         results.update_results(model_dir, "pretrain", summary)
     return summary

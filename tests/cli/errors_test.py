@@ -14,12 +14,16 @@ def test_library_value_errors_are_user_errors():
         ks.encoders.ResNet(19)
     line, code = errors.user_error_line(raised.value, set(FLAGS))
     assert code == 2 and line == (
-        "keras-simclr: error: depth must be one of [18, 34, 50, 101, 152, 200], got 19.")
-    diverged = ks.runs.NonFiniteLoss("loss is nan at step 7; training stopped — lower "
-                                     "the learning rate")
+        "keras-simclr: error: depth must be one of [18, 34, 50, 101, 152, 200], got 19."
+    )
+    diverged = ks.runs.NonFiniteLoss(
+        "loss is nan at step 7; training stopped — lower the learning rate"
+    )
     assert errors.user_error_line(diverged, set(FLAGS)) == (
         "keras-simclr: error: loss is nan at step 7; training stopped — lower the "
-        "learning rate", 1)
+        "learning rate",
+        1,
+    )
     with pytest.raises(ValueError) as raised:  # not the library's: a bug, traced
         np.reshape(np.zeros(3), (2, 2))
     assert errors.user_error_line(raised.value, set(FLAGS)) is None

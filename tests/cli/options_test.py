@@ -6,11 +6,17 @@ from tests.command_line import recipe_config
 def test_presets_set_defaults_and_flags_override_them():
     config = recipe_config(["--preset=cifar10"])
     assert (config["dataset"], config["batch_size"], config["learning_rate"]) == (
-        "cifar10", 512, 1.0)
+        "cifar10",
+        512,
+        1.0,
+    )
     assert config["learning_rate_scaling"] == "linear"
     assert (config["temperature"], config["color_jitter_strength"]) == (0.5, 0.5)
     assert (config["blur"], config["weight_decay"], config["epochs"]) == (
-        False, 1e-4, 1000)
+        False,
+        1e-4,
+        1000,
+    )
     assert (config["resnet_depth"], config["cifar_stem"]) == (18, True)
 
     config = recipe_config(["--preset=imagenet", "--batch_size=1024", "--noblur"])
@@ -21,5 +27,8 @@ def test_presets_set_defaults_and_flags_override_them():
 
     config = recipe_config(["--dataset=stl10"])  # no preset: reference defaults
     assert (config["batch_size"], config["learning_rate"], config["resnet_depth"]) == (
-        512, 0.3, 50)
+        512,
+        0.3,
+        50,
+    )
     assert config["image_size"] is None  # follows the dataset

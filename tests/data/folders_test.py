@@ -23,10 +23,16 @@ def folder(tmp_path):
     """Two classes ('cat' PNGs of 20x24, 'dog' JPEGs of 30x30), 3 each."""
     rng = np.random.default_rng(0)
     for i in range(3):
-        _save(str(tmp_path / "cat" / f"c{i}.png"),
-              rng.integers(0, 255, (20, 24, 3), np.uint8), "PNG")
-        _save(str(tmp_path / "dog" / f"d{i}.jpg"),
-              rng.integers(0, 255, (30, 30, 3), np.uint8), "JPEG")
+        _save(
+            str(tmp_path / "cat" / f"c{i}.png"),
+            rng.integers(0, 255, (20, 24, 3), np.uint8),
+            "PNG",
+        )
+        _save(
+            str(tmp_path / "dog" / f"d{i}.jpg"),
+            rng.integers(0, 255, (30, 30, 3), np.uint8),
+            "JPEG",
+        )
     (tmp_path / "notes.txt").write_text("not an image, ignored")
     return tmp_path
 
@@ -62,8 +68,11 @@ def test_folder_splits_and_slices(folder, tmp_path):
         data.describe(str(folder), "test")
     # Sub-folders named after the splits.
     for split in ("train", "test"):
-        _save(str(tmp_path / "split" / split / "a" / "x.png"),
-              np.zeros((4, 4, 3), np.uint8), "PNG")
+        _save(
+            str(tmp_path / "split" / split / "a" / "x.png"),
+            np.zeros((4, 4, 3), np.uint8),
+            "PNG",
+        )
     assert data.describe(str(tmp_path / "split"), "test").num_examples == 1
 
 
@@ -98,8 +107,11 @@ def test_corrupt_files_named_or_skipped(folder, capsys):
     # Skipping: one warning line per file, the others load.
     images, labels = as_arrays(data.load(str(folder), on_corrupt="skip"))
     assert len(images) == 6
-    warnings = [line for line in capsys.readouterr().out.splitlines()
-                if "skipping corrupt image" in line]
+    warnings = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if "skipping corrupt image" in line
+    ]
     assert sorted(w.split()[-1] for w in warnings) == sorted([text, truncated])
     with pytest.raises(data.DataError, match="on_corrupt"):
         data.load(str(folder), on_corrupt="ignore")

@@ -11,7 +11,9 @@ from tests.random_images import images, with_nan_in_image
 def test_arrays_have_only_a_train_split():
     # Every split name used to return every image, typos included.
     x = (images(10) * 255).astype(np.uint8)
-    with pytest.raises(data.DataError, match=r"has splits \['train'\], not 'test' — split"):
+    with pytest.raises(
+        data.DataError, match=r"has splits \['train'\], not 'test' — split"
+    ):
         data.load((x, np.arange(10) % 2), split="test")
     with pytest.raises(data.DataError, match="not 'trian'"):
         data.describe(x, split="trian")
@@ -22,7 +24,9 @@ def test_npz_test_arrays_and_a_fixed_shuffle_split(tmp_path):
     y = np.arange(10) // 5  # class-sorted
     path = str(tmp_path / "set.npz")
     np.savez(path, x=x, y=y)
-    with pytest.raises(data.DataError, match="has no test arrays .* or split the training"):
+    with pytest.raises(
+        data.DataError, match="has no test arrays .* or split the training"
+    ):
         data.load(path, split="test")
     np.savez(path, x=x, y=y, x_test=x[:3], y_test=y[:3])
     test = list(data.load(path, split="test").as_numpy_iterator())
@@ -31,8 +35,12 @@ def test_npz_test_arrays_and_a_fixed_shuffle_split(tmp_path):
     assert data.describe(path, "test").num_examples == 3
     # Slices cut a fixed shuffle: both parts hold both classes and
     # together hold every image once.
-    head = [label for _, label in data.load(path, split="train[:60%]").as_numpy_iterator()]
-    tail = [label for _, label in data.load(path, split="train[60%:]").as_numpy_iterator()]
+    head = [
+        label for _, label in data.load(path, split="train[:60%]").as_numpy_iterator()
+    ]
+    tail = [
+        label for _, label in data.load(path, split="train[60%:]").as_numpy_iterator()
+    ]
     assert sorted(head + tail) == sorted(y.tolist())
     assert set(head) == set(tail) == {0, 1}
     order = np.random.default_rng(0).permutation(10)
@@ -43,10 +51,18 @@ def test_npz_test_arrays_and_a_fixed_shuffle_split(tmp_path):
     "x, y, message",
     [
         # 100% of the pixels used to become 255.
-        (images(4) * 255, None, r"float images must be in \[0, 1\], got values in \[0\.\d+, 2\d\d\.\d+\] "
-         "— divide them by 255, or pass uint8"),
+        (
+            images(4) * 255,
+            None,
+            r"float images must be in \[0, 1\], got values in \[0\.\d+, 2\d\d\.\d+\] "
+            "— divide them by 255, or pass uint8",
+        ),
         (with_nan_in_image(2)[:4], None, r"NaN or Inf pixels \(image 2 is the first\)"),
-        (images(4), np.array([0, 1, 2.7, 1]), "labels must be integer class ids, got 2.7"),
+        (
+            images(4),
+            np.array([0, 1, 2.7, 1]),
+            "labels must be integer class ids, got 2.7",
+        ),
         (images(4), np.array(["a", "b", "a", "b"]), "got dtype <U1"),
     ],
     ids=["255", "nan", "float_label", "string_label"],
@@ -60,8 +76,10 @@ def test_load_refuses_bad_arrays(x, y, message):
     "make, message",
     [
         # A TensorFlow resize error, at the first image, used to be the message.
-        (lambda: data.load((images(2) * 255).astype(np.uint8), image_size=0),
-         "image_size must be >= 1, got 0"),
+        (
+            lambda: data.load((images(2) * 255).astype(np.uint8), image_size=0),
+            "image_size must be >= 1, got 0",
+        ),
     ],
     ids=["load_image_size"],
 )

@@ -25,5 +25,8 @@ def test_source_kind_of_each_dataset_argument(tmp_path):
 def test_encoded_reader_only_for_files_and_tfds(tmp_path):
     assert loading.encoded_reader("shapes") is None
     assert loading.encoded_reader(np.zeros((2, 4, 4, 3), np.uint8)) is None
-    assert loading.encoded_reader(str(tmp_path)) == (folders.read_encoded_file, images.decode)
+    assert loading.encoded_reader(str(tmp_path)) == (
+        folders.read_encoded_file,
+        images.decode,
+    )
     assert loading.encoded_reader("cifar10") == (tf.identity, images.decode)

@@ -30,7 +30,10 @@ def test_stream_depends_on_the_step_only():
     assert steps == 5 and info.num_examples == 40
     batches = _batches(stream, 12)  # more than 2 epochs
     # Each epoch is a permutation of the data, a different one every epoch.
-    epoch = lambda e: np.sort(np.concatenate([b[1] for b in batches[5 * e:5 * e + 5]]))
+
+    def epoch(e):
+        return np.sort(np.concatenate([b[1] for b in batches[5 * e : 5 * e + 5]]))
+
     np.testing.assert_array_equal(epoch(0), np.sort(y))
     np.testing.assert_array_equal(epoch(1), np.sort(y))
     assert not np.array_equal(batches[0][1], batches[5][1])
@@ -44,21 +47,28 @@ def test_stream_depends_on_the_step_only():
 def test_views_augmented_in_tf_data_are_reproducible():
     x, y = data.make_shapes(16, image_size=16)
     augment = SimCLRAugment(16, 16, strength=0.5, blur=False)
-    kwargs = dict(global_batch_size=4, image_size=16, augment_on="data",
-                  augment=augment, with_labels=False, seed=1)
+    kwargs = dict(
+        global_batch_size=4,
+        image_size=16,
+        augment_on="data",
+        augment=augment,
+        with_labels=False,
+        seed=1,
+    )
     stream, _, _ = data.pretraining_dataset(x, **kwargs)
     first = _batches(stream, 3)
-    (view1, view2), = first[2]
+    ((view1, view2),) = first[2]
     assert view1.shape == (4, 16, 16, 3) and view1.dtype == np.float32
     assert 0 <= view1.min() and view1.max() <= 1
     assert not np.allclose(view1, view2)
     resumed, _, _ = data.pretraining_dataset(x, start_step=2, **kwargs)
-    (again1, again2), = _batches(resumed, 1)[0]
+    ((again1, again2),) = _batches(resumed, 1)[0]
     np.testing.assert_allclose(again1, view1, atol=1e-6)
     np.testing.assert_allclose(again2, view2, atol=1e-6)
     with pytest.raises(data.PipelineError, match="augment layer"):
-        data.pretraining_dataset(x, global_batch_size=4, image_size=16,
-                                 augment_on="data")
+        data.pretraining_dataset(
+            x, global_batch_size=4, image_size=16, augment_on="data"
+        )
 
 
 def test_replicas_get_their_slice_of_the_global_batch():
@@ -86,4 +96,3 @@ def test_replicas_get_their_slice_of_the_global_batch():
     np.testing.assert_array_equal(out["y"], out["ry"])
     np.testing.assert_allclose(out["v1"], out["r1"], atol=1e-6)
     np.testing.assert_allclose(out["v2"], out["r2"], atol=1e-6)
-

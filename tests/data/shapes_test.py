@@ -25,7 +25,8 @@ def test_shapes_is_deterministic_balanced_and_labelled():
 def test_shapes_splits_and_slices():
     info = data.describe("shapes")
     assert info == data.DatasetInfo(
-        "shapes", "embedded", 10, (32, 32), 5000, info.class_names)
+        "shapes", "embedded", 10, (32, 32), 5000, info.class_names
+    )
     assert len(info.class_names) == 10
     assert data.describe("shapes", "test").num_examples == 1000
     ds, info = data.load("shapes", "test[:10%]", with_info=True)

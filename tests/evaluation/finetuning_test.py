@@ -39,8 +39,15 @@ def test_finetune_keeps_head_layers_and_leaves_the_model_alone(tmp_path):
     )
     names = [layer.name for layer in finetuned.layers]
     assert names == [
-        "images", "patch_encoder", "dense_0", "bn_0", "head_relu_0",
-        "dense_1", "bn_1", "head_relu_1", "classifier",
+        "images",
+        "patch_encoder",
+        "dense_0",
+        "bn_0",
+        "head_relu_0",
+        "dense_1",
+        "bn_1",
+        "head_relu_1",
+        "classifier",
     ]
     head = model.projection_head
     for i in range(2):
@@ -67,8 +74,15 @@ def test_finetune_learns_from_a_label_fraction():
     encoder_before = weights(model.encoder)
     train, test = patch_data(800, seed=0), patch_data(200, seed=1)
     finetuned, results = evaluation.finetune(
-        model, train, test, label_fraction=0.1, epochs=40, batch_size=40,
-        learning_rate=1.0, optimizer="momentum", augment=False,
+        model,
+        train,
+        test,
+        label_fraction=0.1,
+        epochs=40,
+        batch_size=40,
+        learning_rate=1.0,
+        optimizer="momentum",
+        augment=False,
     )
     assert results["num_labelled"] == 80 and results["per_class"] == 10
     assert results["top1"] >= 0.9 and results["top5"] == 1.0

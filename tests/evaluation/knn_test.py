@@ -15,10 +15,17 @@ def test_knn_accuracy_matches_numpy(k, temperature):
     labels = rng.integers(0, 5, 120)
     bank = centres[bank_labels] + 1.5 * rng.normal(size=(300, 16))
     queries = centres[labels] + 1.5 * rng.normal(size=(120, 16))
-    expected = numpy_knn(bank, bank_labels, queries, labels, min(k, 300), temperature, 5)
+    expected = numpy_knn(
+        bank, bank_labels, queries, labels, min(k, 300), temperature, 5
+    )
     got = evaluation.knn_accuracy(
-        bank.astype("float32"), bank_labels, queries.astype("float32"), labels,
-        k=k, temperature=temperature, batch_size=50,
+        bank.astype("float32"),
+        bank_labels,
+        queries.astype("float32"),
+        labels,
+        k=k,
+        temperature=temperature,
+        batch_size=50,
     )
     assert got == pytest.approx(expected, abs=1e-9)
     assert 0.3 < got < 1.0  # neither trivial nor perfect

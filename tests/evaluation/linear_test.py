@@ -31,8 +31,12 @@ def test_linear_eval_on_informative_and_uninformative_features():
     assert unchanged(before, encoder)
     shuffled = (test[0], np.random.default_rng(0).permutation(test[1]))
     chance = evaluation.linear_eval(
-        encoder, (train[0], np.random.default_rng(1).permutation(train[1])),
-        shuffled, epochs=20, batch_size=64, learning_rate=0.5,
+        encoder,
+        (train[0], np.random.default_rng(1).permutation(train[1])),
+        shuffled,
+        epochs=20,
+        batch_size=64,
+        learning_rate=0.5,
     )
     assert chance["top1"] < 0.3
 
@@ -47,8 +51,12 @@ def test_linear_eval_takes_datasets_skips_unlabelled_and_crops_large_images():
     test_images[:, 3:45, 3:45] = 0
     encoder = patch_encoder(size=32)
     results = evaluation.linear_eval(
-        encoder, train, (test_images, np.zeros(8, np.int32)),
-        num_classes=CLASSES, epochs=2, batch_size=32,
+        encoder,
+        train,
+        (test_images, np.zeros(8, np.int32)),
+        num_classes=CLASSES,
+        epochs=2,
+        batch_size=32,
     )
     assert results["num_train"] == 150
     assert results["image_size"] == [32, 32]
@@ -68,8 +76,13 @@ def test_linear_eval_with_augmentation_keeps_the_encoder_frozen():
     encoder = patch_encoder(dense=True)
     before = weights(encoder)
     results = evaluation.linear_eval(
-        encoder, (images[:90], labels[:90]), (images[90:], labels[90:]),
-        epochs=15, batch_size=30, learning_rate=0.5, augment=True,
+        encoder,
+        (images[:90], labels[:90]),
+        (images[90:], labels[90:]),
+        epochs=15,
+        batch_size=30,
+        learning_rate=0.5,
+        augment=True,
     )
     assert results["augment"] and results["top1"] >= 0.95
     assert unchanged(before, encoder)

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from keras_simclr import runs
-from tests.command_line import CLI, CPU_ENV, held_out_accuracy, run_in_process, shapes_npz
+from tests.command_line import (
+    CLI,
+    CPU_ENV,
+    held_out_accuracy,
+    run_in_process,
+    shapes_npz,
+)
 
 
 def test_corrupt_image_is_named(tmp_path, capsys):
@@ -20,25 +26,45 @@ def test_corrupt_image_is_named(tmp_path, capsys):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "a" / f"{i}.png")
     bad = tmp_path / "a" / "1b.jpg"  # read in step 2: sorted, no shuffle
     bad.write_text("<html>not an image</html>")
-    argv = ["pretrain", "--preset=demo", f"--dataset={tmp_path}",
-            f"--model_dir={tmp_path / 'run'}", "--batch_size=2", "--train_steps=2",
-            "--shuffle_buffer=0", "--noexport", "--noprobe"]
+    argv = [
+        "pretrain",
+        "--preset=demo",
+        f"--dataset={tmp_path}",
+        f"--model_dir={tmp_path / 'run'}",
+        "--batch_size=2",
+        "--train_steps=2",
+        "--shuffle_buffer=0",
+        "--noexport",
+        "--noprobe",
+    ]
     code, err = run_in_process(argv, capsys)
     assert code == 2
     assert err.strip().splitlines()[-1] == (
         f"keras-simclr: error: corrupt image file {bad} — delete or replace it, "
-        "or pass --skip_corrupt to skip unreadable files")
+        "or pass --skip_corrupt to skip unreadable files"
+    )
 
 
 def test_batch_not_divisible_by_replicas(tmp_path):
     proc = subprocess.run(
-        CLI + ["pretrain", "--preset=demo", f"--model_dir={tmp_path}",
-               "--cpu_replicas=2", "--batch_size=7"],
-        capture_output=True, text=True, timeout=300, env=CPU_ENV)
+        CLI
+        + [
+            "pretrain",
+            "--preset=demo",
+            f"--model_dir={tmp_path}",
+            "--cpu_replicas=2",
+            "--batch_size=7",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=CPU_ENV,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         "keras-simclr: error: --batch_size=7 does not split over 2 replicas — use "
-        "a multiple of 2, e.g. --batch_size=6.")
+        "a multiple of 2, e.g. --batch_size=6."
+    )
     assert "Traceback" not in proc.stderr
 
 
@@ -46,10 +72,21 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
     dataset, _, _ = shapes_npz(tmp_path / "tiny.npz", 48, seed=1)
     model_dir = tmp_path / "run"
     proc = subprocess.run(
-        CLI + ["pretrain", "--preset=demo", f"--dataset={dataset}",
-               f"--model_dir={model_dir}", "--batch_size=8", "--train_steps=3",
-               "--proj_dim=16"],
-        capture_output=True, text=True, timeout=400, env=CPU_ENV)
+        CLI
+        + [
+            "pretrain",
+            "--preset=demo",
+            f"--dataset={dataset}",
+            f"--model_dir={model_dir}",
+            "--batch_size=8",
+            "--train_steps=3",
+            "--proj_dim=16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=CPU_ENV,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = proc.stdout.strip().splitlines()[-1]
     assert summary.startswith("keras-simclr: pretrained 3 steps (3 in this run)")
@@ -58,8 +95,15 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
 
     config = json.loads((model_dir / "config.json").read_text())
     assert (config["dataset"], config["image_size"], config["batch_size"]) == (
-        dataset, 32, 8)
-    assert (config["resnet_depth"], config["proj_dim"], config["probe"]) == (18, 16, True)
+        dataset,
+        32,
+        8,
+    )
+    assert (config["resnet_depth"], config["proj_dim"], config["probe"]) == (
+        18,
+        16,
+        True,
+    )
     results = json.loads((model_dir / "results.json").read_text())
     assert results["pretrain"]["steps"] == 3
     assert np.isfinite(results["pretrain"]["loss"])
@@ -71,20 +115,37 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
     assert (model_dir / "saved_encoder" / "saved_model.pb").exists()
 
     # The same command again: already done, nothing trained, files kept.
-    rerun = CLI + ["pretrain", "--preset=demo", f"--dataset={dataset}",
-                   f"--model_dir={model_dir}", "--batch_size=8", "--train_steps=3",
-                   "--proj_dim=16", "--noexport"]
-    proc = subprocess.run(rerun, capture_output=True, text=True, timeout=400, env=CPU_ENV)
+    rerun = CLI + [
+        "pretrain",
+        "--preset=demo",
+        f"--dataset={dataset}",
+        f"--model_dir={model_dir}",
+        "--batch_size=8",
+        "--train_steps=3",
+        "--proj_dim=16",
+        "--noexport",
+    ]
+    proc = subprocess.run(
+        rerun, capture_output=True, text=True, timeout=400, env=CPU_ENV
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resuming from step 3" in proc.stdout
     assert "(0 in this run)" in proc.stdout
     assert sorted(os.listdir(model_dir / "checkpoints")) == ["ckpt-3"]
 
-
     # A different architecture in the same model_dir is refused.
     code, err = run_in_process(
-        ["pretrain", "--preset=demo", f"--dataset={dataset}", f"--model_dir={model_dir}",
-         "--batch_size=8", "--train_steps=3", "--proj_dim=32"], capsys)
+        [
+            "pretrain",
+            "--preset=demo",
+            f"--dataset={dataset}",
+            f"--model_dir={model_dir}",
+            "--batch_size=8",
+            "--train_steps=3",
+            "--proj_dim=32",
+        ],
+        capsys,
+    )
     assert code == 2
     assert "holds a run with proj_dim=16, not 32 — pass --proj_dim=16" in err
 
@@ -92,46 +153,88 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
     # own record, and the record is not rewritten.
     (model_dir / "config.json").unlink()
     code, err = run_in_process(
-        ["pretrain", "--preset=demo", f"--dataset={dataset}", f"--model_dir={model_dir}",
-         "--batch_size=8", "--train_steps=3", "--proj_dim=16", "--resnet_depth=34"],
-        capsys)
+        [
+            "pretrain",
+            "--preset=demo",
+            f"--dataset={dataset}",
+            f"--model_dir={model_dir}",
+            "--batch_size=8",
+            "--train_steps=3",
+            "--proj_dim=16",
+            "--resnet_depth=34",
+        ],
+        capsys,
+    )
     assert code == 2
     assert "holds a run with resnet_depth=18, not 34 — pass --resnet_depth=18" in err
     assert not (model_dir / "config.json").exists()
-    proc = subprocess.run(rerun, capture_output=True, text=True, timeout=400, env=CPU_ENV)
+    proc = subprocess.run(
+        rerun, capture_output=True, text=True, timeout=400, env=CPU_ENV
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resuming from step 3" in proc.stdout
     assert json.loads((model_dir / "config.json").read_text())["resnet_depth"] == 18
 
     # linear-eval and export read the run's config and model.
     code, err = run_in_process(
-        ["linear-eval", f"--model_dir={model_dir}", "--image_size=64"], capsys)
+        ["linear-eval", f"--model_dir={model_dir}", "--image_size=64"], capsys
+    )
     assert code == 2 and "pretrained at 32" in err
     code, _ = run_in_process(
-        ["linear-eval", f"--model_dir={model_dir}", "--split=train[:75%]",
-         "--eval_split=train[75%:]", "--epochs=2"], capsys)
+        [
+            "linear-eval",
+            f"--model_dir={model_dir}",
+            "--split=train[:75%]",
+            "--eval_split=train[75%:]",
+            "--epochs=2",
+        ],
+        capsys,
+    )
     assert code == 0
     results = json.loads((model_dir / "results.json").read_text())
     # What the library gives for the same run and splits. (Top-1 is 0.0 of
     # the 12 held-out images for pretraining seeds 0, 1 and 2: chance level
     # after 3 steps, so no bound above chance.)
-    again = runs.linear_eval(str(model_dir), split="train[:75%]", eval_split="train[75%:]",
-                             epochs=2, verbose=0)
+    again = runs.linear_eval(
+        str(model_dir),
+        split="train[:75%]",
+        eval_split="train[75%:]",
+        epochs=2,
+        verbose=0,
+    )
     assert (results["linear_eval"]["top1"], results["linear_eval"]["top5"]) == (
-        again["top1"], again["top5"])
+        again["top1"],
+        again["top5"],
+    )
     assert results["pretrain"]["steps"] == 3  # merged, not replaced
     code, _ = run_in_process(
         ["export", f"--model_dir={model_dir}", f"--export_dir={tmp_path / 'enc'}"],
-        capsys)
+        capsys,
+    )
     assert code == 0 and (tmp_path / "enc" / "saved_model.pb").exists()
     code, err = run_in_process(
-        ["finetune", f"--model_dir={model_dir}", "--split=train[:75%]",
-         "--eval_split=train[75%:]", "--head_layer=9"], capsys)
+        [
+            "finetune",
+            f"--model_dir={model_dir}",
+            "--split=train[:75%]",
+            "--eval_split=train[75%:]",
+            "--head_layer=9",
+        ],
+        capsys,
+    )
     assert code == 2 and "head_layer" in err and len(err.strip().splitlines()) == 1
     code, _ = run_in_process(
-        ["finetune", f"--model_dir={model_dir}", "--split=train[:75%]",
-         "--eval_split=train[75%:]", "--epochs=1", "--batch_size=8",
-         "--label_fraction=0.5"], capsys)
+        [
+            "finetune",
+            f"--model_dir={model_dir}",
+            "--split=train[:75%]",
+            "--eval_split=train[75%:]",
+            "--epochs=1",
+            "--batch_size=8",
+            "--label_fraction=0.5",
+        ],
+        capsys,
+    )
     assert code == 0
     results = json.loads((model_dir / "results.json").read_text())
     assert results["finetune_50pct"]["label_fraction"] == 0.5

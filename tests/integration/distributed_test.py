@@ -9,7 +9,6 @@ import pytest
 
 from tests.replicas import run_with_replicas
 
-
 ONE_FIT = """
 import keras_simclr as ks
 keras.utils.set_random_seed(7)
@@ -72,12 +71,16 @@ def test_fit_on_replicas_leaves_the_single_device_weights(single_device_fit, rep
         single, distributed = single_device_fit[f"w{i}"], multi[f"w{i}"]
         moved = np.max(np.abs(single - single_device_fit[f"init{i}"]))
         difference = np.max(np.abs(distributed - single))
-        print(f"{replicas} replicas vs 1: {name}: moved {moved:.2e}, differs by {difference:.2e}")
+        print(
+            f"{replicas} replicas vs 1: {name}: moved {moved:.2e}, differs by {difference:.2e}"
+        )
         # float32 round-off of the update, which is largest where the
         # weights move most (the head, behind a batch norm).
         assert difference <= 1e-5 * max(1.0, moved), name
     for metric in ("loss", "contrastive_accuracy", "contrastive_entropy", "probe_loss"):
-        np.testing.assert_allclose(multi[metric], single_device_fit[metric], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            multi[metric], single_device_fit[metric], rtol=1e-5, atol=1e-6
+        )
     assert not np.allclose(single_device_fit["loss"][0], single_device_fit["loss"][1])
 
 
@@ -85,7 +88,7 @@ def test_fit_on_replicas_leaves_the_single_device_weights(single_device_fit, rep
 def test_synchronized_batch_norm_uses_global_statistics(replicas):
     out = run_with_replicas(SYNC_BN, replicas)
     rng = np.random.default_rng(0)
-    x = (rng.normal(size=(8, 5)) * [1, 2, 3, 4, 5] + [0, 1, 2, 3, 4])
+    x = rng.normal(size=(8, 5)) * [1, 2, 3, 4, 5] + [0, 1, 2, 3, 4]
     mean, var = x.mean(0), x.var(0)
     np.testing.assert_allclose(out["out"], (x - mean) / np.sqrt(var + 1e-5), atol=1e-4)
     np.testing.assert_allclose(out["moving_mean"], 0.1 * mean, atol=1e-5)

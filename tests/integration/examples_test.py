@@ -44,7 +44,9 @@ def run(script, *args, cwd, block_keras_simclr=False):
         command, cwd=cwd, env=QUIET_ENV, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return [
+        json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")
+    ]
 
 
 # The chain shares one pretraining: one test (a module fixture would run on
@@ -55,9 +57,16 @@ def test_cifar10_examples_on_generated_data(tmp_path):
 
     # Pretraining: the reference's recipe, 3 steps of batch 16 at 16 px.
     (summary,) = run(
-        "pretrain_cifar10.py", "--dataset=shapes", "--image_size=16",
-        "--batch_size=16", "--train_steps=3", "--knn_every=1", "--knn_bank=64",
-        "--test_split=test[:64]", f"--model_dir={model_dir}", cwd=tmp_path,
+        "pretrain_cifar10.py",
+        "--dataset=shapes",
+        "--image_size=16",
+        "--batch_size=16",
+        "--train_steps=3",
+        "--knn_every=1",
+        "--knn_bank=64",
+        "--test_split=test[:64]",
+        f"--model_dir={model_dir}",
+        cwd=tmp_path,
     )
     assert summary["steps"] == 3
     assert np.isfinite(summary["loss"])
@@ -66,16 +75,25 @@ def test_cifar10_examples_on_generated_data(tmp_path):
     # bank and test images, k=200 (the whole bank votes), temperature 0.1.
     model = str(model_dir / "model.keras")
     bank = ks.evaluation.extract_features(
-        model, ks.data.load("shapes", "train[:64]", image_size=16))
+        model, ks.data.load("shapes", "train[:64]", image_size=16)
+    )
     test = ks.evaluation.extract_features(
-        model, ks.data.load("shapes", "test[:64]", image_size=16))
-    assert summary["knn_accuracy"] == pytest.approx(numpy_knn(*bank, *test, 64, 0.1, 10))
+        model, ks.data.load("shapes", "test[:64]", image_size=16)
+    )
+    assert summary["knn_accuracy"] == pytest.approx(
+        numpy_knn(*bank, *test, 64, 0.1, 10)
+    )
     assert (model_dir / "saved_encoder" / "saved_model.pb").is_file()
 
     # Linear evaluation, with the random-encoder baseline.
     (results,) = run(
-        "linear_eval.py", f"--model_dir={model_dir}", *data, "--epochs=2",
-        "--batch_size=64", "--baseline", cwd=tmp_path,
+        "linear_eval.py",
+        f"--model_dir={model_dir}",
+        *data,
+        "--epochs=2",
+        "--batch_size=64",
+        "--baseline",
+        cwd=tmp_path,
     )
     for name in ("pretrained", "random"):
         assert results[name]["num_train"] == 200 and results[name]["num_test"] == 64
@@ -84,16 +102,27 @@ def test_cifar10_examples_on_generated_data(tmp_path):
     # The pretrained encoder's numbers are the library's for the same data
     # and settings (the random baseline is a fresh, unseeded draw).
     again = ks.evaluation.linear_eval(
-        ks.runs.load_run(str(model_dir))[1], ks.data.load("shapes", "train[:200]"),
-        ks.data.load("shapes", "test[:64]"), epochs=2, batch_size=64, learning_rate=0.1,
-        verbose=0)
+        ks.runs.load_run(str(model_dir))[1],
+        ks.data.load("shapes", "train[:200]"),
+        ks.data.load("shapes", "test[:64]"),
+        epochs=2,
+        batch_size=64,
+        learning_rate=0.1,
+        verbose=0,
+    )
     assert (results["pretrained"]["top1"], results["pretrained"]["top5"]) == (
-        again["top1"], again["top5"])
+        again["top1"],
+        again["top5"],
+    )
 
     # Fine-tuning on 5% of 200 labels: 1 per class, from head layer 1.
     (results,) = run(
-        "finetune_semi_supervised.py", f"--model_dir={model_dir}", *data,
-        "--label_fractions=0.05", "--epochs=1", cwd=tmp_path,
+        "finetune_semi_supervised.py",
+        f"--model_dir={model_dir}",
+        *data,
+        "--label_fractions=0.05",
+        "--epochs=1",
+        cwd=tmp_path,
     )
     assert results["num_labelled"] == 10 and results["per_class"] == 1
     assert results["head_layer"] == 1 and results["epochs"] == 1
@@ -109,16 +138,25 @@ def test_cifar10_examples_on_generated_data(tmp_path):
         tf.io.write_file(str(images / f"img{i}.png"), tf.io.encode_png(image))
     output = tmp_path / "embeddings.npy"
     *_, served = run(
-        "serve_encoder.py", f"--saved_model={model_dir / 'saved_encoder'}",
-        f"--images={images}", f"--output={output}", cwd=tmp_path,
+        "serve_encoder.py",
+        f"--saved_model={model_dir / 'saved_encoder'}",
+        f"--images={images}",
+        f"--output={output}",
+        cwd=tmp_path,
         block_keras_simclr=True,
     )
     assert served == {"images": 5, "dim": 512, "output": str(output)}
-    resized = tf.stack([
-        tf.cast(tf.clip_by_value(tf.round(
-            tf.image.resize(image, (16, 16), antialias=True)), 0, 255), tf.uint8)
-        for image in pixels
-    ])
+    resized = tf.stack(
+        [
+            tf.cast(
+                tf.clip_by_value(
+                    tf.round(tf.image.resize(image, (16, 16), antialias=True)), 0, 255
+                ),
+                tf.uint8,
+            )
+            for image in pixels
+        ]
+    )
     signature = tf.saved_model.load(str(model_dir / "saved_encoder")).signatures[
         "serving_default"
     ]
@@ -146,29 +184,39 @@ def _run_notebook(tmp_path, extra=""):
     (parameters,) = [
         cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])
     ]
-    parameters.source = "\n".join([
-        'DATASET = "shapes"',
-        "IMAGE_SIZE = 16",
-        "BATCH_SIZE = 16",
-        "EPOCHS = 1",
-        "TRAIN_STEPS = 3",
-        "CHECKPOINT_STEPS = 1",
-        'TRAIN_SPLIT = "train[:64]"',
-        'EVAL_TRAIN_SPLIT = "train[:128]"',
-        'TEST_SPLIT = "test[:32]"',
-        "LINEAR_EVAL_EPOCHS = 2",
-        f"MODEL_DIR = {str(tmp_path / 'run')!r}",
-        'KERAS_SIMCLR = "keras-simclr"',
-    ]) + extra
+    parameters.source = (
+        "\n".join(
+            [
+                'DATASET = "shapes"',
+                "IMAGE_SIZE = 16",
+                "BATCH_SIZE = 16",
+                "EPOCHS = 1",
+                "TRAIN_STEPS = 3",
+                "CHECKPOINT_STEPS = 1",
+                'TRAIN_SPLIT = "train[:64]"',
+                'EVAL_TRAIN_SPLIT = "train[:128]"',
+                'TEST_SPLIT = "test[:32]"',
+                "LINEAR_EVAL_EPOCHS = 2",
+                f"MODEL_DIR = {str(tmp_path / 'run')!r}",
+                'KERAS_SIMCLR = "keras-simclr"',
+            ]
+        )
+        + extra
+    )
     nbclient.NotebookClient(
-        notebook, timeout=600, kernel_name="python3",
+        notebook,
+        timeout=600,
+        kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()
     return [
         json.loads(line)
-        for cell in notebook.cells if cell.cell_type == "code"
-        for output in cell.get("outputs", []) if output.get("name") == "stdout"
-        for line in output["text"].splitlines() if line.startswith("{")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stdout"
+        for line in output["text"].splitlines()
+        if line.startswith("{")
     ], notebook
 
 
@@ -180,8 +228,11 @@ def test_colab_notebook_resumes_after_its_kernel_dies(tmp_path):
 
     # What the notebook says to do after a disconnect: run it again.
     printed, notebook = _run_notebook(tmp_path)
-    assert any("resuming from step 1" in output.get("text", "")
-               for cell in notebook.cells for output in cell.get("outputs", []))
+    assert any(
+        "resuming from step 1" in output.get("text", "")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )
     pretrained, linear, shapes, served = printed
     assert pretrained == {"steps": 3, "steps_this_run": 2}
     assert linear["num_train"] == 128 and linear["num_test"] == 32
@@ -198,8 +249,13 @@ def test_colab_notebook_resumes_after_its_kernel_dies(tmp_path):
     assert results["pretrain"]["steps"] == 3
     assert results["linear_eval"]["top1"] == linear["top1"]
     # The library's linear evaluation of the same run and splits, here.
-    again = ks.runs.linear_eval(str(tmp_path / "run"), split="train[:128]",
-                                eval_split="test[:32]", epochs=2, verbose=0)
+    again = ks.runs.linear_eval(
+        str(tmp_path / "run"),
+        split="train[:128]",
+        eval_split="test[:32]",
+        epochs=2,
+        verbose=0,
+    )
     assert (linear["top1"], linear["top5"]) == (again["top1"], again["top5"])
 
 
@@ -214,15 +270,27 @@ def test_pretrain_image_folder(tmp_path):
             tf.io.write_file(str(folder / name / f"{i}.png"), tf.io.encode_png(image))
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "pretrain_image_folder.py"), f"--folder={folder}",
-         "--image_size=16", "--cifar_stem", "--batch_size=16", "--epochs=1",
-         f"--out={out}"],
-        cwd=tmp_path, env=QUIET_ENV, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(EXAMPLES / "pretrain_image_folder.py"),
+            f"--folder={folder}",
+            "--image_size=16",
+            "--cifar_stem",
+            "--batch_size=16",
+            "--epochs=1",
+            f"--out={out}",
+        ],
+        cwd=tmp_path,
+        env=QUIET_ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "38 training images, classes: ['blue', 'green', 'red']" in result.stdout
     (top1,) = [
-        float(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()
+        float(line.rsplit(" ", 1)[1])
+        for line in result.stdout.splitlines()
         if line.startswith("linear evaluation top-1:")
     ]
     # One colour per class: a linear probe on any encoder separates them
@@ -231,7 +299,8 @@ def test_pretrain_image_folder(tmp_path):
     assert top1 >= 0.8
     assert (out / "model.keras").is_file()
     outputs = tf.saved_model.load(str(out / "saved_encoder")).signatures[
-        "serving_default"](images=tf.zeros((2, 16, 16, 3), tf.uint8))
+        "serving_default"
+    ](images=tf.zeros((2, 16, 16, 3), tf.uint8))
     assert outputs["representation"].shape == (2, 512)
 
 
@@ -242,10 +311,18 @@ def test_simclr_v2_three_stages_distillation_beats_the_labels_alone(tmp_path):
     # 0.282 / 0.288, the same network trained on the 200 labels alone
     # 0.19 / 0.202 (500 test images).
     (summary,) = run(
-        "simclr_v2_three_stages.py", f"--model_dir={tmp_path / 'run'}", "--width=16",
-        "--train_split=train[:2000]", "--test_split=test[:500]", "--batch_size=256",
-        "--pretrain_epochs=8", "--finetune_epochs=10", "--finetune_batch_size=50",
-        "--distill_epochs=10", "--baseline", cwd=tmp_path,
+        "simclr_v2_three_stages.py",
+        f"--model_dir={tmp_path / 'run'}",
+        "--width=16",
+        "--train_split=train[:2000]",
+        "--test_split=test[:500]",
+        "--batch_size=256",
+        "--pretrain_epochs=8",
+        "--finetune_epochs=10",
+        "--finetune_batch_size=50",
+        "--distill_epochs=10",
+        "--baseline",
+        cwd=tmp_path,
     )
     print(json.dumps(summary))  # the numbers, in CI's log
     assert summary["num_train"] == 2000 and summary["num_labelled"] == 200
@@ -254,5 +331,6 @@ def test_simclr_v2_three_stages_distillation_beats_the_labels_alone(tmp_path):
     for name in ("pretrained", "teacher", "student"):
         assert (tmp_path / "run" / f"{name}.keras").is_file()
     outputs = tf.saved_model.load(summary["student_encoder"]).signatures[
-        "serving_default"](images=tf.zeros((2, 32, 32, 3), tf.uint8))
+        "serving_default"
+    ](images=tf.zeros((2, 32, 32, 3), tf.uint8))
     assert outputs["representation"].shape == (2, 64)

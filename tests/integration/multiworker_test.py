@@ -25,9 +25,17 @@ def _free_ports(count):
 
 
 def _command(dataset, model_dir):
-    return demo_pretrain(dataset, model_dir, "--batch_size=8", f"--train_steps={STEPS}",
-                         "--proj_dim=16", "--augment_on=data", "--deterministic",
-                         "--seed=1", "--noexport")
+    return demo_pretrain(
+        dataset,
+        model_dir,
+        "--batch_size=8",
+        f"--train_steps={STEPS}",
+        "--proj_dim=16",
+        "--augment_on=data",
+        "--deterministic",
+        "--seed=1",
+        "--noexport",
+    )
 
 
 def _env(tf_config=None):
@@ -43,8 +51,12 @@ def _run_workers(command, timeout=420):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     procs = [
         subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=_env({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+        )
         for i in range(2)
     ]
     try:
@@ -54,7 +66,7 @@ def _run_workers(command, timeout=420):
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-4000:]
     return [out for out, _ in outputs]
 
@@ -63,8 +75,13 @@ def test_two_workers_match_one_process(tmp_path):
     dataset, _, _ = shapes_npz(tmp_path / "tiny.npz", 32, seed=4)
 
     single = tmp_path / "single"
-    proc = subprocess.run(_command(dataset, single), capture_output=True, text=True,
-                          timeout=420, env=_env())
+    proc = subprocess.run(
+        _command(dataset, single),
+        capture_output=True,
+        text=True,
+        timeout=420,
+        env=_env(),
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
 
     cluster_dir = tmp_path / "cluster"

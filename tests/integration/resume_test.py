@@ -19,14 +19,23 @@ STEPS = 12
 
 
 def _command(dataset, model_dir):
-    return demo_pretrain(dataset, model_dir, "--batch_size=8", f"--train_steps={STEPS}",
-                         "--checkpoint_steps=3", "--proj_dim=16", "--deterministic",
-                         "--seed=3", "--noexport")
+    return demo_pretrain(
+        dataset,
+        model_dir,
+        "--batch_size=8",
+        f"--train_steps={STEPS}",
+        "--checkpoint_steps=3",
+        "--proj_dim=16",
+        "--deterministic",
+        "--seed=3",
+        "--noexport",
+    )
 
 
 def _finish(command, timeout=400):
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env=CPU_ENV)
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=CPU_ENV
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout, proc.stderr
 
@@ -37,8 +46,9 @@ def _latest(model_dir):
 
 def _kill_after_first_checkpoint(command, model_dir, timeout=300):
     """Starts the run, SIGKILLs it once a checkpoint exists; returns its step."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=CPU_ENV)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CPU_ENV
+    )
     try:
         deadline = time.time() + timeout
         while _latest(model_dir) is None:
@@ -56,9 +66,15 @@ def _kill_after_first_checkpoint(command, model_dir, timeout=300):
 
 
 def _assert_same_state(a, b):
-    assert int(a.optimizer.iterations.numpy()) == int(b.optimizer.iterations.numpy()) == STEPS
+    assert (
+        int(a.optimizer.iterations.numpy())
+        == int(b.optimizer.iterations.numpy())
+        == STEPS
+    )
     # The learning rate position came back with the optimizer's iterations.
-    np.testing.assert_allclose(float(b.optimizer.learning_rate), float(a.optimizer.learning_rate))
+    np.testing.assert_allclose(
+        float(b.optimizer.learning_rate), float(a.optimizer.learning_rate)
+    )
     for va, vb in zip(a.weights, b.weights):
         np.testing.assert_allclose(va.numpy(), vb.numpy(), atol=1e-6, err_msg=va.path)
     for va, vb in zip(a.optimizer.variables, b.optimizer.variables):
@@ -92,20 +108,30 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     warnings = [line for line in err.splitlines() if "warning" in line]
     assert warnings == [
         f"keras-simclr: warning: skipping checkpoint {url}/checkpoints/ckpt-12: "
-        f"model.weights.h5 has 1000 bytes, not {_manifest_size(weights)}"]
+        f"model.weights.h5 has 1000 bytes, not {_manifest_size(weights)}"
+    ]
     assert "resuming from step 9" in out and "(3 in this run)" in out
     _assert_same_state(a, keras.saving.load_model(str(resumed / "model.keras")))
 
     # linear-eval and export on the same URL.
-    out, _ = _finish(CLI + ["linear-eval", f"--model_dir={url}", "--split=train[:48]",
-                            "--eval_split=train[48:]", "--epochs=2"])
+    out, _ = _finish(
+        CLI
+        + [
+            "linear-eval",
+            f"--model_dir={url}",
+            "--split=train[:48]",
+            "--eval_split=train[48:]",
+            "--epochs=2",
+        ]
+    )
     results = json.loads((resumed / "results.json").read_text())
     assert results["pretrain"]["steps"] == STEPS
     assert results["linear_eval"]["num_train"] == 48
     assert f"top-1 {results['linear_eval']['top1']:.4f}" in out
     _finish(CLI + ["export", f"--model_dir={url}"])
     served = tf.saved_model.load(str(resumed / "saved_encoder")).signatures[
-        "serving_default"](images=tf.constant(images[:4]))
+        "serving_default"
+    ](images=tf.constant(images[:4]))
     expected = a.encoder(images[:4].astype("float32") / 255.0, training=False)
     np.testing.assert_allclose(served["representation"], expected, atol=1e-5)
 

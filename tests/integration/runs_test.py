@@ -38,8 +38,13 @@ def test_pretrain_resume_evaluate_export_on_ram(capsys):
     _write_npz(dataset, images, labels)
     model_dir = "ram://test_runs/run"
     recipe = ks.recipes.Recipe.from_preset(
-        "demo", dataset=dataset, batch_size=8, train_steps=4, checkpoint_steps=2,
-        proj_dim=16)
+        "demo",
+        dataset=dataset,
+        batch_size=8,
+        train_steps=4,
+        checkpoint_steps=2,
+        proj_dim=16,
+    )
     with pytest.raises(KeyboardInterrupt):
         ks.pretrain(recipe, model_dir, callbacks=[_Crash(3)], verbose=0)
     assert tf.io.gfile.listdir(f"{model_dir}/checkpoints") == ["ckpt-2"]
@@ -50,17 +55,23 @@ def test_pretrain_resume_evaluate_export_on_ram(capsys):
     assert (summary["steps"], summary["steps_this_run"]) == (4, 2)
     assert np.isfinite(summary["loss"])
     config = json.loads(tf.io.gfile.GFile(f"{model_dir}/config.json").read())
-    assert (config["image_size"], config["cifar_stem"], config["proj_dim"]) == (32, False, 16)
+    assert (config["image_size"], config["cifar_stem"], config["proj_dim"]) == (
+        32,
+        False,
+        16,
+    )
     assert "loss" in tf.io.gfile.GFile(f"{model_dir}/logs/metrics.csv").read()
 
     _, model = runs.load_run(model_dir)
     assert int(model.optimizer.iterations.numpy()) == 4
-    metrics = runs.linear_eval(model_dir, split="train[:32]", eval_split="train[32:]",
-                               epochs=2, verbose=0)
+    metrics = runs.linear_eval(
+        model_dir, split="train[:32]", eval_split="train[32:]", epochs=2, verbose=0
+    )
     assert (metrics["num_train"], metrics["num_test"]) == (32, 16)
     target = runs.export(model_dir, "ram://test_runs/encoder", include_projection=False)
     served = tf.saved_model.load(target).signatures["serving_default"](
-        images=tf.constant(images[:4]))
+        images=tf.constant(images[:4])
+    )
     expected = model.encoder(images[:4].astype("float32") / 255.0, training=False)
     np.testing.assert_allclose(served["representation"], expected, atol=1e-5)
     results = runs.read_results(model_dir)

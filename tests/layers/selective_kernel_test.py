@@ -12,8 +12,11 @@ def test_selective_kernel_mix_matches_numpy():
     x = rng.normal(size=(3, 5, 5, 32)).astype("float32")
     mix.build(x.shape)
     for w in mix.weights:
-        w.assign(rng.uniform(0.5, 1.5, size=w.shape).astype("float32")
-                 if "variance" in w.name else rng.normal(size=w.shape).astype("float32"))
+        w.assign(
+            rng.uniform(0.5, 1.5, size=w.shape).astype("float32")
+            if "variance" in w.name
+            else rng.normal(size=w.shape).astype("float32")
+        )
     got = mix(x, training=False).numpy()
     bn = mix.squeeze_bn
     a, b = x[..., :16], x[..., 16:]

@@ -24,14 +24,24 @@ def test_non_finite_loss_stops_without_saving_it(tmp_path):
     x[3] = np.nan  # the 4th batch
     directory = str(tmp_path / "checkpoints")
     with pytest.raises(runs.NonFiniteLoss) as raised:
-        model.fit(x, np.zeros((5, 2)), batch_size=1, shuffle=False, verbose=0,
-                  callbacks=[runs.AtomicCheckpoint(directory, 1, keep=10)])
-    assert str(raised.value).startswith("loss is nan at step 4; training stopped, the "
-                                        "last checkpoint (step 3) is kept — lower")
+        model.fit(
+            x,
+            np.zeros((5, 2)),
+            batch_size=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[runs.AtomicCheckpoint(directory, 1, keep=10)],
+        )
+    assert str(raised.value).startswith(
+        "loss is nan at step 4; training stopped, the "
+        "last checkpoint (step 3) is kept — lower"
+    )
     assert [step for step, _ in runs.list_checkpoints(directory)] == [1, 2, 3]
     # The weights went NaN in step 4: saving them is refused too.
     assert not np.all(np.isfinite(model.weights[0].numpy()))
-    with pytest.raises(runs.NonFiniteLoss, match="is not finite at step 4; no checkpoint"):
+    with pytest.raises(
+        runs.NonFiniteLoss, match="is not finite at step 4; no checkpoint"
+    ):
         runs.save_checkpoint(model, directory, 4)
     assert runs.latest_checkpoint(directory)[0] == 3
 
@@ -55,7 +65,8 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert str(raised.value) == (
         f"cannot write the checkpoint of step 2 in {directory} (No space left on "
         "device) — free space there (or point model_dir elsewhere) and run again; "
-        "the previous checkpoint is intact")
+        "the previous checkpoint is intact"
+    )
     assert [step for step, _ in runs.list_checkpoints(directory)] == [1]
     step, path, _ = runs.latest_checkpoint(directory)
     runs.restore_checkpoint(model, path)
@@ -66,8 +77,14 @@ def test_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
 def test_generator_states_are_restored_by_owner(tmp_path):
     def model():
         layer = ks.layers.SimCLRAugment(8, 8, strength=0.5, blur=False, seed=1)
-        net = keras.Sequential([keras.Input((8, 8, 3)), layer, keras.layers.Flatten(),
-                                keras.layers.Dense(2)])
+        net = keras.Sequential(
+            [
+                keras.Input((8, 8, 3)),
+                layer,
+                keras.layers.Flatten(),
+                keras.layers.Dense(2),
+            ]
+        )
         net.compile(optimizer="sgd", loss="mse")
         net.optimizer.build(net.trainable_variables)
         return net, layer
@@ -80,8 +97,10 @@ def test_generator_states_are_restored_by_owner(tmp_path):
     # A second model in the same process: Keras names its generators anew
     # (seed_generator_2, ...), the owners stay the same.
     second, _ = model()
-    assert not np.array_equal(runs.checkpoints._generators(second)["SimCLRAugment:0/0"],
-                              states["SimCLRAugment:0/0"])
+    assert not np.array_equal(
+        runs.checkpoints._generators(second)["SimCLRAugment:0/0"],
+        states["SimCLRAugment:0/0"],
+    )
     runs.restore_checkpoint(second, path)
     for name, variable in runs.checkpoints._generators(second).items():
         np.testing.assert_array_equal(variable.numpy(), states[name].numpy())

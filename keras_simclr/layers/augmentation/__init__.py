@@ -13,10 +13,15 @@ per-image draws), `xla_chunking` (XLA context, chunked compiled calls) and
 from keras_simclr.layers.augmentation.center_crop import CenterCrop
 from keras_simclr.layers.augmentation.color_distortion import ColorDistortion
 from keras_simclr.layers.augmentation.gaussian_blur import GaussianBlur
-from keras_simclr.layers.augmentation.random_resized_crop import (
-    RandomResizedCrop)
+from keras_simclr.layers.augmentation.random_resized_crop import RandomResizedCrop
 from keras_simclr.layers.augmentation.simclr_augment import SimCLRAugment
 from keras_simclr.layers.augmentation.solarize import Solarize
 
-__all__ = ["CenterCrop", "ColorDistortion", "GaussianBlur",
-           "RandomResizedCrop", "SimCLRAugment", "Solarize"]
+__all__ = [
+    "CenterCrop",
+    "ColorDistortion",
+    "GaussianBlur",
+    "RandomResizedCrop",
+    "SimCLRAugment",
+    "Solarize",
+]

@@ -14,7 +14,10 @@ import tensorflow as tf
 
 from keras_simclr.layers.augmentation import image_inputs, random_draws
 from keras_simclr.layers.augmentation.xla_chunking import (
-    chunk_size, in_xla_context, pack_params)
+    chunk_size,
+    in_xla_context,
+    pack_params,
+)
 
 
 class AugmentationLayer(keras.layers.Layer):
@@ -87,8 +90,11 @@ class AugmentationLayer(keras.layers.Layer):
         if not training:
             return None
         images, _ = self.image_batch(images)
-        key = (random_draws.draw_key(self.generator) if seed is None
-               else random_draws.normalize_key(seed))
+        key = (
+            random_draws.draw_key(self.generator)
+            if seed is None
+            else random_draws.normalize_key(seed)
+        )
         shape = tf.shape(images)
         return self._sample(key, shape[0], shape[1], shape[2])
 
@@ -125,7 +131,8 @@ class AugmentationLayer(keras.layers.Layer):
             shape = tf.shape(images)
             key = random_draws.draw_key(self.generator)
             outputs = self._apply(
-                images, self._sample(key, shape[0], shape[1], shape[2]))
+                images, self._sample(key, shape[0], shape[1], shape[2])
+            )
         else:
             outputs = self._inference(images)
         return outputs[0] if unbatched else outputs
@@ -185,15 +192,20 @@ class AugmentationLayer(keras.layers.Layer):
                 start = tf.minimum(i * chunk, batch - chunk)
                 return run(
                     tf.slice(images, [start, 0, 0, 0], [chunk, -1, -1, -1]),
-                    tf.slice(packed, [start, 0], [chunk, -1]))
+                    tf.slice(packed, [start, 0], [chunk, -1]),
+                )
 
-            out = tf.map_fn(one, tf.range(count), parallel_iterations=8,
-                            fn_output_signature=tf.TensorSpec(
-                                (chunk,) + tuple(out_shape), tf.float32))
+            out = tf.map_fn(
+                one,
+                tf.range(count),
+                parallel_iterations=8,
+                fn_output_signature=tf.TensorSpec(
+                    (chunk,) + tuple(out_shape), tf.float32
+                ),
+            )
             out = tf.reshape(out, [-1] + list(out_shape))
             head = (count - 1) * chunk
-            return tf.concat([out[:head], out[head + count * chunk - batch:]],
-                             axis=0)
+            return tf.concat([out[:head], out[head + count * chunk - batch :]], axis=0)
 
         if static_batch is not None:
             return chunked()
@@ -204,8 +216,9 @@ class AugmentationLayer(keras.layers.Layer):
 
         The image transforms are long chains of per-pixel arithmetic with a
         per-image choice at every step; XLA fuses them into a few loops where
-        plain TensorFlow runs each op over the whole batch. Nothing is compiled when `self.jit_compile` is False
-        or when already tracing for XLA (the outer compilation covers it).
+        plain TensorFlow runs each op over the whole batch. Nothing is
+        compiled when `self.jit_compile` is False or when already tracing for
+        XLA (the outer compilation covers it).
         `fn` takes tensors, or nests of them, only. With `unpack` (from
         `pack_params`), the compiled function takes the packed parameters.
         """
@@ -218,10 +231,14 @@ class AugmentationLayer(keras.layers.Layer):
             object.__setattr__(self, "_xla_functions", cache)
         key = (fn.__name__, None if unpack is None else unpack.signature)
         if key not in cache:
-            target = fn if unpack is None else (
-                lambda images, packed: fn(images, unpack(packed)))
-            cache[key] = tf.function(target, jit_compile=True,
-                                     reduce_retracing=True, autograph=False)
+            target = (
+                fn
+                if unpack is None
+                else (lambda images, packed: fn(images, unpack(packed)))
+            )
+            cache[key] = tf.function(
+                target, jit_compile=True, reduce_retracing=True, autograph=False
+            )
         return cache[key]
 
     # -- to implement --

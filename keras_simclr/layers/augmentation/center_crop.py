@@ -10,8 +10,7 @@ import keras
 import tensorflow as tf
 
 from keras_simclr import errors
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.resampling import crop_and_resize
 from keras_simclr.layers.augmentation.xla_chunking import static_size
 
@@ -19,8 +18,7 @@ CROP_PROPORTION = 0.875  # of the largest centred box ...
 MIN_SIDE_TO_CROP = 32  # ... for sources whose shorter side is larger.
 
 
-def center_boxes(batch_size, height, width, out_height, out_width,
-                 proportion=1.0):
+def center_boxes(batch_size, height, width, out_height, out_width, proportion=1.0):
     """The centred box of the output's aspect ratio, scaled by `proportion`.
 
     As the SimCLR reference's evaluation crop: the largest box with aspect
@@ -45,10 +43,12 @@ def center_boxes(batch_size, height, width, out_height, out_width,
     width = tf.cast(width, tf.float32)
     aspect = out_width / out_height
     wider = width / height > aspect
-    h = tf.where(wider, tf.round(proportion * height),
-                 tf.round(proportion * width / aspect))
-    w = tf.where(wider, tf.round(proportion * height * aspect),
-                 tf.round(proportion * width))
+    h = tf.where(
+        wider, tf.round(proportion * height), tf.round(proportion * width / aspect)
+    )
+    w = tf.where(
+        wider, tf.round(proportion * height * aspect), tf.round(proportion * width)
+    )
     h = tf.clip_by_value(h, 1.0, height)
     w = tf.clip_by_value(w, 1.0, width)
     y0 = tf.floor((height - h + 1) / 2)
@@ -113,17 +113,23 @@ class CenterCrop(AugmentationLayer):
     def _inference(self, images):
         shape = tf.shape(images)
         batch, height, width = shape[0], shape[1], shape[2]
-        centre = center_boxes(batch, height, width, self.height, self.width,
-                              CROP_PROPORTION)
+        centre = center_boxes(
+            batch, height, width, self.height, self.width, CROP_PROPORTION
+        )
         ones = tf.ones([batch], tf.float32)
-        whole = (0.0 * ones, 0.0 * ones, tf.cast(height, tf.float32) * ones,
-                 tf.cast(width, tf.float32) * ones)
+        whole = (
+            0.0 * ones,
+            0.0 * ones,
+            tf.cast(height, tf.float32) * ones,
+            tf.cast(width, tf.float32) * ones,
+        )
         large = tf.minimum(height, width) > MIN_SIDE_TO_CROP
         boxes = tuple(tf.where(large, c, f) for c, f in zip(centre, whole))
         params = dict(zip(("y0", "x0", "h", "w"), boxes))
         if static_size(images):
-            return self.run_compiled(self._crop, images, params,
-                                     (self.height, self.width, 3))
+            return self.run_compiled(
+                self._crop, images, params, (self.height, self.width, 3)
+            )
         return self._crop(images, params)
 
     def _crop(self, images, params):

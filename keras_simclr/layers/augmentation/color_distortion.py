@@ -23,8 +23,7 @@ import tensorflow as tf
 
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.random_draws import check_probability
 from keras_simclr.layers.augmentation.xla_chunking import skip_unless
 
@@ -86,8 +85,9 @@ def jitter_ranges(strength):
     return bcs, bcs, bcs, (-0.2 * s, 0.2 * s)
 
 
-def sample_color(key, batch_size, strength=1.0, jitter_probability=0.8,
-                 grayscale_probability=0.2):
+def sample_color(
+    key, batch_size, strength=1.0, jitter_probability=0.8, grayscale_probability=0.2
+):
     """Per-image colour parameters.
 
     Args:
@@ -112,16 +112,15 @@ def sample_color(key, batch_size, strength=1.0, jitter_probability=0.8,
     shape = [batch_size]
     (b, c, s, h) = jitter_ranges(strength)
     return {
-        "jitter": draws.bernoulli(key, draws.TAG_JITTER, shape,
-                                jitter_probability),
+        "jitter": draws.bernoulli(key, draws.TAG_JITTER, shape, jitter_probability),
         "brightness": draws.uniform(key, draws.TAG_BRIGHTNESS, shape, *b),
         "contrast": draws.uniform(key, draws.TAG_CONTRAST, shape, *c),
         "saturation": draws.uniform(key, draws.TAG_SATURATION, shape, *s),
         "hue": draws.uniform(key, draws.TAG_HUE, shape, *h),
-        "order": tf.minimum(tf.cast(
-            draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, tf.int32), 23),
-        "grayscale": draws.bernoulli(key, draws.TAG_GRAY, shape,
-                                   grayscale_probability),
+        "order": tf.minimum(
+            tf.cast(draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, tf.int32), 23
+        ),
+        "grayscale": draws.bernoulli(key, draws.TAG_GRAY, shape, grayscale_probability),
     }
 
 
@@ -184,22 +183,23 @@ def color_transform(images, params, channels_axis=-1):
         op = _affine_slot if kind == "A" else _hsv_slot
         x = skip_unless(
             tf.not_equal(code, 0),
-            lambda x, op=op, code=code: op(x, code, params, axis), x)
+            lambda x, op=op, code=code: op(x, code, params, axis),
+            x,
+        )
     selected = params["grayscale"]
-    return skip_unless(
-        selected, lambda x: _grayscale_where(x, selected, axis), x)
+    return skip_unless(selected, lambda x: _grayscale_where(x, selected, axis), x)
 
 
 def _affine_slot(x, code, params, axis):
     """Brightness (code 1), contrast (code 2) or nothing (0), per image."""
     is_contrast = tf.equal(code, 2)
     contrast = params["contrast"]
-    gain = tf.where(tf.equal(code, 1), params["brightness"],
-                    tf.where(is_contrast, contrast, 1.0))
+    gain = tf.where(
+        tf.equal(code, 1), params["brightness"], tf.where(is_contrast, contrast, 1.0)
+    )
     spatial = [a for a in (1, 2, 3) if a != axis]
     mean = tf.reduce_mean(x, axis=spatial, keepdims=True)
-    offset = tf.where(_per_image(is_contrast),
-                      (1.0 - _per_image(contrast)) * mean, 0.0)
+    offset = tf.where(_per_image(is_contrast), (1.0 - _per_image(contrast)) * mean, 0.0)
     # gain 1 and offset 0 leave x exactly as it was.
     return tf.clip_by_value(_per_image(gain) * x + offset, 0.0, 1.0)
 
@@ -222,17 +222,18 @@ def _hsv_slot(x, code, params, axis):
     chroma = v - tf.minimum(r, tf.minimum(g, b))
     inverse = 1.0 / tf.maximum(chroma, 1e-30)
     # Ties resolved as tf.image.rgb_to_hsv: red, then green, then blue.
-    hue = tf.where(tf.equal(v, r), (g - b) * inverse,
-                   tf.where(tf.equal(v, g), (b - r) * inverse + 2.0,
-                            (r - g) * inverse + 4.0))
+    hue = tf.where(
+        tf.equal(v, r),
+        (g - b) * inverse,
+        tf.where(tf.equal(v, g), (b - r) * inverse + 2.0, (r - g) * inverse + 4.0),
+    )
     hue = hue + 6.0 * shift[:, tf.newaxis, tf.newaxis]
     chroma = tf.minimum(sat[:, tf.newaxis, tf.newaxis] * chroma, v)
     channels = []
     for n in (5.0, 3.0, 1.0):
         k = n + hue
         k = k - 6.0 * tf.floor(k * (1.0 / 6.0))
-        channels.append(
-            v - chroma * tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0))
+        channels.append(v - chroma * tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0))
     y = tf.clip_by_value(tf.stack(channels, axis=axis), 0.0, 1.0)
     return tf.where(_per_image(tf.not_equal(code, 0)), y, x)
 
@@ -277,8 +278,14 @@ class ColorDistortion(AugmentationLayer):
     TensorShape([8, 32, 32, 3])
     """
 
-    def __init__(self, strength=1.0, jitter_probability=0.8,
-                 grayscale_probability=0.2, seed=None, **kwargs):
+    def __init__(
+        self,
+        strength=1.0,
+        jitter_probability=0.8,
+        grayscale_probability=0.2,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, **kwargs)
         if not 0.0 <= float(strength) <= 2.5:
             raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
@@ -289,19 +296,26 @@ class ColorDistortion(AugmentationLayer):
         self.grayscale_probability = float(grayscale_probability)
 
     def _sample(self, key, batch_size, height, width):
-        return sample_color(key, batch_size, self.strength,
-                            self.jitter_probability,
-                            self.grayscale_probability)
+        return sample_color(
+            key,
+            batch_size,
+            self.strength,
+            self.jitter_probability,
+            self.grayscale_probability,
+        )
 
     def _apply(self, images, transformation):
-        return self.run_compiled(_color, images, transformation,
-                                 tuple(images.shape[1:]))
+        return self.run_compiled(
+            _color, images, transformation, tuple(images.shape[1:])
+        )
 
     def get_config(self):
         config = super().get_config()
-        config.update(strength=self.strength,
-                      jitter_probability=self.jitter_probability,
-                      grayscale_probability=self.grayscale_probability)
+        config.update(
+            strength=self.strength,
+            jitter_probability=self.jitter_probability,
+            grayscale_probability=self.grayscale_probability,
+        )
         return config
 
 

@@ -22,11 +22,9 @@ from tensorflow.compiler.tf2xla.ops import gen_xla_ops
 
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.random_draws import check_probability
-from keras_simclr.layers.augmentation.xla_chunking import (
-    in_xla_context, skip_unless)
+from keras_simclr.layers.augmentation.xla_chunking import in_xla_context, skip_unless
 
 
 def default_radius(side):
@@ -112,8 +110,14 @@ def _reflect_pad(x, radius, axis):
         index[axis] = slice(start, stop)
         return x[tuple(index)]
 
-    return tf.concat([tf.reverse(part(1, radius + 1), [axis]), x,
-                      tf.reverse(part(n - radius - 1, n - 1), [axis])], axis)
+    return tf.concat(
+        [
+            tf.reverse(part(1, radius + 1), [axis]),
+            x,
+            tf.reverse(part(n - radius - 1, n - 1), [axis]),
+        ],
+        axis,
+    )
 
 
 def _blur_axis(x, kernels, radius, axis):
@@ -203,17 +207,16 @@ class GaussianBlur(AugmentationLayer):
     TensorShape([2, 64, 64, 3])
     """
 
-    def __init__(self, probability=0.5, sigma=(0.1, 2.0), kernel_size=None,
-                 seed=None, **kwargs):
+    def __init__(
+        self, probability=0.5, sigma=(0.1, 2.0), kernel_size=None, seed=None, **kwargs
+    ):
         super().__init__(seed=seed, **kwargs)
         check_probability("probability", probability)
         sigma = tuple(float(s) for s in sigma)
         if not 0.0 < sigma[0] <= sigma[1]:
-            raise ValueError(
-                f"sigma must satisfy 0 < min <= max, got {sigma}.")
+            raise ValueError(f"sigma must satisfy 0 < min <= max, got {sigma}.")
         if kernel_size is not None and int(kernel_size) < 1:
-            raise ValueError(f"kernel_size must be >= 1 or None, got "
-                             f"{kernel_size}.")
+            raise ValueError(f"kernel_size must be >= 1 or None, got {kernel_size}.")
         self.probability = float(probability)
         self.sigma = sigma
         self.kernel_size = None if kernel_size is None else int(kernel_size)
@@ -236,7 +239,8 @@ class GaussianBlur(AugmentationLayer):
             raise ValueError(
                 f"{self.name}: the image height is not known statically, so "
                 f"the kernel size cannot be derived from it; pass kernel_size "
-                f"or give the images a static shape (e.g. tf.ensure_shape).")
+                f"or give the images a static shape (e.g. tf.ensure_shape)."
+            )
         return default_radius(height)
 
     def _sample(self, key, batch_size, height, width):
@@ -246,16 +250,24 @@ class GaussianBlur(AugmentationLayer):
         if images.shape[1] is None or images.shape[2] is None:
             raise ValueError(
                 f"{self.name}: needs a static image size (got "
-                f"{images.shape}); use tf.ensure_shape or resize first.")
-        return self.run_compiled(self._blur, images, transformation,
-                                 tuple(images.shape[1:]))
+                f"{images.shape}); use tf.ensure_shape or resize first."
+            )
+        return self.run_compiled(
+            self._blur, images, transformation, tuple(images.shape[1:])
+        )
 
     def _blur(self, images, params):
-        return blur_transform(image_inputs.to_float32(images, clip=True), params,
-                              self.radius(images.shape[1]))
+        return blur_transform(
+            image_inputs.to_float32(images, clip=True),
+            params,
+            self.radius(images.shape[1]),
+        )
 
     def get_config(self):
         config = super().get_config()
-        config.update(probability=self.probability, sigma=list(self.sigma),
-                      kernel_size=self.kernel_size)
+        config.update(
+            probability=self.probability,
+            sigma=list(self.sigma),
+            kernel_size=self.kernel_size,
+        )
         return config

@@ -30,15 +30,17 @@ def check_image_shape(shape, what="images", single_image_ok=False):
     if shape.rank != 4 and not (single_image_ok and shape.rank == 3):
         expected = "a batch of shape (batch, height, width, 3)"
         if single_image_ok:
-            expected = ("one image of shape (height, width, 3) or " + expected)
+            expected = "one image of shape (height, width, 3) or " + expected
         raise errors.UserInputError(
             f"{what} must be {expected}, got shape {shape} — batch single "
-            "images with tf.expand_dims(x, 0) or dataset.batch(...).")
+            "images with tf.expand_dims(x, 0) or dataset.batch(...)."
+        )
     if shape[-1] is not None and shape[-1] != 3:
         raise errors.UserInputError(
             f"{what} must have 3 channels (RGB), got {shape[-1]} — convert "
             "grayscale with tf.image.grayscale_to_rgb and drop alpha with "
-            "x[..., :3].")
+            "x[..., :3]."
+        )
 
 
 def check_images(images, what="images", single_image_ok=False):
@@ -66,13 +68,15 @@ def check_images(images, what="images", single_image_ok=False):
         raise errors.UserInputError(
             f"{what} form a ragged batch (images of different sizes) — resize "
             "them to one size before batching, e.g. with "
-            "keras_simclr.data.load(..., image_size=32).")
+            "keras_simclr.data.load(..., image_size=32)."
+        )
     images = tf.convert_to_tensor(images)
     if images.dtype != tf.uint8 and not images.dtype.is_floating:
         raise errors.UserInputError(
             f"{what} have an unsupported dtype {images.dtype.name}, expected "
             "uint8 in [0, 255] or float in [0, 1] — cast them, e.g. "
-            "tf.cast(x, tf.uint8) for integers in [0, 255].")
+            "tf.cast(x, tf.uint8) for integers in [0, 255]."
+        )
     check_image_shape(images.shape, what, single_image_ok)
     return images
 

@@ -98,7 +98,8 @@ def fold_in(key, data):
     True
     """
     return tf.random.experimental.stateless_fold_in(
-        key, tf.cast(data, tf.int32), alg=_ALG)
+        key, tf.cast(data, tf.int32), alg=_ALG
+    )
 
 
 def uniform(key, tag, shape, minval=0.0, maxval=1.0):
@@ -123,8 +124,8 @@ def uniform(key, tag, shape, minval=0.0, maxval=1.0):
     True
     """
     bits = tf.random.stateless_uniform(
-        shape, fold_in(key, tag), minval=None, maxval=None, dtype=tf.uint32,
-        alg=_ALG)
+        shape, fold_in(key, tag), minval=None, maxval=None, dtype=tf.uint32, alg=_ALG
+    )
     unit = tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) * (2.0**-24)
     return minval + (maxval - minval) * unit
 
@@ -164,8 +165,7 @@ def normalize_key(seed):
     if isinstance(seed, int):
         return tf.constant([seed % (2**31 - 1), 0], tf.int32)
     seed = tf.convert_to_tensor(seed)
-    return tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1),
-                   tf.int32)
+    return tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
 
 
 def check_probability(name, value):

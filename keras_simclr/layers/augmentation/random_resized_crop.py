@@ -12,8 +12,7 @@ import keras
 import tensorflow as tf
 
 from keras_simclr.layers.augmentation import random_draws as draws
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.center_crop import center_boxes
 from keras_simclr.layers.augmentation.resampling import crop_and_resize
 from keras_simclr.layers.augmentation.xla_chunking import static_size
@@ -21,8 +20,15 @@ from keras_simclr.layers.augmentation.xla_chunking import static_size
 _ATTEMPTS = 100
 
 
-def sample_crop_boxes(key, batch_size, height, width, scale=(0.08, 1.0),
-                      ratio=(3 / 4, 4 / 3), attempts=_ATTEMPTS):
+def sample_crop_boxes(
+    key,
+    batch_size,
+    height,
+    width,
+    scale=(0.08, 1.0),
+    ratio=(3 / 4, 4 / 3),
+    attempts=_ATTEMPTS,
+):
     """Samples one crop box per image, as torchvision's RandomResizedCrop.
 
     Area fraction uniform in `scale`, aspect ratio (width / height) log-uniform
@@ -53,22 +59,22 @@ def sample_crop_boxes(key, batch_size, height, width, scale=(0.08, 1.0),
     shape = tf.stack([batch_size, attempts])
     area = draws.uniform(key, draws.TAG_CROP_AREA, shape, scale[0], scale[1])
     area = area * height * width
-    log_ratio = draws.uniform(key, draws.TAG_CROP_RATIO, shape,
-                            math.log(ratio[0]), math.log(ratio[1]))
+    log_ratio = draws.uniform(
+        key, draws.TAG_CROP_RATIO, shape, math.log(ratio[0]), math.log(ratio[1])
+    )
     aspect = tf.exp(log_ratio)
     w = tf.round(tf.sqrt(area * aspect))
     h = tf.round(tf.sqrt(area / aspect))
     fits = (w > 0) & (h > 0) & (w <= width) & (h <= height)
     first = tf.reduce_min(
-        tf.where(fits, tf.range(attempts)[tf.newaxis], attempts), axis=1)
+        tf.where(fits, tf.range(attempts)[tf.newaxis], attempts), axis=1
+    )
     found = first < attempts
     first = tf.minimum(first, attempts - 1)
     h = tf.where(found, tf.gather(h, first, batch_dims=1), height)
     w = tf.where(found, tf.gather(w, first, batch_dims=1), width)
-    y0 = tf.floor(draws.uniform(key, draws.TAG_CROP_Y, [batch_size])
-                  * (height - h + 1))
-    x0 = tf.floor(draws.uniform(key, draws.TAG_CROP_X, [batch_size])
-                  * (width - w + 1))
+    y0 = tf.floor(draws.uniform(key, draws.TAG_CROP_Y, [batch_size]) * (height - h + 1))
+    x0 = tf.floor(draws.uniform(key, draws.TAG_CROP_X, [batch_size]) * (width - w + 1))
     # u < 1 keeps the offset in range; the minimum guards float round-off.
     return tf.minimum(y0, height - h), tf.minimum(x0, width - w), h, w
 
@@ -121,23 +127,30 @@ class RandomResizedCrop(AugmentationLayer):
     TensorShape([4, 32, 32, 3])
     """
 
-    def __init__(self, height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
-                 interpolation="bilinear", flip=False, seed=None, **kwargs):
+    def __init__(
+        self,
+        height,
+        width,
+        scale=(0.08, 1.0),
+        ratio=(3 / 4, 4 / 3),
+        interpolation="bilinear",
+        flip=False,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, **kwargs)
         if int(height) < 1 or int(width) < 1:
-            raise ValueError(f"height and width must be >= 1, got "
-                             f"{height}, {width}.")
+            raise ValueError(f"height and width must be >= 1, got {height}, {width}.")
         scale = tuple(float(s) for s in scale)
         ratio = tuple(float(r) for r in ratio)
         if not 0.0 < scale[0] <= scale[1] <= 1.0:
-            raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got "
-                             f"{scale}.")
+            raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {scale}.")
         if not 0.0 < ratio[0] <= ratio[1]:
-            raise ValueError(
-                f"ratio must satisfy 0 < min <= max, got {ratio}.")
+            raise ValueError(f"ratio must satisfy 0 < min <= max, got {ratio}.")
         if interpolation not in ("bilinear", "bicubic"):
-            raise ValueError(f"interpolation must be 'bilinear' or 'bicubic', "
-                             f"got {interpolation!r}.")
+            raise ValueError(
+                f"interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}."
+            )
         self.height = int(height)
         self.width = int(width)
         self.scale = scale
@@ -146,12 +159,12 @@ class RandomResizedCrop(AugmentationLayer):
         self.flip = bool(flip)
 
     def _sample(self, key, batch_size, height, width):
-        y0, x0, h, w = sample_crop_boxes(key, batch_size, height, width,
-                                         self.scale, self.ratio)
+        y0, x0, h, w = sample_crop_boxes(
+            key, batch_size, height, width, self.scale, self.ratio
+        )
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
-            params["flip"] = draws.bernoulli(key, draws.TAG_FLIP,
-                                             [batch_size], 0.5)
+            params["flip"] = draws.bernoulli(key, draws.TAG_FLIP, [batch_size], 0.5)
         return params
 
     def _apply(self, images, transformation):
@@ -164,26 +177,32 @@ class RandomResizedCrop(AugmentationLayer):
 
     def _inference(self, images):
         shape = tf.shape(images)
-        boxes = center_boxes(shape[0], shape[1], shape[2], self.height,
-                             self.width)
+        boxes = center_boxes(shape[0], shape[1], shape[2], self.height, self.width)
         return self._run(images, boxes)
 
     def _run(self, images, boxes):
         if not static_size(images):
             return self._crop(images, boxes)
-        return self.run_compiled(self._crop, images, boxes,
-                                 (self.height, self.width, 3))
+        return self.run_compiled(
+            self._crop, images, boxes, (self.height, self.width, 3)
+        )
 
     def _crop(self, images, boxes):
-        return crop_and_resize(images, boxes, self.height, self.width,
-                               self.interpolation)
+        return crop_and_resize(
+            images, boxes, self.height, self.width, self.interpolation
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-3]) + (self.height, self.width, 3)
 
     def get_config(self):
         config = super().get_config()
-        config.update(height=self.height, width=self.width,
-                      scale=list(self.scale), ratio=list(self.ratio),
-                      interpolation=self.interpolation, flip=self.flip)
+        config.update(
+            height=self.height,
+            width=self.width,
+            scale=list(self.scale),
+            ratio=list(self.ratio),
+            interpolation=self.interpolation,
+            flip=self.flip,
+        )
         return config

@@ -62,16 +62,15 @@ def interpolation_taps(start, size, out_size, interpolation="bilinear"):
     elif interpolation == "bicubic":
         offsets = [-1.0, 0.0, 1.0, 2.0]
         raw = [base + o for o in offsets]
-        inside = [tf.cast((r >= 0.0) & (r <= size - 1.0), tf.float32)
-                  for r in raw]
+        inside = [tf.cast((r >= 0.0) & (r <= size - 1.0), tf.float32) for r in raw]
         weights = [_cubic(r - position) * m for r, m in zip(raw, inside)]
         total = tf.add_n(weights)
         weights = [w / total for w in weights]
         index = [tf.clip_by_value(r, 0.0, size - 1.0) for r in raw]
     else:
         raise ValueError(
-            f"interpolation must be 'bilinear' or 'bicubic', got "
-            f"{interpolation!r}.")
+            f"interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}."
+        )
     index = tf.cast(tf.stack(index, -1) + start[..., tf.newaxis], tf.int32)
     return index, tf.stack(weights, -1)
 
@@ -80,8 +79,7 @@ def _gather_rows(x, index, weight):
     """(batch, rows, m) -> (batch, out, m): sum_k weight * x[b, index]."""
     out = None
     for k in range(index.shape[-1]):
-        picked = tf.cast(
-            tf.gather(x, index[:, :, k], axis=1, batch_dims=1), tf.float32)
+        picked = tf.cast(tf.gather(x, index[:, :, k], axis=1, batch_dims=1), tf.float32)
         term = picked * weight[:, :, k, tf.newaxis]
         out = term if out is None else out + term
     return out
@@ -114,8 +112,8 @@ def _gather_columns(x, index, weight, channels, planar):
 def _dense(index, weight, in_size):
     """The (batch, out, in) interpolation matrix of the taps."""
     return tf.reduce_sum(
-        tf.one_hot(index, in_size, dtype=tf.float32) * weight[..., None],
-        axis=-2)
+        tf.one_hot(index, in_size, dtype=tf.float32) * weight[..., None], axis=-2
+    )
 
 
 def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
@@ -141,17 +139,20 @@ def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
     """
     (iy, wy), (ix, wx) = taps_y, taps_x
     wy = wy * scale
-    height, width, channels = images.shape[1], images.shape[2], \
-        images.shape[3]
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
     out_h, out_w = iy.shape[1], ix.shape[1]
     planar = channels_axis == 2
-    if height is not None and width is not None and (
-            height * width <= _MATMUL_MAX_PIXELS):
+    if (
+        height is not None
+        and width is not None
+        and (height * width <= _MATMUL_MAX_PIXELS)
+    ):
         # Two batched matmuls with dense per-image matrices.
         x = tf.cast(images, tf.float32)
         x = tf.einsum("boh,bhwc->bowc", _dense(iy, wy, height), x)
-        return tf.einsum("bpw,bowc->bocp" if planar else "bpw,bowc->bopc",
-                         _dense(ix, wx, width), x)
+        return tf.einsum(
+            "bpw,bowc->bocp" if planar else "bpw,bowc->bopc", _dense(ix, wx, width), x
+        )
     # Gather taps: whole rows (contiguous) along y, single values along x;
     # first the pass that leaves less data.
     batch = tf.shape(images)[0]
@@ -166,8 +167,9 @@ def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
     return tf.reshape(x, [batch] + shape)
 
 
-def crop_and_resize(images, boxes, out_height, out_width,
-                    interpolation="bilinear", channels_axis=-1):
+def crop_and_resize(
+    images, boxes, out_height, out_width, interpolation="bilinear", channels_axis=-1
+):
     """Crops each image to its box and resizes it; float32 in [0, 1].
 
     Args:
@@ -193,8 +195,11 @@ def crop_and_resize(images, boxes, out_height, out_width,
     scale = 1.0 / 255.0 if images.dtype == tf.uint8 else 1.0
     if images.dtype not in (tf.uint8, tf.float32):
         images = tf.cast(images, tf.float32)
-    out = resample(images,
-                   interpolation_taps(y0, h, out_height, interpolation),
-                   interpolation_taps(x0, w, out_width, interpolation),
-                   scale, channels_axis)
+    out = resample(
+        images,
+        interpolation_taps(y0, h, out_height, interpolation),
+        interpolation_taps(x0, w, out_width, interpolation),
+        scale,
+        channels_axis,
+    )
     return tf.clip_by_value(out, 0.0, 1.0)  # bicubic overshoots

@@ -4,15 +4,16 @@ import keras
 import tensorflow as tf
 
 from keras_simclr import errors
-from keras_simclr.layers.augmentation import color_distortion, gaussian_blur
-from keras_simclr.layers.augmentation import image_inputs
+from keras_simclr.layers.augmentation import (
+    color_distortion,
+    gaussian_blur,
+    image_inputs,
+)
 from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation import solarize as solarize_lib
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.center_crop import CenterCrop
-from keras_simclr.layers.augmentation.random_resized_crop import (
-    sample_crop_boxes)
+from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_boxes
 from keras_simclr.layers.augmentation.resampling import crop_and_resize
 from keras_simclr.layers.augmentation.xla_chunking import static_size
 
@@ -80,22 +81,28 @@ class SimCLRAugment(AugmentationLayer):
     """
 
     PRESETS = {
-        "imagenet": {"height": 224, "width": 224, "strength": 1.0,
-                     "blur": True},
-        "cifar10": {"height": 32, "width": 32, "strength": 0.5,
-                    "blur": False},
+        "imagenet": {"height": 224, "width": 224, "strength": 1.0, "blur": True},
+        "cifar10": {"height": 32, "width": 32, "strength": 0.5, "blur": False},
     }
 
-    def __init__(self, height, width, strength=1.0, blur=True, flip=True,
-                 solarize=0.0, seed=None, **kwargs):
+    def __init__(
+        self,
+        height,
+        width,
+        strength=1.0,
+        blur=True,
+        flip=True,
+        solarize=0.0,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, **kwargs)
         height = errors.check_positive_int("height", height)
         width = errors.check_positive_int("width", width)
         if not 0.0 <= float(strength) <= 2.5:
             raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
         if not 0.0 <= float(solarize) <= 1.0:
-            raise ValueError(f"solarize is a probability in [0, 1], got "
-                             f"{solarize}.")
+            raise ValueError(f"solarize is a probability in [0, 1], got {solarize}.")
         self.height = int(height)
         self.width = int(width)
         self.strength = float(strength)
@@ -108,8 +115,8 @@ class SimCLRAugment(AugmentationLayer):
         self.flip_layer = None
         if self.flip:
             self.flip_layer = keras.layers.RandomFlip(
-                "horizontal", data_format="channels_last", dtype="float32",
-                name="flip")
+                "horizontal", data_format="channels_last", dtype="float32", name="flip"
+            )
             self.flip_layer.build(None)
 
     @classmethod
@@ -122,8 +129,9 @@ class SimCLRAugment(AugmentationLayer):
         0.5
         """
         if name not in cls.PRESETS:
-            raise ValueError(f"Unknown preset {name!r}; choose from "
-                             f"{sorted(cls.PRESETS)}.")
+            raise ValueError(
+                f"Unknown preset {name!r}; choose from {sorted(cls.PRESETS)}."
+            )
         return cls(**{**cls.PRESETS[name], **overrides})
 
     @classmethod
@@ -153,17 +161,20 @@ class SimCLRAugment(AugmentationLayer):
         y0, x0, h, w = sample_crop_boxes(crop_key, batch_size, height, width)
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
-            params["flip"] = draws.bernoulli(crop_key, draws.TAG_FLIP,
-                                             [batch_size], 0.5)
+            params["flip"] = draws.bernoulli(
+                crop_key, draws.TAG_FLIP, [batch_size], 0.5
+            )
         params["color"] = color_distortion.sample_color(
-            draws.fold_in(key, draws.STAGE_COLOR), batch_size, self.strength)
+            draws.fold_in(key, draws.STAGE_COLOR), batch_size, self.strength
+        )
         if self.blur:
             params["blur"] = gaussian_blur.sample_blur(
-                draws.fold_in(key, draws.STAGE_BLUR), batch_size)
+                draws.fold_in(key, draws.STAGE_BLUR), batch_size
+            )
         if self.solarize > 0:
             params["solarize"] = solarize_lib.sample_solarize(
-                draws.fold_in(key, draws.STAGE_SOLARIZE), batch_size,
-                self.solarize)
+                draws.fold_in(key, draws.STAGE_SOLARIZE), batch_size, self.solarize
+            )
         return params
 
     def call(self, images, training=True, crop=True):
@@ -190,11 +201,13 @@ class SimCLRAugment(AugmentationLayer):
         if crop:
             return super().call(images, training=training)
         return self.transform_images(
-            images, self.get_random_transformation(images, training=training),
-            training=training, crop=False)
+            images,
+            self.get_random_transformation(images, training=training),
+            training=training,
+            crop=False,
+        )
 
-    def transform_images(self, images, transformation, training=True,
-                         crop=True):
+    def transform_images(self, images, transformation, training=True, crop=True):
         """Applies `transformation`; `crop=False` as in `call`.
 
         Args:
@@ -221,38 +234,41 @@ class SimCLRAugment(AugmentationLayer):
             raise ValueError(
                 f"{self.name}: crop=False takes crops of the output size "
                 f"({self.height}, {self.width}), got images of shape "
-                f"{images.shape}; pass crop=True to crop them here.")
+                f"{images.shape}; pass crop=True to crop them here."
+            )
         if not training or transformation is None:
             outputs = image_inputs.to_float32(images, clip=True)
         else:
-            outputs = self.run_compiled(self._finish_crops, images,
-                                        transformation,
-                                        (self.height, self.width, 3))
+            outputs = self.run_compiled(
+                self._finish_crops, images, transformation, (self.height, self.width, 3)
+            )
         return outputs[0] if unbatched else outputs
 
     def _finish_crops(self, crops, params):
-        x = tf.transpose(image_inputs.to_float32(crops, clip=True),
-                         [0, 1, 3, 2])
+        x = tf.transpose(image_inputs.to_float32(crops, clip=True), [0, 1, 3, 2])
         return self._after_crop(x, params)
 
     def _apply(self, images, transformation):
         out_shape = (self.height, self.width, 3)
         if static_size(images):
-            return self.run_compiled(self._chain, images, transformation,
-                                     out_shape)
+            return self.run_compiled(self._chain, images, transformation, out_shape)
         # Source size varies: crop without XLA (which would recompile for
         # every new size), then compile the rest (fixed output size).
-        return self.run_compiled(self._after_crop,
-                                 self._crop(images, transformation, 2),
-                                 transformation, out_shape)
+        return self.run_compiled(
+            self._after_crop,
+            self._crop(images, transformation, 2),
+            transformation,
+            out_shape,
+        )
 
     def _chain(self, images, params):
         return self._after_crop(self._crop(images, params, 2), params)
 
     def _crop(self, images, params, channels_axis=-1):
         boxes = (params["y0"], params["x0"], params["h"], params["w"])
-        return crop_and_resize(images, boxes, self.height, self.width,
-                               channels_axis=channels_axis)
+        return crop_and_resize(
+            images, boxes, self.height, self.width, channels_axis=channels_axis
+        )
 
     def _after_crop(self, x, params):
         """Colour, blur, solarize on (batch, height, 3, width); flip; NHWC.
@@ -263,18 +279,19 @@ class SimCLRAugment(AugmentationLayer):
         ops and the (symmetric, reflect-padded) blur, so it comes last, on
         the NHWC result, where keras.layers.RandomFlip does it.
         """
-        x = color_distortion.color_transform(x, params["color"],
-                                             channels_axis=2)
+        x = color_distortion.color_transform(x, params["color"], channels_axis=2)
         if self.blur:
-            x = gaussian_blur.blur_transform(x, params["blur"],
-                                             self.blur_radius, channels_axis=2)
+            x = gaussian_blur.blur_transform(
+                x, params["blur"], self.blur_radius, channels_axis=2
+            )
         if self.solarize > 0:
             x = solarize_lib.solarize_transform(x, params["solarize"])
         x = tf.transpose(x, [0, 1, 3, 2])
         if self.flip:
             flips = params["flip"][:, tf.newaxis, tf.newaxis, tf.newaxis]
             x = self.flip_layer.transform_images(
-                x, {"flips": flips, "input_shape": tf.shape(x)})
+                x, {"flips": flips, "input_shape": tf.shape(x)}
+            )
         return x
 
     def _inference(self, images):
@@ -282,8 +299,9 @@ class SimCLRAugment(AugmentationLayer):
         # config stay as they were, and saved SimCLRAugments keep loading.
         center_crop = self.__dict__.get("_center_crop")
         if center_crop is None:
-            center_crop = CenterCrop(self.height, self.width,
-                                     name=f"{self.name}_center_crop")
+            center_crop = CenterCrop(
+                self.height, self.width, name=f"{self.name}_center_crop"
+            )
             object.__setattr__(self, "_center_crop", center_crop)
         center_crop.jit_compile = self.jit_compile
         return center_crop(images)
@@ -293,7 +311,12 @@ class SimCLRAugment(AugmentationLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(height=self.height, width=self.width,
-                      strength=self.strength, blur=self.blur, flip=self.flip,
-                      solarize=self.solarize)
+        config.update(
+            height=self.height,
+            width=self.width,
+            strength=self.strength,
+            blur=self.blur,
+            flip=self.flip,
+            solarize=self.solarize,
+        )
         return config

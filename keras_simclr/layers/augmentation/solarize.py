@@ -9,8 +9,7 @@ import tensorflow as tf
 
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.random_draws import check_probability
 
 
@@ -31,8 +30,9 @@ def sample_solarize(key, batch_size, probability):
     >>> sample_solarize(key, 3, 1.0)["solarize"].numpy().tolist()
     [True, True, True]
     """
-    return {"solarize": draws.bernoulli(key, draws.TAG_SOLARIZE, [batch_size],
-                                        probability)}
+    return {
+        "solarize": draws.bernoulli(key, draws.TAG_SOLARIZE, [batch_size], probability)
+    }
 
 
 def solarize_transform(images, params, threshold=0.5):
@@ -97,8 +97,9 @@ class Solarize(AugmentationLayer):
         return sample_solarize(key, batch_size, self.probability)
 
     def _apply(self, images, transformation):
-        return solarize_transform(image_inputs.to_float32(images, clip=True), transformation,
-                                  self.threshold)
+        return solarize_transform(
+            image_inputs.to_float32(images, clip=True), transformation, self.threshold
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -88,10 +88,13 @@ def pack_params(params):
     def unpack(matrix):
         columns = tf.unstack(matrix, num=len(flat), axis=1)
         return tf.nest.pack_sequence_as(
-            params, [tf.cast(c, d) for c, d in zip(columns, dtypes)])
+            params, [tf.cast(c, d) for c, d in zip(columns, dtypes)]
+        )
 
-    unpack.signature = (str(tf.nest.map_structure(lambda _: 0, params)),
-                        tuple(d.name for d in dtypes))
+    unpack.signature = (
+        str(tf.nest.map_structure(lambda _: 0, params)),
+        tuple(d.name for d in dtypes),
+    )
     return packed, unpack
 
 

@@ -7,14 +7,21 @@ import tensorflow as tf
 
 from keras_simclr import layers
 from tests.layers.augmentation.layer_inputs import (
-    PUBLIC, make_layer, random_images, smooth_images)
+    PUBLIC,
+    make_layer,
+    random_images,
+    smooth_images,
+)
 
 
 @pytest.mark.parametrize("cls", PUBLIC)
 def test_dtypes_ranks_and_output_range(cls):
     layer = make_layer(cls)
-    size = (16, 16) if cls in (layers.RandomResizedCrop,
-                               layers.SimCLRAugment) else (24, 30)
+    size = (
+        (16, 16)
+        if cls in (layers.RandomResizedCrop, layers.SimCLRAugment)
+        else (24, 30)
+    )
     for dtype in ("uint8", "float32", "float64"):
         batch = random_images(dtype=dtype)
         out = layer(batch)
@@ -26,7 +33,8 @@ def test_dtypes_ranks_and_output_range(cls):
         assert tuple(single.shape) == size + (3,)
         assert single.dtype == tf.float32
         assert tuple(layer.compute_output_shape((None, 24, 30, 3))) == (
-            (None,) + size + (3,))
+            (None,) + size + (3,)
+        )
 
 
 @pytest.mark.parametrize("cls", PUBLIC)
@@ -40,8 +48,9 @@ def test_identical_images_give_different_views(cls):
     if cls is layers.Solarize:  # one draw (on / off) per image
         image = smooth_images(1)
         out = layer(np.repeat(image, 64, axis=0)).numpy()
-        solarized = np.all(np.isclose(out, np.where(image < 0.5, image,
-                                                    1 - image)), (1, 2, 3))
+        solarized = np.all(
+            np.isclose(out, np.where(image < 0.5, image, 1 - image)), (1, 2, 3)
+        )
         assert np.all(solarized | np.all(np.isclose(out, image), (1, 2, 3)))
         assert 16 < solarized.sum() < 48
         return

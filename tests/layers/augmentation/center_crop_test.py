@@ -19,23 +19,21 @@ def test_inference_views_are_deterministic_centre_crops():
     side = round(0.875 * 48)  # 42
     y0, x0 = (48 - side + 1) // 2, (64 - side + 1) // 2
     expected = tf.image.resize(
-        images[:, y0:y0 + side, x0:x0 + side].astype("float32") / 255.0,
-        (16, 16))
+        images[:, y0 : y0 + side, x0 : x0 + side].astype("float32") / 255.0, (16, 16)
+    )
     np.testing.assert_allclose(out, expected, atol=1e-5)
     np.testing.assert_array_equal(out, augment(images, training=False))
     # Sources of 32 px or less: a plain resize (here: unchanged).
     small = random_images(2, 16, 16)
-    np.testing.assert_allclose(augment(small, training=False),
-                               small / 255.0, atol=1e-6)
+    np.testing.assert_allclose(augment(small, training=False), small / 255.0, atol=1e-6)
     # RandomResizedCrop: the largest centred box of the output's aspect.
     crop = layers.RandomResizedCrop(16, 32)
-    expected = tf.image.resize(
-        images[:, 8:40].astype("float32") / 255.0, (16, 32))
-    np.testing.assert_allclose(crop(images, training=False), expected,
-                               atol=1e-5)
+    expected = tf.image.resize(images[:, 8:40].astype("float32") / 255.0, (16, 32))
+    np.testing.assert_allclose(crop(images, training=False), expected, atol=1e-5)
     for cls in (layers.ColorDistortion, layers.GaussianBlur, layers.Solarize):
         np.testing.assert_allclose(
-            make_layer(cls)(images, training=False), images / 255.0, atol=1e-7)
+            make_layer(cls)(images, training=False), images / 255.0, atol=1e-7
+        )
 
 
 def _centre_box(height, width, out_height, out_width):
@@ -57,42 +55,38 @@ SOURCES = [(48, 64), (40, 40), (33, 90), (100, 37), (32, 32), (24, 30)]
 
 @pytest.mark.parametrize("jit", [False, True])
 @pytest.mark.parametrize("output", [(32, 32), (24, 40)])
-def test_center_crop_is_the_old_evaluation_view_of_simclr_augment(jit,
-                                                                   output):
+def test_center_crop_is_the_old_evaluation_view_of_simclr_augment(jit, output):
     # SimCLRAugment(strength=0, blur=False, flip=False, training=False) was
     # the evaluation preprocessing; CenterCrop gives its numbers, bit for
     # bit, and crops the box of the formula.
     crop = layers.CenterCrop(*output)
-    augment = layers.SimCLRAugment(*output, strength=0.0, blur=False,
-                                   flip=False)
+    augment = layers.SimCLRAugment(*output, strength=0.0, blur=False, flip=False)
     crop.jit_compile = augment.jit_compile = jit
     for height, width in SOURCES:
         for dtype in ("uint8", "float32"):
-            images = random_images(3, height, width, seed=height,
-                                   dtype=dtype)
+            images = random_images(3, height, width, seed=height, dtype=dtype)
             out = crop(images).numpy()
-            np.testing.assert_array_equal(
-                out, augment(images, training=False))
+            np.testing.assert_array_equal(out, augment(images, training=False))
             np.testing.assert_array_equal(crop(images[0]), out[0])
             np.testing.assert_array_equal(crop(images, training=True), out)
-            box = [tf.fill([3], float(v))
-                   for v in _centre_box(height, width, *output)]
+            box = [tf.fill([3], float(v)) for v in _centre_box(height, width, *output)]
             by, bx, bh, bw = _centre_box(height, width, *output)
             expected = tf.image.resize(
-                tf.cast(images[:, by:by + bh, bx:bx + bw], tf.float32)
-                / (255.0 if dtype == "uint8" else 1.0), output)
+                tf.cast(images[:, by : by + bh, bx : bx + bw], tf.float32)
+                / (255.0 if dtype == "uint8" else 1.0),
+                output,
+            )
             np.testing.assert_allclose(out, expected, atol=1e-5)
             if not jit:
                 np.testing.assert_array_equal(
-                    out, resampling.crop_and_resize(tf.constant(images), box,
-                                                    *output))
+                    out, resampling.crop_and_resize(tf.constant(images), box, *output)
+                )
 
 
 def test_center_crop_config_round_trip_and_registration():
     crop = layers.CenterCrop(24, 40, name="eval_crop")
     config = crop.get_config()
-    assert (config["height"], config["width"], config["name"]) == (
-        24, 40, "eval_crop")
+    assert (config["height"], config["width"], config["name"]) == (24, 40, "eval_crop")
     assert "seed" not in config
     assert layers.CenterCrop.from_config(config).get_config() == config
     serialized = keras.saving.serialize_keras_object(crop)
@@ -101,7 +95,6 @@ def test_center_crop_config_round_trip_and_registration():
     assert type(restored) is layers.CenterCrop
     images = random_images(2, 48, 64)
     np.testing.assert_array_equal(restored(images), crop(images))
-    assert tuple(crop.compute_output_shape((None, 48, 64, 3))) == (
-        None, 24, 40, 3)
+    assert tuple(crop.compute_output_shape((None, 48, 64, 3))) == (None, 24, 40, 3)
     with pytest.raises(ValueError, match="height"):
         layers.CenterCrop(0, 32)

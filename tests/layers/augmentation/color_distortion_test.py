@@ -31,14 +31,23 @@ def _reference_jitter(image, order, factors):
 def test_colour_jitter_matches_tf_image_in_all_24_orders(jit):
     images = smooth_images(24, 10, 12, seed=5)
     rng = np.random.default_rng(0)
-    factors = np.stack([rng.uniform(0.2, 1.8, 24), rng.uniform(0.2, 1.8, 24),
-                        rng.uniform(0.2, 1.8, 24), rng.uniform(-0.2, 0.2, 24)],
-                       1).astype("float32")
+    factors = np.stack(
+        [
+            rng.uniform(0.2, 1.8, 24),
+            rng.uniform(0.2, 1.8, 24),
+            rng.uniform(0.2, 1.8, 24),
+            rng.uniform(-0.2, 0.2, 24),
+        ],
+        1,
+    ).astype("float32")
     params = {
         "jitter": tf.ones([24], tf.bool),
-        "brightness": factors[:, 0], "contrast": factors[:, 1],
-        "saturation": factors[:, 2], "hue": factors[:, 3],
-        "order": tf.range(24), "grayscale": tf.zeros([24], tf.bool),
+        "brightness": factors[:, 0],
+        "contrast": factors[:, 1],
+        "saturation": factors[:, 2],
+        "hue": factors[:, 3],
+        "order": tf.range(24),
+        "grayscale": tf.zeros([24], tf.bool),
     }
     layer = layers.ColorDistortion()
     layer.jit_compile = jit
@@ -46,32 +55,35 @@ def test_colour_jitter_matches_tf_image_in_all_24_orders(jit):
     for i, order in enumerate(itertools.permutations(range(4))):
         assert tuple(color_distortion.ORDERS[i]) == order
         expected = _reference_jitter(images[i], order, factors[i])
-        np.testing.assert_allclose(out[i], expected, atol=2e-5,
-                                   err_msg=f"order {order}")
+        np.testing.assert_allclose(
+            out[i], expected, atol=2e-5, err_msg=f"order {order}"
+        )
 
 
 def test_single_colour_ops_and_grayscale_match_tf_image():
     images = smooth_images(5, 10, 12, seed=6)
-    identity = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0,
-                "hue": 0.0}
-    cases = [("brightness", 1.4, lambda x: x * 1.4),
-             ("contrast", 0.3, lambda x: tf.image.adjust_contrast(x, 0.3)),
-             ("saturation", 1.7,
-              lambda x: tf.image.adjust_saturation(x, 1.7)),
-             ("hue", -0.15, lambda x: tf.image.adjust_hue(x, -0.15))]
+    identity = {"brightness": 1.0, "contrast": 1.0, "saturation": 1.0, "hue": 0.0}
+    cases = [
+        ("brightness", 1.4, lambda x: x * 1.4),
+        ("contrast", 0.3, lambda x: tf.image.adjust_contrast(x, 0.3)),
+        ("saturation", 1.7, lambda x: tf.image.adjust_saturation(x, 1.7)),
+        ("hue", -0.15, lambda x: tf.image.adjust_hue(x, -0.15)),
+    ]
     for name, value, reference in cases:
         values = {**identity, name: value}
         params = {k: tf.fill([5], float(v)) for k, v in values.items()}
-        params.update(jitter=tf.ones([5], tf.bool),
-                      order=tf.constant([0, 5, 11, 17, 23]),
-                      grayscale=tf.zeros([5], tf.bool))
+        params.update(
+            jitter=tf.ones([5], tf.bool),
+            order=tf.constant([0, 5, 11, 17, 23]),
+            grayscale=tf.zeros([5], tf.bool),
+        )
         out = color_distortion.color_transform(tf.constant(images), params)
         expected = tf.clip_by_value(reference(images), 0.0, 1.0)
         np.testing.assert_allclose(out, expected, atol=2e-5, err_msg=name)
     gray = color_distortion.grayscale(tf.constant(images))
     np.testing.assert_allclose(
-        gray, tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images)),
-        atol=1e-6)
+        gray, tf.image.grayscale_to_rgb(tf.image.rgb_to_grayscale(images)), atol=1e-6
+    )
 
 
 def test_grayscale_rate_and_strength_zero():
@@ -87,14 +99,14 @@ def test_grayscale_rate_and_strength_zero():
     assert np.all(unchanged | as_gray)
     assert abs(as_gray.mean() - 0.2) < 0.025
     # No grayscale: colours exactly unchanged.
-    out = layers.ColorDistortion(strength=0.0, grayscale_probability=0.0)(
-        images[:50])
+    out = layers.ColorDistortion(strength=0.0, grayscale_probability=0.0)(images[:50])
     np.testing.assert_allclose(out, images[:50], atol=1e-5)
 
 
 def test_jitter_probability():
     params = layers.ColorDistortion().get_random_transformation(
-        np.zeros((20000, 2, 2, 3), "uint8"), seed=5)
+        np.zeros((20000, 2, 2, 3), "uint8"), seed=5
+    )
     rate = float(tf.reduce_mean(tf.cast(params["jitter"], tf.float32)))
     assert abs(rate - 0.8) < 0.01
     order = params["order"].numpy()

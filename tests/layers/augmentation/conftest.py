@@ -2,8 +2,7 @@
 
 import pytest
 
-from keras_simclr.layers.augmentation.base_augmentation_layer import (
-    AugmentationLayer)
+from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 
 
 @pytest.fixture(autouse=True)

@@ -25,23 +25,25 @@ def test_to_float32_divides_uint8_by_255_and_clips_only_when_asked():
     pixels = tf.constant(np.arange(256, dtype=np.uint8))
     np.testing.assert_array_equal(
         image_inputs.to_float32(pixels),
-        np.arange(256, dtype=np.float32) / np.float32(255))
-    np.testing.assert_array_equal(image_inputs.to_float32(pixels, clip=True),
-                                  image_inputs.to_float32(pixels))
+        np.arange(256, dtype=np.float32) / np.float32(255),
+    )
+    np.testing.assert_array_equal(
+        image_inputs.to_float32(pixels, clip=True), image_inputs.to_float32(pixels)
+    )
     floats = tf.constant([-0.5, 0.25, 1.5], tf.float16)
     out = image_inputs.to_float32(floats)
     assert out.dtype == tf.float32
     np.testing.assert_array_equal(out, [-0.5, 0.25, 1.5])
-    np.testing.assert_array_equal(image_inputs.to_float32(floats, clip=True),
-                                  [0.0, 0.25, 1.0])
+    np.testing.assert_array_equal(
+        image_inputs.to_float32(floats, clip=True), [0.0, 0.25, 1.0]
+    )
 
 
 def test_check_images_takes_single_images_only_when_asked():
     image = np.zeros((8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match=r"got shape \(8, 8, 3\)"):
         image_inputs.check_images(image)
-    assert image_inputs.check_images(image, single_image_ok=True).shape == (
-        8, 8, 3)
+    assert image_inputs.check_images(image, single_image_ok=True).shape == (8, 8, 3)
     batch, unbatched = image_inputs.as_image_batch(image)
     assert tuple(batch.shape) == (1, 8, 8, 3) and unbatched
     ragged = tf.ragged.constant([[[1.0]], [[1.0], [2.0]]])
@@ -50,7 +52,8 @@ def test_check_images_takes_single_images_only_when_asked():
     # An unknown channel count is checked when the graph runs.
     fn = tf.function(
         lambda x: image_inputs.as_image_batch(x)[0],
-        input_signature=[tf.TensorSpec((None, None, None, None), tf.uint8)])
+        input_signature=[tf.TensorSpec((None, None, None, None), tf.uint8)],
+    )
     assert fn.get_concrete_function().structured_outputs.shape[-1] == 3
     with pytest.raises(tf.errors.InvalidArgumentError):
         fn(np.zeros((1, 2, 2, 4), np.uint8))

@@ -6,11 +6,16 @@ import numpy as np
 
 from keras_simclr import layers
 
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))))
-PUBLIC = [layers.RandomResizedCrop, layers.ColorDistortion,
-          layers.GaussianBlur, layers.Solarize, layers.SimCLRAugment]
+REPO_ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+)
+PUBLIC = [
+    layers.RandomResizedCrop,
+    layers.ColorDistortion,
+    layers.GaussianBlur,
+    layers.Solarize,
+    layers.SimCLRAugment,
+]
 
 
 def random_images(n=4, height=24, width=30, seed=0, dtype="uint8"):
@@ -27,8 +32,7 @@ def smooth_images(n=4, height=24, width=30, seed=0):
     for _ in range(n):
         a = rng.uniform(1, 6, 3)
         b = rng.uniform(0, 6, 3)
-        out.append(0.5 + 0.5 * np.sin(a * (x[..., None] + 0.7 * y[..., None])
-                                      + b))
+        out.append(0.5 + 0.5 * np.sin(a * (x[..., None] + 0.7 * y[..., None]) + b))
     return np.stack(out).astype("float32")
 
 

@@ -7,8 +7,7 @@ import tensorflow as tf
 from keras_simclr.layers.augmentation import random_resized_crop
 
 
-def _expected_crop_area(height, width, scale=(0.08, 1.0),
-                        ratio=(3 / 4, 4 / 3)):
+def _expected_crop_area(height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
     """Mean area fraction of the accepted boxes, by numerical integration.
 
     The sampler (torchvision's) draws the area uniformly (mean 0.54 on [0.08, 1]) but
@@ -18,7 +17,7 @@ def _expected_crop_area(height, width, scale=(0.08, 1.0),
     s = np.linspace(scale[0], scale[1], 20001)[:, None]
     r = np.exp(np.linspace(np.log(ratio[0]), np.log(ratio[1]), 2001))[None]
     area = s * height * width
-    fits = ((np.sqrt(area * r) <= width) & (np.sqrt(area / r) <= height))
+    fits = (np.sqrt(area * r) <= width) & (np.sqrt(area / r) <= height)
     p_fit = fits.mean(axis=1)
     return float((s[:, 0] * p_fit).sum() / p_fit.sum())
 
@@ -26,7 +25,8 @@ def _expected_crop_area(height, width, scale=(0.08, 1.0),
 @pytest.mark.parametrize("height,width", [(400, 400), (300, 400)])
 def test_crop_statistics(height, width):
     y0, x0, h, w = random_resized_crop.sample_crop_boxes(
-        tf.constant([3, 4]), 20000, height, width)
+        tf.constant([3, 4]), 20000, height, width
+    )
     area = (h * w / (height * width)).numpy()
     expected = _expected_crop_area(height, width)
     assert abs(area.mean() - expected) < 0.006
@@ -41,8 +41,7 @@ def test_crop_statistics(height, width):
     assert ratio.min() >= 0.75 - 0.01 and ratio.max() <= 4 / 3 + 0.01
     if height == width:  # symmetric constraints: log-ratio centred on 0
         assert abs(np.mean(np.log(ratio))) < 0.01
-    assert np.all((y0 >= 0) & (y0 + h <= height) & (x0 >= 0)
-                  & (x0 + w <= width))
+    assert np.all((y0 >= 0) & (y0 + h <= height) & (x0 >= 0) & (x0 + w <= width))
     # The offset is uniform over where the box fits.
     slack = (height - h).numpy()
     relative = (y0.numpy() / np.maximum(slack, 1))[slack > 50]

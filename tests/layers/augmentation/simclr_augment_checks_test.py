@@ -11,7 +11,10 @@ from keras_simclr.errors import UserInputError
     "make, message",
     [
         # 32.5 was truncated to 32.
-        (lambda: ks.layers.SimCLRAugment(32.5, 32), "height must be an integer >= 1, got 32.5"),
+        (
+            lambda: ks.layers.SimCLRAugment(32.5, 32),
+            "height must be an integer >= 1, got 32.5",
+        ),
         (lambda: ks.layers.SimCLRAugment(32, 0), "width must be >= 1, got 0"),
     ],
     ids=["augment_height", "augment_width"],
