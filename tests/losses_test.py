@@ -8,7 +8,7 @@ from tests.replicas import run_with_replicas
 
 
 def reference_nt_xent(z1, z2, temperature):
-    """SPEC section 2 in float64, one anchor at a time."""
+    """NT-Xent (Chen et al. 2020, eq. 1) in float64, one anchor at a time."""
     z = np.concatenate([z1, z2]).astype(np.float64)
     z /= np.linalg.norm(z, axis=1, keepdims=True)
     n = len(z1)

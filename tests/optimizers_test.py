@@ -16,7 +16,10 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def np_lars_step(w, g, v, lr, momentum, wd, eeta, nesterov, use_wd, use_la):
-    """SPEC section 6, one step, float64. Returns the new (w, v)."""
+    """One LARS step (You et al. 2017, as the SimCLR reference), float64.
+
+    Returns the new (w, v).
+    """
     w, g, v = (np.asarray(a, np.float64) for a in (w, g, v))
     if use_wd:
         g = g + wd * w

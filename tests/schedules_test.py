@@ -10,7 +10,7 @@ from keras_simclr.schedules import WarmupCosineDecay, scaled_learning_rate
 
 
 def np_schedule(step, peak, warmup, total, final=0.0):
-    """SPEC section 6 in float64: linear warmup, cosine to `final`."""
+    """The schedule in float64: linear warmup, then cosine to `final`."""
     if step < warmup:
         return peak * step / warmup
     if step >= total:

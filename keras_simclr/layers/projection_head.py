@@ -12,7 +12,7 @@ class ProjectionHead(keras.layers.Layer):
 
     `num_layers` Dense layers without bias (kernel ~ N(0, 0.01^2)), each
     followed by BatchNormalization; ReLU after all but the last, and the
-    last BN has no offset, as in the reference (SPEC section 5). SimCLRv1
+    last BN has no offset, as in the reference code (google-research/simclr). SimCLRv1
     used 2 layers; v2 and the reference TF2 code use 3, and fine-tune from
     the output of one of its middle layers (`hidden_outputs`).
 

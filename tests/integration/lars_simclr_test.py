@@ -1,4 +1,4 @@
-"""SimCLR trained with LARS and the reference hyper-parameters (SPEC 6).
+"""SimCLR trained with LARS and the reference hyper-parameters.
 
 A tiny conv encoder on generated 16x16 images with class-dependent stripes:
 lr 0.3 x B / 256 with linear warmup and cosine decay, weight decay 1e-6,
