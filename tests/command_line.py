@@ -12,6 +12,7 @@ import os
 import sys
 
 import numpy as np
+import tensorflow as tf
 from absl import flags
 
 from keras_simclr import cli, data
@@ -22,6 +23,17 @@ CLI = [sys.executable, "-m", "keras_simclr.cli"]
 # TensorFlow's C++ logs off; QUIET_ENV keeps the accelerators, CPU_ENV hides them.
 QUIET_ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 CPU_ENV = dict(QUIET_ENV, CUDA_VISIBLE_DEVICES="")
+
+
+def as_in_a_fresh_process():
+    """Unsets TensorFlow's global seed, as it is when a command starts.
+
+    tf.data's `shuffle(seed=s)` pairs `s` with the global seed, which
+    earlier tests in this worker set (`keras.utils.set_random_seed`): to
+    recompute here what a command computed in its own process, start from
+    the state that process had.
+    """
+    tf.random.set_seed(None)
 
 
 def demo_pretrain(dataset, model_dir, *flags):

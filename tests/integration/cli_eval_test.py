@@ -9,7 +9,13 @@ import pytest
 import tensorflow as tf
 
 from keras_simclr import runs
-from tests.command_line import CLI, CPU_ENV, held_out_accuracy, shapes_npz
+from tests.command_line import (
+    CLI,
+    CPU_ENV,
+    as_in_a_fresh_process,
+    held_out_accuracy,
+    shapes_npz,
+)
 
 
 def _cli(*args):
@@ -57,6 +63,7 @@ def test_evaluate_finetune_and_export_a_run(tmp_path):
     assert (linear["epochs"], linear["batch_size"]) == (3, 32)
     assert linear["image_size"] == [32, 32] and linear["feature_dim"] == 512
     # What the library gives for the same run and splits.
+    as_in_a_fresh_process()
     again = runs.linear_eval(
         str(model_dir),
         split="train[:120]",

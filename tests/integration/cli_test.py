@@ -12,6 +12,7 @@ from keras_simclr import runs
 from tests.command_line import (
     CLI,
     CPU_ENV,
+    as_in_a_fresh_process,
     held_out_accuracy,
     run_in_process,
     shapes_npz,
@@ -195,6 +196,7 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
     # What the library gives for the same run and splits. (Top-1 is 0.0 of
     # the 12 held-out images for pretraining seeds 0, 1 and 2: chance level
     # after 3 steps, so no bound above chance.)
+    as_in_a_fresh_process()
     again = runs.linear_eval(
         str(model_dir),
         split="train[:75%]",
