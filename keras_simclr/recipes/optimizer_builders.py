@@ -1,0 +1,137 @@
+"""The optimisation of a recipe: the learning-rate schedule and the optimizer."""
+
+from keras_simclr.recipes.settings import RecipeError
+
+
+def build_schedule(recipe, steps_per_epoch, total_steps):
+    """Warmup then cosine decay of the recipe's scaled learning rate.
+
+    Args:
+        recipe: a `Recipe`.
+        steps_per_epoch: steps of one epoch.
+        total_steps: steps of the whole run.
+
+    Returns:
+        A `keras_simclr.schedules.WarmupCosineDecay`.
+
+    Example:
+
+    >>> from keras_simclr.recipes import Recipe
+    >>> schedule = build_schedule(Recipe.from_preset("cifar10"), 10, 1000)
+    >>> round(float(schedule(1000)), 6)  # decayed to 0 at the end
+    0.0
+    """
+    from keras_simclr import schedules
+
+    peak = schedules.scaled_learning_rate(
+        recipe.learning_rate, recipe.batch_size, recipe.learning_rate_scaling
+    )
+    warmup = min(int(round(recipe.warmup_epochs * steps_per_epoch)), total_steps)
+    return schedules.WarmupCosineDecay(peak, warmup, total_steps)
+
+
+def make_optimizer(
+    name, learning_rate, momentum=0.9, weight_decay=0.0, lars_exclude=()
+):
+    """The optimizer called `name`, as every part of the library builds it.
+
+    - `"lars"`: `keras_simclr.optimizers.LARS` (You et al. 2017) with
+      coupled weight decay; variables whose names contain one of
+      `lars_exclude` get neither weight decay nor the trust ratio;
+    - `"sgd"`: `keras.optimizers.SGD` with momentum and decoupled weight
+      decay;
+    - `"momentum"`: the same with Nesterov momentum;
+    - `"adam"`: `keras.optimizers.Adam` with decoupled weight decay.
+
+    Args:
+        name: "lars", "sgd", "momentum" or "adam".
+        learning_rate: a float or a `keras.optimizers.schedules` schedule.
+        momentum: momentum (not used by Adam).
+        weight_decay: weight decay coefficient, 0 for none.
+        lars_exclude: name fragments of the variables LARS leaves out.
+
+    Returns:
+        A Keras optimizer.
+
+    Raises:
+        RecipeError: an unknown `name`.
+
+    Example:
+
+    >>> opt = make_optimizer("momentum", 0.1, momentum=0.9)
+    >>> type(opt).__name__, bool(opt.nesterov)
+    ('SGD', True)
+    """
+    import keras
+
+    from keras_simclr import optimizers
+
+    if name == "lars":
+        return optimizers.LARS(
+            learning_rate,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            exclude_from_weight_decay=list(lars_exclude),
+        )
+    if name in ("sgd", "momentum"):
+        return keras.optimizers.SGD(
+            learning_rate,
+            momentum=momentum,
+            nesterov=name == "momentum",
+            weight_decay=weight_decay or None,
+        )
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
+    raise RecipeError(
+        "optimizer",
+        f"optimizer must be 'lars', 'sgd', 'momentum' or "
+        f"'adam', got {name!r} — pass one of these.",
+    )
+
+
+def build_optimizer(recipe, model, steps_per_epoch, total_steps):
+    """The recipe's optimizer for `model`, on `build_schedule`'s schedule.
+
+    Weight decay leaves out biases, batch norm and the probe, as in LARS.
+
+    Args:
+        recipe: a `Recipe`.
+        model: the `SimCLR` model it trains.
+        steps_per_epoch: steps of one epoch.
+        total_steps: steps of the whole run.
+
+    Returns:
+        A Keras optimizer (see `make_optimizer`).
+
+    Example:
+
+    >>> import keras
+    >>> import keras_simclr as ks
+    >>> from keras_simclr.recipes import Recipe
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()])
+    >>> model = ks.SimCLR(encoder, augment=keras.layers.Identity())
+    >>> recipe = Recipe.from_preset("cifar10", optimizer="sgd")
+    >>> type(build_optimizer(recipe, model, 10, 100)).__name__
+    'SGD'
+    """
+    schedule = build_schedule(recipe, steps_per_epoch, total_steps)
+    wd = recipe.weight_decay
+    optimizer = make_optimizer(
+        recipe.optimizer,
+        schedule,
+        momentum=recipe.momentum,
+        weight_decay=wd,
+        lars_exclude=["probe"],
+    )
+    if wd and recipe.optimizer != "lars":
+        probe = model.probe.trainable_variables if model.probe is not None else []
+        skip = {id(v) for v in probe}
+        optimizer.exclude_from_weight_decay(
+            var_list=[
+                v
+                for v in model.trainable_variables
+                if len(v.shape) <= 1 or id(v) in skip
+            ]
+        )
+    return optimizer
