@@ -46,30 +46,30 @@ def checked(check, *args):
 
 
 def check_temperature(temperature):
-    """Returns `temperature` as a float if it is a finite number > 0.
+    """Returns the temperature T of distillation's softmaxes as a float.
 
     `keras_simclr.errors.check_positive_number` with distillation's hint,
     not `keras_simclr.losses.check_temperature`, whose hint gives SimCLR's
-    pretraining temperatures.
+    pretraining temperatures; its error is a `DistillationError`.
 
     Args:
-        temperature: what the user passed.
+        temperature: what the user passed; a finite real number > 0.
 
     Returns:
-        `float(temperature)`.
+        The temperature, a Python float.
 
     Raises:
-        DistillationError: not a finite real number > 0.
+        DistillationError: a temperature that is not a finite number > 0.
 
     Example:
 
-    >>> check_temperature(np.float32(2.0))
-    2.0
     >>> check_temperature(0)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
     keras_simclr.distillation.errors.DistillationError: temperature must be a finite
     number > 0, got 0. SimCLRv2 distils at temperature=1.0.
+    >>> check_temperature(np.float32(2.0))
+    2.0
     """
     return checked(
         errors.check_positive_number,
