@@ -1,0 +1,126 @@
+"""The teacher: a Keras classifier, or one read from a SavedModel."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from keras_simclr.distillation.errors import DistillationError
+
+__all__ = ["SavedModelTeacher", "teacher_layer"]
+
+
+def teacher_layer(teacher):
+    """`teacher` as a Keras layer: itself, or a `SavedModelTeacher` of its path.
+
+    Args:
+        teacher: a Keras layer or model, or the path of a SavedModel.
+
+    Returns:
+        A Keras layer.
+
+    Raises:
+        DistillationError: `teacher` is neither.
+
+    Example:
+
+    >>> layer = keras.layers.Dense(3)
+    >>> teacher_layer(layer) is layer
+    True
+    """
+    if isinstance(teacher, (str, os.PathLike)):
+        return SavedModelTeacher(os.fspath(teacher))
+    if isinstance(teacher, keras.layers.Layer):
+        return teacher
+    raise DistillationError(
+        "teacher must be a Keras classifier (e.g. the model of "
+        "keras_simclr.evaluation.finetune) or the path of a SavedModel of "
+        f"one, got {type(teacher).__name__} — pass one of these."
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_simclr")
+class SavedModelTeacher(keras.layers.TFSMLayer):
+    """A frozen teacher read from a SavedModel: float images -> logits.
+
+    A `keras.layers.TFSMLayer` (no keras_simclr needed to have written the
+    SavedModel) that also picks the logits out of an endpoint returning a
+    dict. It reads what `model.export(path)` writes from a fine-tuned Keras
+    classifier (endpoint "serve"), what `tf.saved_model.save` writes
+    ("serving_default") and the reference's SimCLRv2 SavedModels (output
+    "logits_sup").
+
+    Args:
+        filepath: directory of the SavedModel (`gs://` works).
+        call_endpoint: endpoint or signature called; None tries "serve"
+            then "serving_default".
+        output_key: for an endpoint returning a dict, the entry holding the
+            logits; None takes "logits_sup", "logits" or the only entry.
+        **kwargs: base layer arguments (name, ...).
+
+    Example:
+
+    >>> import tempfile
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_simclr.distillation import classifier_student
+    >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+    ...                             keras.layers.GlobalAveragePooling2D()], name="encoder")
+    >>> teacher = classifier_student(encoder, num_classes=3, name="teacher")
+    >>> path = tempfile.mkdtemp() + "/teacher"
+    >>> teacher.export(path, verbose=False)
+    >>> SavedModelTeacher(path)(tf.zeros((2, 8, 8, 3))).shape
+    TensorShape([2, 3])
+    """
+
+    def __init__(self, filepath, call_endpoint=None, output_key=None, **kwargs):
+        kwargs.pop("trainable", None)
+        if call_endpoint is None:
+            call_endpoint = _default_endpoint(filepath)
+        try:
+            super().__init__(
+                filepath, call_endpoint=call_endpoint, trainable=False, **kwargs
+            )
+        except ValueError as error:
+            raise DistillationError(str(error).splitlines()[0]) from None
+        self.output_key = output_key
+
+    def call(self, inputs, training=False):
+        outputs = super().call(inputs, training=False)
+        if not isinstance(outputs, dict):
+            return outputs
+        key = self.output_key
+        if key is None:
+            known = [k for k in ("logits_sup", "logits") if k in outputs]
+            if known:
+                key = known[0]
+            elif len(outputs) == 1:
+                (key,) = outputs
+        if key not in outputs:
+            raise DistillationError(
+                f"The SavedModel's endpoint returns {sorted(outputs)}, not one "
+                "entry of logits — pass output_key=<the entry holding the logits>."
+            )
+        return outputs[key]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(output_key=self.output_key)
+        return config
+
+
+def _default_endpoint(filepath):
+    if not tf.io.gfile.exists(os.path.join(filepath, "saved_model.pb")):
+        raise DistillationError(
+            f"teacher {filepath!r} is not a SavedModel directory (no "
+            "saved_model.pb) — export the fine-tuned classifier with "
+            "model.export(path)."
+        )
+    loaded = tf.saved_model.load(filepath)
+    for name in ("serve", "serving_default"):
+        if hasattr(loaded, name) or name in loaded.signatures:
+            return name
+    raise DistillationError(
+        f"the SavedModel {filepath!r} has neither a 'serve' endpoint nor a "
+        "'serving_default' signature — pass call_endpoint=<its endpoint>."
+    )

@@ -1,0 +1,60 @@
+"""Checks of `Distillation`'s arguments and inputs (and of the loss' and the students')."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_simclr as ks
+from keras_simclr import distillation
+from tests.distillation.fixtures import CLASSES, SIZE, classifier, data, teacher_model
+from tests.tiny_models import tiny_encoder
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0, math.nan, math.inf, "1", True, None])
+def test_bad_temperature(temperature):
+    with pytest.raises(distillation.DistillationError, match="temperature must be"):
+        ks.Distillation(teacher_model(), classifier("s", 2), temperature=temperature)
+    with pytest.raises(distillation.DistillationError, match="temperature must be"):
+        distillation.distillation_loss(np.zeros((2, 3)), np.zeros((2, 3)), temperature)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, math.nan, math.inf, "0.5", None])
+def test_bad_alpha(alpha):
+    with pytest.raises(distillation.DistillationError, match="alpha must be"):
+        ks.Distillation(teacher_model(), classifier("s", 2), alpha=alpha)
+
+
+def test_bad_models_and_shapes(tmp_path):
+    teacher = teacher_model()
+    with pytest.raises(distillation.DistillationError, match="student must be"):
+        ks.Distillation(teacher, "resnet")
+    with pytest.raises(distillation.DistillationError, match="teacher must be"):
+        ks.Distillation(42, classifier("s", 2))
+    with pytest.raises(distillation.DistillationError, match="not a SavedModel"):
+        ks.Distillation(str(tmp_path), classifier("s", 2))
+    with pytest.raises(distillation.DistillationError, match="augment must be"):
+        ks.Distillation(teacher, classifier("s", 2), augment="crop")
+    with pytest.raises(distillation.DistillationError, match=r"\(batch, classes\)"):
+        distillation.distillation_loss(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(distillation.DistillationError, match="num_classes"):
+        distillation.classifier_student(tiny_encoder(SIZE), 1)
+    with pytest.raises(distillation.DistillationError, match="static input shape"):
+        distillation.classifier_student(keras.layers.Dense(3), 3)
+    with pytest.raises(distillation.DistillationError, match="architecture"):
+        distillation.self_distillation_student(keras.layers.Dense(3))
+    model = ks.Distillation(teacher, classifier("s", 2))
+    with pytest.raises(ValueError, match="3 channels"):
+        model(np.zeros((2, SIZE, SIZE, 1), np.float32))
+
+
+def test_labels_beyond_the_classes_fail_in_the_step():
+    images, labels = data()
+    model = ks.Distillation(
+        teacher_model(), classifier("s", 2), augment=keras.layers.Identity()
+    )
+    model.compile(optimizer="sgd")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="labels must be <"):
+        model.fit(images, labels + CLASSES, batch_size=8, verbose=0)
