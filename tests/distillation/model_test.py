@@ -83,21 +83,6 @@ def test_teacher_and_student_see_the_same_augmented_batch():
     assert not np.allclose(teacher.seen[-1], images)
 
 
-def test_random_resized_crop_flips_half_the_images():
-    images = np.tile(
-        np.arange(16, dtype=np.float32)[None, None, :, None] / 16, (64, 16, 1, 3)
-    )
-    crop = ks.layers.RandomResizedCrop(
-        16, 16, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip=True, seed=3
-    )
-    out = crop(images).numpy()
-    flipped = out[:, 0, 0, 0] > out[:, 0, -1, 0]
-    np.testing.assert_allclose(out[flipped], images[flipped][:, :, ::-1], atol=1e-6)
-    np.testing.assert_allclose(out[~flipped], images[~flipped], atol=1e-6)
-    assert 16 < flipped.sum() < 48
-    assert ks.layers.RandomResizedCrop.from_config(crop.get_config()).flip
-
-
 def test_save_load_and_export_of_the_student(tmp_path):
     images, labels = data()
     model = ks.Distillation(teacher_model(), classifier("student", 2), temperature=1.5)

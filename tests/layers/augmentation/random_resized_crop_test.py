@@ -1,9 +1,10 @@
-"""Tests of RandomResizedCrop's box sampler."""
+"""Tests of RandomResizedCrop: its box sampler and its flip."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import keras_simclr as ks
 from keras_simclr.layers.augmentation import random_resized_crop
 
 
@@ -46,3 +47,18 @@ def test_crop_statistics(height, width):
     slack = (height - h).numpy()
     relative = (y0.numpy() / np.maximum(slack, 1))[slack > 50]
     assert abs(relative.mean() - 0.5) < 0.02
+
+
+def test_random_resized_crop_flips_half_the_images():
+    images = np.tile(
+        np.arange(16, dtype=np.float32)[None, None, :, None] / 16, (64, 16, 1, 3)
+    )
+    crop = ks.layers.RandomResizedCrop(
+        16, 16, scale=(1.0, 1.0), ratio=(1.0, 1.0), flip=True, seed=3
+    )
+    out = crop(images).numpy()
+    flipped = out[:, 0, 0, 0] > out[:, 0, -1, 0]
+    np.testing.assert_allclose(out[flipped], images[flipped][:, :, ::-1], atol=1e-6)
+    np.testing.assert_allclose(out[~flipped], images[~flipped], atol=1e-6)
+    assert 16 < flipped.sum() < 48
+    assert ks.layers.RandomResizedCrop.from_config(crop.get_config()).flip
