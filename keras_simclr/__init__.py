@@ -14,7 +14,7 @@ long run, not run here):
 >>> ks.pretrain(ks.recipes.Recipe.from_preset("cifar10"), "gs://bucket/run")  # doctest: +SKIP
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from keras_simclr import (
     callbacks,
