@@ -178,7 +178,7 @@ def pretrain(
     ...     keras_simclr.recipes.Recipe(), "runs/none")
     Traceback (most recent call last):
     ...
-    keras_simclr.recipes.RecipeError: dataset is not set — give a tfds name, a
+    keras_simclr.recipes.settings.RecipeError: dataset is not set — give a tfds name, a
     folder, a .npz file or 'shapes'
     """
     recipe = _as_recipe(recipe)
