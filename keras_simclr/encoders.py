@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_simclr import errors
 from keras_simclr.layers.batch_norm import batch_norm
 from keras_simclr.layers.selective_kernel import SelectiveKernelMix
 
@@ -175,20 +176,22 @@ def ResNet(
     TensorShape([2, 512])
     """
     if depth not in _RESNET_LAYOUTS:
-        raise ValueError(
+        raise errors.UserInputError(
             f"depth must be one of {sorted(_RESNET_LAYOUTS)}, got {depth}."
         )
     if width_multiplier < 1 or int(width_multiplier) != width_multiplier:
-        raise ValueError(
+        raise errors.UserInputError(
             f"width_multiplier must be a positive integer, got {width_multiplier}."
         )
     if not isinstance(sk_ratio, (int, float)) or not 0 <= sk_ratio < 1:
-        raise ValueError(
+        raise errors.UserInputError(
             f"sk_ratio must be a number in [0, 1), got {sk_ratio!r}. "
             "SimCLRv2's selective-kernel ResNets use 0.0625; 0 disables them."
         )
     if len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3), got {input_shape}.")
+        raise errors.UserInputError(
+            f"input_shape must be (height, width, 3), got {input_shape}."
+        )
     kind, blocks_per_group = _RESNET_LAYOUTS[depth]
     width = int(width_multiplier)
     builder = _ResNetBuilder(synchronized_batch_norm, float(sk_ratio))

@@ -313,7 +313,7 @@ class SimCLR(keras.Model):
             "crop" in inspect.signature(self.augment.call).parameters
         )
         if not accepts_crops:
-            raise ValueError(
+            raise errors.UserInputError(
                 "The batches hold crops made in tf.data ({'crop1', 'crop2'}), "
                 f"which need an augment layer taking crop=False, got "
                 f"{type(self.augment).__name__}: use keras_simclr.layers."

@@ -10,6 +10,8 @@ import re
 import keras
 from keras import ops
 
+from keras_simclr import errors
+
 __all__ = ["LARS"]
 
 
@@ -22,21 +24,21 @@ def _as_patterns(patterns, arg):
     try:
         patterns = list(patterns)
     except TypeError:
-        raise ValueError(
+        raise errors.UserInputError(
             f"`{arg}` must be a string or a list of strings. "
             f"Received: {arg}={patterns!r}"
         ) from None
     compiled = []
     for pattern in patterns:
         if not isinstance(pattern, str):
-            raise ValueError(
+            raise errors.UserInputError(
                 f"`{arg}` must contain only strings (regular expressions). "
                 f"Received: {pattern!r}"
             )
         try:
             compiled.append(re.compile(pattern))
         except re.error as e:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"Invalid regular expression {pattern!r} in `{arg}`: {e}"
             ) from None
     return patterns, compiled
@@ -49,7 +51,7 @@ def _non_negative(value, arg):
         or not value >= 0  # also rejects NaN
         or value == float("inf")
     ):
-        raise ValueError(
+        raise errors.UserInputError(
             f"`{arg}` must be a finite non-negative number. Received: {arg}={value!r}"
         )
     return float(value)
@@ -177,7 +179,7 @@ class LARS(keras.optimizers.Optimizer):
             learning_rate = _non_negative(learning_rate, "learning_rate")
         momentum = _non_negative(momentum, "momentum")
         if momentum > 1:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"`momentum` must be in [0, 1]. Received: momentum={momentum}"
             )
         weight_decay = _non_negative(
@@ -185,12 +187,12 @@ class LARS(keras.optimizers.Optimizer):
         )
         eeta = _non_negative(eeta, "eeta")
         if eeta == 0:
-            raise ValueError(
+            raise errors.UserInputError(
                 "`eeta` must be positive (0 would freeze every adapted "
                 "variable). Received: eeta=0"
             )
         if not isinstance(nesterov, bool):
-            raise ValueError(
+            raise errors.UserInputError(
                 f"`nesterov` must be a bool. Received: nesterov={nesterov!r}"
             )
         wd_patterns, wd_regexes = _as_patterns(

@@ -109,7 +109,7 @@ def _resolve(path_or_name):
     """Returns a checkpoint prefix for a released name, directory or prefix."""
     path = RELEASED_MODELS.get(path_or_name, path_or_name)
     if re.fullmatch(r"simclrv[12]/.*", str(path)):
-        raise ValueError(
+        raise errors.UserInputError(
             f"path_or_name {path_or_name!r} is not a released model name; see "
             "keras_simclr.pretrained.RELEASED_MODELS (e.g. "
             "'simclrv2/r50_1x_sk1/pretrained'), or give a checkpoint path."
@@ -123,13 +123,13 @@ def _resolve(path_or_name):
             prefix = f"{path.rstrip('/')}/{candidate}"
             if tf.io.gfile.exists(prefix + ".index"):
                 return prefix
-        raise ValueError(
+        raise errors.UserInputError(
             f"path_or_name {path!r} is a directory without a TF checkpoint "
             "(no 'checkpoint' file, no SavedModel variables). Give the "
             "directory holding ckpt-N.index or the prefix path/ckpt-N."
         )
     if not tf.io.gfile.exists(path + ".index"):
-        raise ValueError(
+        raise errors.UserInputError(
             f"path_or_name {path!r} is neither a released model name, a "
             "directory nor a checkpoint prefix (no .index file found)."
         )
@@ -340,6 +340,11 @@ def architecture(path_or_name, sk_ratio=None):
 
     >>> arch = architecture("simclrv2/r152_3x_sk1/pretrained")  # doctest: +SKIP
     >>> arch["depth"], arch["width_multiplier"]  # 152, 3  # doctest: +SKIP
+
+    The released names are listed without the network:
+
+    >>> "simclrv2/r152_3x_sk1/pretrained" in RELEASED_MODELS
+    True
     """
     prefix, _, shapes = _checkpoint_shapes(path_or_name)
     num_head_layers = len({k.split("/")[3] for k in shapes if k.startswith(_HEAD)})
@@ -398,7 +403,7 @@ def load(
         A built `keras_simclr.SimCLR`.
 
     Raises:
-        ValueError: an unknown name or a path without a checkpoint.
+        UserInputError: an unknown name or a path without a checkpoint.
         CheckpointMismatchError: the checkpoint is not the reference's
             layout, or does not map one to one onto the model.
 
@@ -411,7 +416,13 @@ def load(
     >>> logits = model.probe(h)  # (batch, 1000): ImageNet  # doctest: +SKIP
 
     A checkpoint that is not the reference's is refused; see
-    `CheckpointMismatchError`.
+    `CheckpointMismatchError`. A path that holds no checkpoint:
+
+    >>> load("no/such/ckpt-1")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: path_or_name 'no/such/ckpt-1' is neither a
+    released model name, a directory nor a checkpoint prefix (no .index file found).
     """
     prefix, reader, shapes = _checkpoint_shapes(path_or_name)
     arch = _architecture(shapes, sk_ratio, prefix)

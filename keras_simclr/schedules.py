@@ -19,6 +19,8 @@ import numbers
 import keras
 from keras import ops
 
+from keras_simclr import errors
+
 __all__ = ["WarmupCosineDecay", "scaled_learning_rate"]
 
 _RULES = ("linear", "sqrt")
@@ -52,7 +54,7 @@ def scaled_learning_rate(base_learning_rate, batch_size, rule="linear"):
         The scaled learning rate, a Python float.
 
     Raises:
-        ValueError: for an unknown `rule`, a batch size that is not a positive
+        UserInputError: for an unknown `rule`, a batch size that is not a positive
             integer, or a negative or non-finite base learning rate.
 
     Example:
@@ -63,11 +65,11 @@ def scaled_learning_rate(base_learning_rate, batch_size, rule="linear"):
     4.8
     """
     if rule not in _RULES:
-        raise ValueError(
+        raise errors.UserInputError(
             f"Unknown learning-rate scaling rule {rule!r}; expected one of {_RULES}."
         )
     if not _is_int(batch_size) or batch_size <= 0:
-        raise ValueError(
+        raise errors.UserInputError(
             f"`batch_size` must be a positive integer. Received: "
             f"batch_size={batch_size!r}"
         )
@@ -76,7 +78,7 @@ def scaled_learning_rate(base_learning_rate, batch_size, rule="linear"):
         or not math.isfinite(base_learning_rate)
         or base_learning_rate < 0
     ):
-        raise ValueError(
+        raise errors.UserInputError(
             "`base_learning_rate` must be a finite non-negative number. "
             f"Received: base_learning_rate={base_learning_rate!r}"
         )
@@ -160,28 +162,28 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
             ("final_learning_rate", final_learning_rate),
         ):
             if not _is_real(value) or not math.isfinite(value) or value < 0:
-                raise ValueError(
+                raise errors.UserInputError(
                     f"`{arg}` must be a finite non-negative number. "
                     f"Received: {arg}={value!r}"
                 )
         if final_learning_rate > peak_learning_rate:
-            raise ValueError(
+            raise errors.UserInputError(
                 "`final_learning_rate` must not exceed `peak_learning_rate`. "
                 f"Received: final_learning_rate={final_learning_rate}, "
                 f"peak_learning_rate={peak_learning_rate}"
             )
         if not _is_int(warmup_steps) or warmup_steps < 0:
-            raise ValueError(
+            raise errors.UserInputError(
                 "`warmup_steps` must be a non-negative integer. "
                 f"Received: warmup_steps={warmup_steps!r}"
             )
         if not _is_int(total_steps) or total_steps <= 0:
-            raise ValueError(
+            raise errors.UserInputError(
                 "`total_steps` must be a positive integer. "
                 f"Received: total_steps={total_steps!r}"
             )
         if warmup_steps > total_steps:
-            raise ValueError(
+            raise errors.UserInputError(
                 "`warmup_steps` must not exceed `total_steps`. Received: "
                 f"warmup_steps={warmup_steps}, total_steps={total_steps}"
             )

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_simclr import errors
 from keras_simclr.parts import copy_layer
 
 # The reference's settings (google-research/simclr, BATCH_NORM_DECAY and
@@ -57,7 +58,7 @@ def synchronize_batch_norm(model):
         every `BatchNormalization`, holding the same weights.
 
     Raises:
-        ValueError: for a subclassed model, whose layers cannot be rebuilt
+        UserInputError: for a subclassed model, whose layers cannot be rebuilt
             from its graph; build it with
             `BatchNormalization(synchronized=True)` instead.
 
@@ -69,7 +70,7 @@ def synchronize_batch_norm(model):
     if not isinstance(model, (keras.Sequential, keras.Model)) or not (
         isinstance(model, keras.Sequential) or _is_functional(model)
     ):
-        raise ValueError(
+        raise errors.UserInputError(
             f"synchronize_batch_norm needs a Functional or Sequential model, "
             f"got {type(model).__name__}. For a subclassed model, create its "
             "layers with keras.layers.BatchNormalization(synchronized=True)."

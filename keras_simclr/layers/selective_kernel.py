@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_simclr import errors
 from keras_simclr.layers.batch_norm import batch_norm
 
 
@@ -40,7 +41,7 @@ class SelectiveKernelMix(keras.layers.Layer):
     def __init__(self, sk_ratio=0.0625, min_width=32, synchronized=True, **kwargs):
         super().__init__(**kwargs)
         if not sk_ratio > 0:
-            raise ValueError(f"sk_ratio must be > 0, got {sk_ratio}.")
+            raise errors.UserInputError(f"sk_ratio must be > 0, got {sk_ratio}.")
         self.sk_ratio = sk_ratio
         self.min_width = min_width
         self.synchronized = synchronized
@@ -48,7 +49,7 @@ class SelectiveKernelMix(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None or channels % 2:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"SelectiveKernelMix needs an even, known number of channels "
                 f"(two streams), got input shape {input_shape}."
             )

@@ -12,6 +12,7 @@ compiled with XLA and, outside XLA, called a few images at a time
 import keras
 import tensorflow as tf
 
+from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs, random_draws
 from keras_simclr.layers.augmentation.xla_chunking import (
     chunk_size,
@@ -58,7 +59,7 @@ class AugmentationLayer(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if seed is not None and not isinstance(seed, int):
-            raise ValueError(f"seed must be an int or None, got {seed!r}.")
+            raise errors.UserInputError(f"seed must be an int or None, got {seed!r}.")
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
         self.supports_masking = False

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
@@ -288,7 +289,9 @@ class ColorDistortion(AugmentationLayer):
     ):
         super().__init__(seed=seed, **kwargs)
         if not 0.0 <= float(strength) <= 2.5:
-            raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
+            raise errors.UserInputError(
+                f"strength must be in [0, 2.5], got {strength}."
+            )
         check_probability("jitter_probability", jitter_probability)
         check_probability("grayscale_probability", grayscale_probability)
         self.strength = float(strength)

@@ -20,6 +20,7 @@ import tensorflow as tf
 # module or the op's signature changes.
 from tensorflow.compiler.tf2xla.ops import gen_xla_ops
 
+from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
@@ -214,9 +215,13 @@ class GaussianBlur(AugmentationLayer):
         check_probability("probability", probability)
         sigma = tuple(float(s) for s in sigma)
         if not 0.0 < sigma[0] <= sigma[1]:
-            raise ValueError(f"sigma must satisfy 0 < min <= max, got {sigma}.")
+            raise errors.UserInputError(
+                f"sigma must satisfy 0 < min <= max, got {sigma}."
+            )
         if kernel_size is not None and int(kernel_size) < 1:
-            raise ValueError(f"kernel_size must be >= 1 or None, got {kernel_size}.")
+            raise errors.UserInputError(
+                f"kernel_size must be >= 1 or None, got {kernel_size}."
+            )
         self.probability = float(probability)
         self.sigma = sigma
         self.kernel_size = None if kernel_size is None else int(kernel_size)
@@ -231,12 +236,12 @@ class GaussianBlur(AugmentationLayer):
             int: kernel_size // 2, or `default_radius(height)`.
 
         Raises:
-            ValueError: no kernel_size and no static height.
+            UserInputError: no kernel_size and no static height.
         """
         if self.kernel_size is not None:
             return self.kernel_size // 2
         if height is None:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"{self.name}: the image height is not known statically, so "
                 f"the kernel size cannot be derived from it; pass kernel_size "
                 f"or give the images a static shape (e.g. tf.ensure_shape)."
@@ -248,7 +253,7 @@ class GaussianBlur(AugmentationLayer):
 
     def _apply(self, images, transformation):
         if images.shape[1] is None or images.shape[2] is None:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"{self.name}: needs a static image size (got "
                 f"{images.shape}); use tf.ensure_shape or resize first."
             )

@@ -12,6 +12,8 @@ eagerly and under XLA.
 
 import tensorflow as tf
 
+from keras_simclr import errors
+
 # One tag per kind of draw; a sub-key is `fold_in(key, tag)`. Fixed numbers,
 # so adding a draw never changes the others.
 TAG_CROP_AREA = 1
@@ -176,11 +178,11 @@ def check_probability(name, value):
         value: the probability given.
 
     Raises:
-        ValueError: `value` is not in [0, 1].
+        UserInputError: `value` is not in [0, 1].
 
     Example:
 
     >>> check_probability("probability", 0.5)
     """
     if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}.")
+        raise errors.UserInputError(f"{name} must be in [0, 1], got {value}.")

@@ -11,6 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_simclr import errors
 from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.center_crop import center_boxes
@@ -140,15 +141,21 @@ class RandomResizedCrop(AugmentationLayer):
     ):
         super().__init__(seed=seed, **kwargs)
         if int(height) < 1 or int(width) < 1:
-            raise ValueError(f"height and width must be >= 1, got {height}, {width}.")
+            raise errors.UserInputError(
+                f"height and width must be >= 1, got {height}, {width}."
+            )
         scale = tuple(float(s) for s in scale)
         ratio = tuple(float(r) for r in ratio)
         if not 0.0 < scale[0] <= scale[1] <= 1.0:
-            raise ValueError(f"scale must satisfy 0 < min <= max <= 1, got {scale}.")
+            raise errors.UserInputError(
+                f"scale must satisfy 0 < min <= max <= 1, got {scale}."
+            )
         if not 0.0 < ratio[0] <= ratio[1]:
-            raise ValueError(f"ratio must satisfy 0 < min <= max, got {ratio}.")
+            raise errors.UserInputError(
+                f"ratio must satisfy 0 < min <= max, got {ratio}."
+            )
         if interpolation not in ("bilinear", "bicubic"):
-            raise ValueError(
+            raise errors.UserInputError(
                 f"interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}."
             )
         self.height = int(height)

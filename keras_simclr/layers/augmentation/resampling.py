@@ -10,6 +10,8 @@ and give the same numbers.
 
 import tensorflow as tf
 
+from keras_simclr import errors
+
 # Sources up to this many pixels use the matmul form (dense interpolation
 # matrices); larger ones gather their few taps.
 _MATMUL_MAX_PIXELS = 64 * 64
@@ -68,7 +70,7 @@ def interpolation_taps(start, size, out_size, interpolation="bilinear"):
         weights = [w / total for w in weights]
         index = [tf.clip_by_value(r, 0.0, size - 1.0) for r in raw]
     else:
-        raise ValueError(
+        raise errors.UserInputError(
             f"interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}."
         )
     index = tf.cast(tf.stack(index, -1) + start[..., tf.newaxis], tf.int32)

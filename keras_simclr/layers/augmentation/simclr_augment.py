@@ -100,9 +100,13 @@ class SimCLRAugment(AugmentationLayer):
         height = errors.check_positive_int("height", height)
         width = errors.check_positive_int("width", width)
         if not 0.0 <= float(strength) <= 2.5:
-            raise ValueError(f"strength must be in [0, 2.5], got {strength}.")
+            raise errors.UserInputError(
+                f"strength must be in [0, 2.5], got {strength}."
+            )
         if not 0.0 <= float(solarize) <= 1.0:
-            raise ValueError(f"solarize is a probability in [0, 1], got {solarize}.")
+            raise errors.UserInputError(
+                f"solarize is a probability in [0, 1], got {solarize}."
+            )
         self.height = int(height)
         self.width = int(width)
         self.strength = float(strength)
@@ -129,7 +133,7 @@ class SimCLRAugment(AugmentationLayer):
         0.5
         """
         if name not in cls.PRESETS:
-            raise ValueError(
+            raise errors.UserInputError(
                 f"Unknown preset {name!r}; choose from {sorted(cls.PRESETS)}."
             )
         return cls(**{**cls.PRESETS[name], **overrides})
@@ -231,7 +235,7 @@ class SimCLRAugment(AugmentationLayer):
             return super().transform_images(images, transformation, training)
         images, unbatched = self.image_batch(images)
         if tuple(images.shape[1:3]) != (self.height, self.width):
-            raise ValueError(
+            raise errors.UserInputError(
                 f"{self.name}: crop=False takes crops of the output size "
                 f"({self.height}, {self.width}), got images of shape "
                 f"{images.shape}; pass crop=True to crop them here."

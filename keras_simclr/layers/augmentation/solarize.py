@@ -7,6 +7,7 @@ above the threshold becomes 1 - x.
 import keras
 import tensorflow as tf
 
+from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
@@ -89,7 +90,9 @@ class Solarize(AugmentationLayer):
         super().__init__(seed=seed, **kwargs)
         check_probability("probability", probability)
         if not 0.0 <= float(threshold) <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}.")
+            raise errors.UserInputError(
+                f"threshold must be in [0, 1], got {threshold}."
+            )
         self.probability = float(probability)
         self.threshold = float(threshold)
 
