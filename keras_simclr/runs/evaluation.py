@@ -178,6 +178,13 @@ def linear_eval(
 
     >>> metrics = linear_eval("runs/demo", epochs=10)  # doctest: +SKIP
     >>> metrics["top1"]  # also in runs/demo/results.json  # doctest: +SKIP
+
+    Settings are checked before anything is loaded:
+
+    >>> linear_eval("runs/demo", epochs=0)
+    Traceback (most recent call last):
+    ...
+    keras_simclr.runs.errors.RunSettingError: epochs=0 is out of range — use epochs >= 1
     """
     _check_positive(
         epochs=settings.get("epochs"), batch_size=settings.get("batch_size")
@@ -233,6 +240,13 @@ def finetune(
 
     >>> classifier, metrics = finetune("runs/demo", label_fraction=0.1)  # doctest: +SKIP
     >>> metrics["model"]  # 'runs/demo/finetune_10pct.keras'  # doctest: +SKIP
+
+    Settings are checked before anything is loaded:
+
+    >>> finetune("runs/demo", epochs=0)
+    Traceback (most recent call last):
+    ...
+    keras_simclr.runs.errors.RunSettingError: epochs=0 is out of range — use epochs >= 1
     """
     _check_positive(
         epochs=settings.get("epochs"), batch_size=settings.get("batch_size")
@@ -284,6 +298,15 @@ def export(model_dir, export_dir=None, include_projection=True):
     "demo", "runs/demo")` (a few CPU minutes), so it is not run here:
 
     >>> export("runs/demo", "gs://bucket/serving/simclr")  # doctest: +SKIP
+
+    A folder without a pretrained model is refused:
+
+    >>> export("runs/none")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.runs.errors.RunSettingError: no pretrained model in runs/none (no
+    model.keras) — pretrain into it first (keras_simclr.pretrain or `keras-simclr
+    pretrain`), or fix model_dir
     """
     target = str(export_dir or files.join(model_dir, "saved_encoder"))
     if files.gfile.exists(target) and not files.gfile.isdir(target):

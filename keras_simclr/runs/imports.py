@@ -50,7 +50,7 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
         RunSettingError: `model_dir` already holds a pretraining run, or an
             image_size too small for the checkpoint's stem.
         recipes.RecipeError: image_size < 8.
-        ValueError, pretrained.CheckpointMismatchError: no such checkpoint,
+        UserInputError, pretrained.CheckpointMismatchError: no such checkpoint,
             or not the reference's layout.
 
     Example:
@@ -63,6 +63,16 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
     >>> summary["resnet_depth"], summary["sk_ratio"]  # 50, 0.0625  # doctest: +SKIP
     >>> _ = keras_simclr.runs.finetune(  # doctest: +SKIP
     ...     "runs/r50_sk1", dataset="imagenet2012", label_fraction=0.01)
+
+    A name that Google did not release is refused before any download:
+
+    >>> import_checkpoint("simclrv2/r50_9x_sk1/pretrained", "runs/x")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: path_or_name 'simclrv2/r50_9x_sk1/pretrained'
+    is not a released model name; see keras_simclr.pretrained.RELEASED_MODELS
+    (e.g. 'simclrv2/r50_1x_sk1/pretrained'), or give a checkpoint path.
     """
     model_dir = str(model_dir)
     if files.gfile.exists(files.join(model_dir, "checkpoints")) or (
