@@ -8,6 +8,9 @@ from keras_simclr import errors
 # Added to self-similarity logits so they drop out of the softmax, as in the
 # reference. Finite (not -inf) so that the entropy metric's p * log(p) stays 0.
 _SELF_MASK = 1e9
+# NT-Xent's temperature unless one is given: SimCLR's ImageNet value
+# (Chen et al. 2020, appendix B.9).
+DEFAULT_TEMPERATURE = 0.1
 
 
 class ContrastiveTerms:
@@ -160,7 +163,7 @@ def _gather_from_replicas(z1, z2):
     return z1_all, z2_all, tf.reduce_sum(sizes[:replica_id])
 
 
-def contrastive_terms(z1, z2, temperature=0.1):
+def contrastive_terms(z1, z2, temperature=DEFAULT_TEMPERATURE):
     """Computes the per-anchor NT-Xent terms of this replica's anchors.
 
     The building block of `nt_xent` and of SimCLR's metrics. Inside a
@@ -226,7 +229,7 @@ def contrastive_terms(z1, z2, temperature=0.1):
     return ContrastiveTerms(loss, correct, entropy, global_anchors)
 
 
-def nt_xent(z1, z2, temperature=0.1):
+def nt_xent(z1, z2, temperature=DEFAULT_TEMPERATURE):
     """NT-Xent, the normalized temperature-scaled cross-entropy of SimCLR.
 
     With z l2-normalised and sim(u, v) = u.v, each of the 2N views is an
@@ -302,7 +305,7 @@ class NTXent(keras.losses.Loss):
     1.0
     """
 
-    def __init__(self, temperature=0.1, name="nt_xent", **kwargs):
+    def __init__(self, temperature=DEFAULT_TEMPERATURE, name="nt_xent", **kwargs):
         super().__init__(name=name, reduction="none", **kwargs)
         self.temperature = check_temperature(temperature)
 

@@ -5,9 +5,10 @@ import inspect
 import keras
 import tensorflow as tf
 
-from keras_simclr import batch_checks, errors, export, gradient_cache, losses, recipes
+from keras_simclr import batch_checks, errors, export, gradient_cache, losses
 from keras_simclr import layers as simclr_layers
 from keras_simclr.data.crops import CROP_KEYS as CROPS
+from keras_simclr.layers.augmentation import simclr_augment
 from keras_simclr.layers.augmentation.image_inputs import (
     check_image_shape,
     check_images,
@@ -205,7 +206,7 @@ class SimCLR(keras.Model):
         encoder,
         projection_head=None,
         augment=None,
-        temperature=0.1,
+        temperature=losses.DEFAULT_TEMPERATURE,
         num_classes=None,
         probe_layer=0,
         micro_batches=1,
@@ -568,6 +569,5 @@ def _default_augment(input_shape):
             "encoder a static input_shape, or pass augment="
             "keras_simclr.layers.SimCLRAugment(height, width)."
         )
-    return simclr_layers.SimCLRAugment(
-        height, width, **recipes.augment_defaults(max(height, width))
-    )
+    preset = simclr_augment.preset_for_size(max(height, width))
+    return simclr_layers.SimCLRAugment.from_preset(preset, height=height, width=width)

@@ -30,6 +30,7 @@ Example:
     ks.pretrain(recipe, "gs://bucket/runs/cifar10")
 """
 
+from keras_simclr.layers.augmentation.simclr_augment import SMALL_IMAGE_MAX
 from keras_simclr.recipes.model_builders import (
     build_augment,
     build_encoder,
@@ -43,7 +44,6 @@ from keras_simclr.recipes.optimizer_builders import (
 from keras_simclr.recipes.presets import PRESETS
 from keras_simclr.recipes.recipe import Recipe
 from keras_simclr.recipes.settings import (
-    SMALL_IMAGE_MAX,
     RecipeError,
     augment_defaults,
     setting,

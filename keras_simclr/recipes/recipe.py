@@ -2,10 +2,10 @@
 
 import dataclasses
 
-from keras_simclr import encoders
+from keras_simclr import encoders, losses
+from keras_simclr.layers.augmentation.simclr_augment import SMALL_IMAGE_MAX
 from keras_simclr.recipes.presets import PRESETS
 from keras_simclr.recipes.settings import (
-    SMALL_IMAGE_MAX,
     RecipeError,
     _finite,
     _is_temperature,
@@ -125,7 +125,7 @@ class Recipe:
         "a momentum in [0, 1], e.g. 0.9",
     )
     temperature: float = setting(
-        0.1,
+        losses.DEFAULT_TEMPERATURE,
         "NT-Xent temperature T > 0.",
         _is_temperature,
         "T > 0; SimCLR uses 0.1 (ImageNet) or 0.5 (CIFAR-10)",

@@ -2,17 +2,17 @@
 
 A field's `setting(...)` metadata holds its help text, its range check, the
 fix its error message suggests and whether a resumed run must keep it;
-`augment_defaults` and `SMALL_IMAGE_MAX` give the size-dependent defaults.
+`augment_defaults` gives the size-dependent augmentation defaults.
 """
 
 import dataclasses
 import math
 
 from keras_simclr import errors, losses
-
-# Images up to this side (in px) get the CIFAR-10 settings: the 3x3 stem,
-# colour strength 0.5 and no blur (Chen et al. 2020, appendix B.9).
-SMALL_IMAGE_MAX = 64
+from keras_simclr.layers.augmentation.simclr_augment import (
+    SimCLRAugment,
+    preset_for_size,
+)
 
 
 class RecipeError(errors.UserInputError):
@@ -52,8 +52,8 @@ def augment_defaults(image_size):
     >>> augment_defaults(32)
     {'strength': 0.5, 'blur': False}
     """
-    small = image_size <= SMALL_IMAGE_MAX
-    return {"strength": 0.5 if small else 1.0, "blur": not small}
+    preset = SimCLRAugment.PRESETS[preset_for_size(image_size)]
+    return {"strength": preset["strength"], "blur": preset["blur"]}
 
 
 def _finite(low=None, high=None):

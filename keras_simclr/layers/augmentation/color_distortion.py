@@ -59,6 +59,15 @@ def _order_table():
     return np.array(rows, np.int32)
 
 
+# SimCLR's colour distortion (Chen et al. 2020, appendix A): the jitter's and
+# the grayscale's probabilities, the jitter amplitudes per unit of strength
+# (brightness, contrast, saturation, hue) and the largest strength (a hue
+# shift of at most half the circle).
+DEFAULT_COLOR_JITTER_PROB = 0.8
+DEFAULT_GRAYSCALE_PROB = 0.2
+DEFAULT_JITTER = (0.8, 0.8, 0.8, 0.2)
+MAX_STRENGTH = 2.5
+
 ORDERS = np.array(list(itertools.permutations(range(4))), np.int32)
 ORDER_TABLE = _order_table()
 
@@ -87,7 +96,11 @@ def jitter_ranges(strength):
 
 
 def sample_color(
-    key, batch_size, strength=1.0, jitter_probability=0.8, grayscale_probability=0.2
+    key,
+    batch_size,
+    strength=1.0,
+    jitter_probability=DEFAULT_COLOR_JITTER_PROB,
+    grayscale_probability=DEFAULT_GRAYSCALE_PROB,
 ):
     """Per-image colour parameters.
 
@@ -282,8 +295,8 @@ class ColorDistortion(AugmentationLayer):
     def __init__(
         self,
         strength=1.0,
-        jitter_probability=0.8,
-        grayscale_probability=0.2,
+        jitter_probability=DEFAULT_COLOR_JITTER_PROB,
+        grayscale_probability=DEFAULT_GRAYSCALE_PROB,
         seed=None,
         **kwargs,
     ):

@@ -27,6 +27,11 @@ from keras_simclr.layers.augmentation.base_augmentation_layer import Augmentatio
 from keras_simclr.layers.augmentation.random_draws import check_probability
 from keras_simclr.layers.augmentation.xla_chunking import in_xla_context, skip_unless
 
+# SimCLR's blur (Chen et al. 2020, appendix A): its probability and the
+# range of the uniform sigma, in pixels.
+DEFAULT_BLUR_PROB = 0.5
+DEFAULT_BLUR_SIGMA = (0.1, 2.0)
+
 
 def default_radius(side):
     """The kernel radius for a side: (side // 10) // 2, as the reference.
@@ -48,7 +53,9 @@ def default_radius(side):
     return (int(side) // 10) // 2
 
 
-def sample_blur(key, batch_size, probability=0.5, sigma=(0.1, 2.0)):
+def sample_blur(
+    key, batch_size, probability=DEFAULT_BLUR_PROB, sigma=DEFAULT_BLUR_SIGMA
+):
     """Per-image blur parameters: `blur` (bool) and `sigma` (float32).
 
     Args:

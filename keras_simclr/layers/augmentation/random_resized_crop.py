@@ -19,6 +19,10 @@ from keras_simclr.layers.augmentation.resampling import crop_and_resize
 from keras_simclr.layers.augmentation.xla_chunking import static_size
 
 _ATTEMPTS = 100
+# SimCLR's crop (Chen et al. 2020, appendix A; torchvision's defaults): the
+# area fraction and the aspect-ratio range (width / height).
+DEFAULT_CROP_SCALE = (0.08, 1.0)
+DEFAULT_CROP_RATIO = (3 / 4, 4 / 3)
 
 
 def sample_crop_boxes(
@@ -26,8 +30,8 @@ def sample_crop_boxes(
     batch_size,
     height,
     width,
-    scale=(0.08, 1.0),
-    ratio=(3 / 4, 4 / 3),
+    scale=DEFAULT_CROP_SCALE,
+    ratio=DEFAULT_CROP_RATIO,
     attempts=_ATTEMPTS,
 ):
     """Samples one crop box per image, as torchvision's RandomResizedCrop.
@@ -132,8 +136,8 @@ class RandomResizedCrop(AugmentationLayer):
         self,
         height,
         width,
-        scale=(0.08, 1.0),
-        ratio=(3 / 4, 4 / 3),
+        scale=DEFAULT_CROP_SCALE,
+        ratio=DEFAULT_CROP_RATIO,
         interpolation="bilinear",
         flip=False,
         seed=None,

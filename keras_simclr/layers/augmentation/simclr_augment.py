@@ -17,6 +17,28 @@ from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_box
 from keras_simclr.layers.augmentation.resampling import crop_and_resize
 from keras_simclr.layers.augmentation.xla_chunking import static_size
 
+# Images up to this side (px) get SimCLR's CIFAR-10 settings: colour
+# strength 0.5 and no blur (and, in a recipe, the 3x3 stem); larger ones
+# ImageNet's (Chen et al. 2020, appendix B.9).
+SMALL_IMAGE_MAX = 64
+
+
+def preset_for_size(image_size):
+    """The `SimCLRAugment.PRESETS` name SimCLR uses for `image_size`.
+
+    Args:
+        image_size: the larger side of the images, in pixels.
+
+    Returns:
+        "cifar10" up to `SMALL_IMAGE_MAX` px, "imagenet" above.
+
+    Example:
+
+    >>> preset_for_size(32), preset_for_size(96)
+    ('cifar10', 'imagenet')
+    """
+    return "cifar10" if int(image_size) <= SMALL_IMAGE_MAX else "imagenet"
+
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
 class SimCLRAugment(AugmentationLayer):
