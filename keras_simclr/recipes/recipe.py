@@ -1,8 +1,13 @@
 """The `Recipe` dataclass: every setting of a pretraining run, and its checks."""
 
 import dataclasses
+import functools
 
 from keras_simclr import encoders, losses
+from keras_simclr.layers.augmentation import color_distortion as color
+from keras_simclr.layers.augmentation import gaussian_blur as blur_lib
+from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation import random_resized_crop as crop
 from keras_simclr.layers.augmentation.simclr_augment import SMALL_IMAGE_MAX
 from keras_simclr.recipes.presets import PRESETS
 from keras_simclr.recipes.settings import (
@@ -134,11 +139,69 @@ class Recipe:
     color_jitter_strength: float = setting(
         None,
         "Colour distortion strength s.",
-        _finite(0, 2.5),
-        "a strength in [0, 2.5] (0.5 or 1.0)",
+        color.is_strength,
+        f"a strength in [0, {color.MAX_STRENGTH}] (0.5 or 1.0)",
     )
     blur: bool = setting(
         None, f"Gaussian blur (default: on above {SMALL_IMAGE_MAX} px)."
+    )
+    # The augmentation's knobs (SimCLRAugment's arguments of the same names;
+    # their defaults and checks are the layer's).
+    crop_scale: tuple = setting(
+        crop.DEFAULT_CROP_SCALE,
+        "Range (low,high) of the random crop's area, as a fraction of the image "
+        "(raise low for small images or objects that fill the frame).",
+        functools.partial(draws.is_range, high=1.0),
+        "0 < low <= high <= 1, e.g. 0.08,1.0",
+    )
+    crop_ratio: tuple = setting(
+        crop.DEFAULT_CROP_RATIO,
+        "Range (low,high) of the random crop's aspect ratio (width / height).",
+        draws.is_range,
+        "finite 0 < low <= high, e.g. 0.75,1.3333",
+    )
+    color_jitter_prob: float = setting(
+        color.DEFAULT_COLOR_JITTER_PROB,
+        "Probability of the colour jitter.",
+        draws.is_probability,
+        "a probability in [0, 1]",
+    )
+    grayscale_prob: float = setting(
+        color.DEFAULT_GRAYSCALE_PROB,
+        "Probability of the grayscale conversion.",
+        draws.is_probability,
+        "a probability in [0, 1]",
+    )
+    blur_prob: float = setting(
+        blur_lib.DEFAULT_BLUR_PROB,
+        "Probability of the Gaussian blur when --blur is on.",
+        draws.is_probability,
+        "a probability in [0, 1]",
+    )
+    jitter_brightness: float = setting(
+        color.DEFAULT_JITTER[color.BRIGHTNESS],
+        "Brightness jitter per unit of strength: factor U[1-a, 1+a], a = s * this.",
+        color.is_jitter_component,
+        "a finite number >= 0",
+    )
+    jitter_contrast: float = setting(
+        color.DEFAULT_JITTER[color.CONTRAST],
+        "Contrast jitter per unit of strength: factor U[1-a, 1+a], a = s * this.",
+        color.is_jitter_component,
+        "a finite number >= 0",
+    )
+    jitter_saturation: float = setting(
+        color.DEFAULT_JITTER[color.SATURATION],
+        "Saturation jitter per unit of strength: factor U[1-a, 1+a], a = s * this.",
+        color.is_jitter_component,
+        "a finite number >= 0",
+    )
+    jitter_hue: float = setting(
+        color.DEFAULT_JITTER[color.HUE],
+        "Hue jitter per unit of strength: shift U[-a, a] of the circle, "
+        "a = s * this <= 0.5.",
+        color.is_jitter_component,
+        "a finite number >= 0 (with s * jitter_hue <= 0.5)",
     )
     resnet_depth: int = setting(
         50,
