@@ -132,6 +132,9 @@ class SimCLRAugment(AugmentationLayer):
     TensorShape([8, 32, 32, 3])
     >>> dataset = tf.data.Dataset.from_tensor_slices(images).batch(4)
     >>> dataset = dataset.map(augment)  # in tf.data
+    >>> gentle = SimCLRAugment.cifar10(crop_scale=(0.2, 1.0), grayscale_prob=0.0)
+    >>> gentle.crop_scale, gentle.grayscale_prob, gentle.jitter
+    ((0.2, 1.0), 0.0, (0.8, 0.8, 0.8, 0.2))
     """
 
     PRESETS = {
