@@ -18,6 +18,11 @@ from keras_simclr.recipes.settings import (
     setting,
 )
 
+# The augmentation knobs' checks (the layer's) and fixes.
+_PROBABILITY = (draws.is_probability, "a probability in [0, 1]")
+_COMPONENT = (color.is_jitter_component, "a finite number >= 0")
+_FACTOR = "{} jitter per unit of strength s: factor U[1-a, 1+a], a = s * this."
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -145,63 +150,45 @@ class Recipe:
     blur: bool = setting(
         None, f"Gaussian blur (default: on above {SMALL_IMAGE_MAX} px)."
     )
-    # The augmentation's knobs (SimCLRAugment's arguments of the same names;
-    # their defaults and checks are the layer's).
+    # SimCLRAugment's knobs, with the layer's names, defaults and checks.
     crop_scale: tuple = setting(
         crop.DEFAULT_CROP_SCALE,
-        "Range (low,high) of the random crop's area, as a fraction of the image "
-        "(raise low for small images or objects that fill the frame).",
+        "Crop area range low,high, as a fraction of the image (raise low for small images).",
         functools.partial(draws.is_range, high=1.0),
         "0 < low <= high <= 1, e.g. 0.08,1.0",
     )
     crop_ratio: tuple = setting(
         crop.DEFAULT_CROP_RATIO,
-        "Range (low,high) of the random crop's aspect ratio (width / height).",
+        "Crop aspect ratio (width / height) range low,high, sampled log-uniformly.",
         draws.is_range,
         "finite 0 < low <= high, e.g. 0.75,1.3333",
     )
     color_jitter_prob: float = setting(
-        color.DEFAULT_COLOR_JITTER_PROB,
-        "Probability of the colour jitter.",
-        draws.is_probability,
-        "a probability in [0, 1]",
+        color.DEFAULT_COLOR_JITTER_PROB, "Colour jitter probability.", *_PROBABILITY
     )
     grayscale_prob: float = setting(
-        color.DEFAULT_GRAYSCALE_PROB,
-        "Probability of the grayscale conversion.",
-        draws.is_probability,
-        "a probability in [0, 1]",
+        color.DEFAULT_GRAYSCALE_PROB, "Grayscale probability.", *_PROBABILITY
     )
     blur_prob: float = setting(
-        blur_lib.DEFAULT_BLUR_PROB,
-        "Probability of the Gaussian blur when --blur is on.",
-        draws.is_probability,
-        "a probability in [0, 1]",
+        blur_lib.DEFAULT_BLUR_PROB, "Blur probability (with --blur).", *_PROBABILITY
     )
     jitter_brightness: float = setting(
         color.DEFAULT_JITTER[color.BRIGHTNESS],
-        "Brightness jitter per unit of strength: factor U[1-a, 1+a], a = s * this.",
-        color.is_jitter_component,
-        "a finite number >= 0",
+        _FACTOR.format("Brightness"),
+        *_COMPONENT,
     )
     jitter_contrast: float = setting(
-        color.DEFAULT_JITTER[color.CONTRAST],
-        "Contrast jitter per unit of strength: factor U[1-a, 1+a], a = s * this.",
-        color.is_jitter_component,
-        "a finite number >= 0",
+        color.DEFAULT_JITTER[color.CONTRAST], _FACTOR.format("Contrast"), *_COMPONENT
     )
     jitter_saturation: float = setting(
         color.DEFAULT_JITTER[color.SATURATION],
-        "Saturation jitter per unit of strength: factor U[1-a, 1+a], a = s * this.",
-        color.is_jitter_component,
-        "a finite number >= 0",
+        _FACTOR.format("Saturation"),
+        *_COMPONENT,
     )
     jitter_hue: float = setting(
         color.DEFAULT_JITTER[color.HUE],
-        "Hue jitter per unit of strength: shift U[-a, a] of the circle, "
-        "a = s * this <= 0.5.",
-        color.is_jitter_component,
-        "a finite number >= 0 (with s * jitter_hue <= 0.5)",
+        "Hue jitter per unit of strength s: shift U[-a, a], a = s * this <= 0.5.",
+        *_COMPONENT,
     )
     resnet_depth: int = setting(
         50,

@@ -62,21 +62,16 @@ def _order_table():
 
 # SimCLR's colour distortion (Chen et al. 2020, appendix A): the jitter's and
 # the grayscale's probabilities, the jitter amplitudes per unit of strength
-# (brightness, contrast, saturation, hue) and the largest strength (a hue
-# shift of at most half the circle).
+# (brightness, contrast, saturation, hue) and the largest strength; the hue
+# shift, strength * jitter_hue, is at most half the circle.
 DEFAULT_COLOR_JITTER_PROB = 0.8
 DEFAULT_GRAYSCALE_PROB = 0.2
 DEFAULT_JITTER = (0.8, 0.8, 0.8, 0.2)
 MAX_STRENGTH = 2.5
-# The largest hue shift, strength * jitter_hue: half the hue circle (a
-# larger shift is a smaller one the other way round).
 MAX_HUE_SHIFT = 0.5
 #: The layers' names of the four jitter components, in `DEFAULT_JITTER`'s order.
-JITTER_NAMES = (
-    "jitter_brightness",
-    "jitter_contrast",
-    "jitter_saturation",
-    "jitter_hue",
+JITTER_NAMES = tuple(
+    f"jitter_{op}" for op in ("brightness", "contrast", "saturation", "hue")
 )
 
 ORDERS = np.array(list(itertools.permutations(range(4))), np.int32)
@@ -101,8 +96,7 @@ def is_strength(value):
 
 
 def is_jitter_component(value):
-    """Whether `value` is a jitter component (amplitude per unit of strength):
-    a finite number >= 0.
+    """Whether `value` is a jitter component: a finite number >= 0.
 
     Args:
         value: what the user passed.
@@ -371,13 +365,10 @@ class ColorDistortion(AugmentationLayer):
     contrast and saturation (factor U[1 - 0.8 s, 1 + 0.8 s]) and hue (shift
     U[-0.2 s, 0.2 s] of the hue circle), in a random order drawn per image,
     each followed by a clip to [0, 1]. The 0.8 and 0.2 are the jitter
-    components, amplitudes per unit of strength (as lightly's
-    `SimCLRTransform`'s `cj_bright` etc.): a = s * component gives the
-    factors U[max(0, 1 - a), 1 + a] and the hue shift U[-a, a]
-    (`jitter_ranges`). Then, with probability
-    `grayscale_probability`, grayscale (luma, kept as 3 channels). `strength`
-    s scales the jitter only: with s = 0 the jitter changes nothing and an
-    image comes out unchanged or as its grayscale.
+    components, as lightly's `cj_bright` etc. (see `jitter_ranges`). Then,
+    with probability `grayscale_probability`, grayscale (luma, kept as 3
+    channels). `strength` s scales the jitter only: with s = 0 the jitter
+    changes nothing and an image comes out unchanged or as its grayscale.
 
     With `training=False` the layer only converts to float32 in [0, 1].
 

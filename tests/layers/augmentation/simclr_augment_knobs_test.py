@@ -77,7 +77,8 @@ def test_color_jitter_prob_zero_and_zero_components_change_no_colour():
 
 
 @pytest.mark.parametrize("probability", [0.0, 1.0])
-def test_grayscale_prob(probability):
+def test_grayscale_prob(probability, xla):
+    """Under XLA (the layer's default, as in a compiled training step)."""
     augment = layers.SimCLRAugment(12, 12, grayscale_prob=probability, seed=3)
     views = augment(random_images(64, 20, 20)).numpy()
     gray = np.all(np.abs(views - views[..., :1]) < 1e-6, axis=(1, 2, 3))
