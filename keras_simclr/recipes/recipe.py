@@ -155,13 +155,13 @@ class Recipe:
         crop.DEFAULT_CROP_SCALE,
         "Crop area range low,high, as a fraction of the image (raise low for small images).",
         functools.partial(draws.is_range, high=1.0),
-        "0 < low <= high <= 1, e.g. 0.08,1.0",
+        "0 < low <= high <= 1, e.g. {:g},{:g}".format(*crop.DEFAULT_CROP_SCALE),
     )
     crop_ratio: tuple = setting(
         crop.DEFAULT_CROP_RATIO,
         "Crop aspect ratio (width / height) range low,high, sampled log-uniformly.",
         draws.is_range,
-        "finite 0 < low <= high, e.g. 0.75,1.3333",
+        "finite 0 < low <= high, e.g. {:g},{:.5g}".format(*crop.DEFAULT_CROP_RATIO),
     )
     color_jitter_prob: float = setting(
         color.DEFAULT_COLOR_JITTER_PROB, "Colour jitter probability.", *_PROBABILITY

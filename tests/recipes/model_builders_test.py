@@ -93,7 +93,7 @@ def test_recipe_crop_scale_reaches_the_host_crops():
             "crop_scale",
             (0.0, 1.0),
             "crop_scale=(0.0, 1.0) is out of range — use 0 < low <= high <= 1, "
-            "e.g. 0.08,1.0",
+            "e.g. 0.08,1",
         ),
         (
             "crop_ratio",
