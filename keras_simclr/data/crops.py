@@ -4,9 +4,10 @@ The random crop of SimCLR's augmentation (Chen et al. 2020, appendix A),
 for sources whose images are not already the output size (image folders,
 ImageNet, STL-10 at another size): each box is drawn on
 the image's own size by the library's sampler
-(`layers.augmentation.random_resized_crop.sample_crop_boxes`: area
-U[0.08, 1] of the image, aspect ratio log-uniform in [3/4, 4/3] in the
-image's pixels) and the crop is resized to the output size. A view so
+(`layers.augmentation.random_resized_crop.sample_crop_boxes`, with the
+augment layer's `crop_scale` and `crop_ratio`: by default area U[0.08, 1]
+of the image, aspect ratio log-uniform in [3/4, 4/3] in the image's
+pixels) and the crop is resized to the output size. A view so
 keeps every source pixel its box covers, where resizing the whole image
 first would squash its aspect ratio and throw most of its pixels away.
 

@@ -14,10 +14,10 @@ import inspect
 
 import tensorflow as tf
 
-from keras_simclr import errors
 from keras_simclr.data import crops as crops_lib
 from keras_simclr.data import images as images_lib
 from keras_simclr.data import loading
+from keras_simclr.data.batching import PipelineError, check_batch_size, steps_per_epoch
 from keras_simclr.layers.augmentation import random_draws as aug
 from keras_simclr.layers.augmentation import random_resized_crop as crop_lib
 
@@ -25,80 +25,6 @@ __all__ = ["PipelineError", "pretraining_dataset", "steps_per_epoch"]
 
 #: Where views are augmented: in the model's training step, or in tf.data.
 AUGMENT_ON = ("device", "data")
-
-
-class PipelineError(errors.UserInputError):
-    """A user error in the pipeline settings (batch vs replicas, sizes).
-
-    Example:
-
-    >>> try:
-    ...     check_batch_size(12, 8)
-    ... except PipelineError as error:
-    ...     print(error)
-    batch_size=12 does not split over 8 replicas — use a multiple of 8, e.g. batch_size=8.
-    """
-
-
-def steps_per_epoch(num_examples, global_batch_size):
-    """Number of whole global batches in one pass over `num_examples` images.
-
-    Args:
-        num_examples: images in the split.
-        global_batch_size: images per training step, over all replicas.
-
-    Returns:
-        An int >= 1.
-
-    Raises:
-        PipelineError: the split holds fewer images than one batch.
-
-    Example:
-
-    >>> steps_per_epoch(50_000, 512)
-    97
-    """
-    if num_examples < global_batch_size:
-        raise PipelineError(
-            f"the dataset has {num_examples} images, fewer than one batch of "
-            f"{global_batch_size} — use batch_size <= {num_examples}."
-        )
-    return num_examples // global_batch_size
-
-
-def check_batch_size(global_batch_size, num_replicas, micro_batches=1):
-    """Raises a clear error unless the batch splits evenly over the replicas.
-
-    Args:
-        global_batch_size: images per step over all replicas.
-        num_replicas: replicas in sync.
-        micro_batches: micro-batches each replica's batch is split into
-            (`SimCLR(micro_batches=k)`).
-
-    Raises:
-        PipelineError: when `global_batch_size` is not positive or not a
-            multiple of `num_replicas * micro_batches`.
-
-    Example:
-
-    >>> check_batch_size(512, 8)
-    >>> check_batch_size(512, 8, micro_batches=4)
-    """
-    if global_batch_size < 1:
-        raise PipelineError(
-            f"batch_size={global_batch_size} is out of range — use batch_size >= 1."
-        )
-    parts = num_replicas * micro_batches
-    if global_batch_size % parts:
-        lower = global_batch_size // parts * parts
-        into = f"{num_replicas} replicas"
-        if micro_batches > 1:
-            into += f" x {micro_batches} micro-batches"
-        raise PipelineError(
-            f"batch_size={global_batch_size} does not split over "
-            f"{into} — use a multiple of {parts}, e.g. "
-            f"batch_size={lower or parts}."
-        )
 
 
 def _epoch_seed(seed, epoch):
@@ -145,6 +71,8 @@ class _Stream:
     start_step: int
     cache: bool
     host_crops: bool  # crops made here, from the full-resolution image
+    crop_scale: tuple  # the host crops' area fraction range
+    crop_ratio: tuple  # and aspect ratio range, from `augment`
     augment_on: str
     augment: object
     with_labels: bool
@@ -177,8 +105,9 @@ def pretraining_dataset(
     Crops come from the full-resolution image: for sources whose images
     are not all of `image_size` (image folders, ImageNet, or arrays of
     another size), the two random crops of each image (Chen et al. 2020,
-    appendix A: area U[0.08, 1], aspect ratio in [3/4, 4/3], drawn on the
-    image's own size) are made here, JPEGs decoding only
+    appendix A: area fraction in `augment.crop_scale`, aspect ratio in
+    `augment.crop_ratio`, SimCLR's U[0.08, 1] and [3/4, 4/3] by default,
+    drawn on the image's own size) are made here, JPEGs decoding only
     the window they need (see `keras_simclr.data.crops`), and resized to
     `image_size`; the rest of the augmentation runs on the device ("device"
     mode) or here ("data" mode). Images already of `image_size` (CIFAR-10 at
@@ -202,7 +131,11 @@ def pretraining_dataset(
             crops), augmented by the model inside the training step; "data":
             both views augmented here in tf.data by `augment`, as float32 in
             [0, 1].
-        augment: for "data" mode, an augmentation layer with the interface
+        augment: the augmentation layer. Its `crop_scale` and `crop_ratio`
+            (those of `keras_simclr.layers.SimCLRAugment`) set the crops
+            made here, in both modes: in "device" mode pass the model's
+            layer (None, or a layer without them: SimCLR's crop). For
+            "data" mode, an augmentation layer with the interface
             of `keras_simclr.layers.SimCLRAugment`
             (`get_random_transformation(image, seed=...)`,
             `transform_images(images, transformation)`). Each view's
@@ -297,6 +230,8 @@ def pretraining_dataset(
         start_step=start_step,
         cache=cache,
         host_crops=host_crops,
+        crop_scale=getattr(augment, "crop_scale", crop_lib.DEFAULT_CROP_SCALE),
+        crop_ratio=getattr(augment, "crop_ratio", crop_lib.DEFAULT_CROP_RATIO),
         augment_on=augment_on,
         augment=augment,
         with_labels=with_labels,
@@ -347,7 +282,10 @@ def _in_share(global_batch_size, low, share, position, example):
 def _crop_pair(stream, image, position):
     """The image's two crops, uint8 (2, image_size, image_size, 3)."""
     key = aug.normalize_key(_view_seed(stream.seed, position, 0))
-    boxes = functools.partial(crop_lib.sample_crop_boxes, key, 2)  # (height, width)
+    # boxes(height, width): the two boxes on the image's own size.
+    boxes = functools.partial(
+        _crop_boxes, key, scale=stream.crop_scale, ratio=stream.crop_ratio
+    )
     if stream.reader is None:
         if not stream.cache:
             image = stream.decode(image)
@@ -359,6 +297,10 @@ def _crop_pair(stream, image, position):
     return crops_lib.crop_encoded(
         read(image), boxes, stream.image_size, decode_contents
     )
+
+
+def _crop_boxes(key, height, width, scale, ratio):
+    return crop_lib.sample_crop_boxes(key, 2, height, width, scale, ratio)
 
 
 def _model_input(stream, position, example):

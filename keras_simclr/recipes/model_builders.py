@@ -1,6 +1,17 @@
 """The model a completed recipe describes: augmentation, encoder, SimCLR."""
 
 from keras_simclr import encoders
+from keras_simclr.layers.augmentation.color_distortion import JITTER_NAMES
+
+#: The recipe fields passed to `SimCLRAugment` under the same names.
+AUGMENT_KNOBS = (
+    "crop_scale",
+    "crop_ratio",
+    "color_jitter_prob",
+    "grayscale_prob",
+    "blur_prob",
+    *JITTER_NAMES,
+)
 
 
 def build_augment(recipe):
@@ -10,13 +21,16 @@ def build_augment(recipe):
         recipe: a `Recipe` after `complete`.
 
     Returns:
-        A `keras_simclr.layers.SimCLRAugment` of the recipe's image size.
+        A `keras_simclr.layers.SimCLRAugment` of the recipe's image size,
+        colour strength and blur switch, with the recipe's `AUGMENT_KNOBS`.
 
     Example:
 
     >>> from keras_simclr.recipes import Recipe
     >>> build_augment(Recipe.from_preset("cifar10")).blur
     False
+    >>> build_augment(Recipe.from_preset("cifar10", crop_scale=(0.2, 1.0))).crop_scale
+    (0.2, 1.0)
     """
     from keras_simclr import layers
 
@@ -27,6 +41,7 @@ def build_augment(recipe):
         strength=recipe.color_jitter_strength,
         blur=recipe.blur,
         seed=recipe.seed,
+        **{name: getattr(recipe, name) for name in AUGMENT_KNOBS},
     )
 
 

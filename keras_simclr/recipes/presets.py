@@ -1,5 +1,25 @@
 """The named recipes: the fields each sets over the `Recipe` defaults."""
 
+from keras_simclr.layers.augmentation import color_distortion as color
+from keras_simclr.layers.augmentation.gaussian_blur import DEFAULT_BLUR_PROB
+from keras_simclr.layers.augmentation.random_resized_crop import (
+    DEFAULT_CROP_RATIO,
+    DEFAULT_CROP_SCALE,
+)
+
+# SimCLR's augmentation knobs (Chen et al. 2020, appendix A), the same in
+# every preset: crop area U[0.08, 1], aspect ratio in [3/4, 4/3], jitter
+# with p = 0.8 (0.8 s brightness, contrast, saturation; 0.2 s hue),
+# grayscale with p = 0.2, blur (where on) with p = 0.5.
+PAPER_AUGMENT = dict(
+    crop_scale=DEFAULT_CROP_SCALE,
+    crop_ratio=DEFAULT_CROP_RATIO,
+    color_jitter_prob=color.DEFAULT_COLOR_JITTER_PROB,
+    grayscale_prob=color.DEFAULT_GRAYSCALE_PROB,
+    blur_prob=DEFAULT_BLUR_PROB,
+    **dict(zip(color.JITTER_NAMES, color.DEFAULT_JITTER)),
+)
+
 # The named recipes (Chen et al. 2020, section 4 and appendix B.9; SimCLRv2):
 # the fields they set over the defaults.
 PRESETS = {
@@ -17,6 +37,7 @@ PRESETS = {
         temperature=0.2,
         color_jitter_strength=0.5,
         blur=False,
+        **PAPER_AUGMENT,
         resnet_depth=18,
         width_multiplier=1,
         cifar_stem=False,
@@ -38,6 +59,7 @@ PRESETS = {
         temperature=0.5,
         color_jitter_strength=0.5,
         blur=False,
+        **PAPER_AUGMENT,
         resnet_depth=18,
         width_multiplier=1,
         cifar_stem=True,
@@ -59,6 +81,7 @@ PRESETS = {
         temperature=0.1,
         color_jitter_strength=1.0,
         blur=True,
+        **PAPER_AUGMENT,
         resnet_depth=50,
         width_multiplier=1,
         cifar_stem=False,

@@ -1,8 +1,13 @@
 """The `Recipe` dataclass: every setting of a pretraining run, and its checks."""
 
 import dataclasses
+import functools
 
 from keras_simclr import encoders, losses
+from keras_simclr.layers.augmentation import color_distortion as color
+from keras_simclr.layers.augmentation import gaussian_blur as blur_lib
+from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation import random_resized_crop as crop
 from keras_simclr.layers.augmentation.simclr_augment import SMALL_IMAGE_MAX
 from keras_simclr.recipes.presets import PRESETS
 from keras_simclr.recipes.settings import (
@@ -12,6 +17,11 @@ from keras_simclr.recipes.settings import (
     augment_defaults,
     setting,
 )
+
+# The augmentation knobs' checks (the layer's) and fixes.
+_PROBABILITY = (draws.is_probability, "a probability in [0, 1]")
+_COMPONENT = (color.is_jitter_component, "a finite number >= 0")
+_FACTOR = "{} jitter per unit of strength s: factor U[1-a, 1+a], a = s * this."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,11 +144,51 @@ class Recipe:
     color_jitter_strength: float = setting(
         None,
         "Colour distortion strength s.",
-        _finite(0, 2.5),
-        "a strength in [0, 2.5] (0.5 or 1.0)",
+        color.is_strength,
+        f"a strength in [0, {color.MAX_STRENGTH}] (0.5 or 1.0)",
     )
     blur: bool = setting(
         None, f"Gaussian blur (default: on above {SMALL_IMAGE_MAX} px)."
+    )
+    # SimCLRAugment's knobs, with the layer's names, defaults and checks.
+    crop_scale: tuple = setting(
+        crop.DEFAULT_CROP_SCALE,
+        "Crop area range low,high, as a fraction of the image (raise low for small images).",
+        functools.partial(draws.is_range, high=1.0),
+        "0 < low <= high <= 1, e.g. {:g},{:g}".format(*crop.DEFAULT_CROP_SCALE),
+    )
+    crop_ratio: tuple = setting(
+        crop.DEFAULT_CROP_RATIO,
+        "Crop aspect ratio (width / height) range low,high, sampled log-uniformly.",
+        draws.is_range,
+        "finite 0 < low <= high, e.g. {:g},{:.5g}".format(*crop.DEFAULT_CROP_RATIO),
+    )
+    color_jitter_prob: float = setting(
+        color.DEFAULT_COLOR_JITTER_PROB, "Colour jitter probability.", *_PROBABILITY
+    )
+    grayscale_prob: float = setting(
+        color.DEFAULT_GRAYSCALE_PROB, "Grayscale probability.", *_PROBABILITY
+    )
+    blur_prob: float = setting(
+        blur_lib.DEFAULT_BLUR_PROB, "Blur probability (with --blur).", *_PROBABILITY
+    )
+    jitter_brightness: float = setting(
+        color.DEFAULT_JITTER[color.BRIGHTNESS],
+        _FACTOR.format("Brightness"),
+        *_COMPONENT,
+    )
+    jitter_contrast: float = setting(
+        color.DEFAULT_JITTER[color.CONTRAST], _FACTOR.format("Contrast"), *_COMPONENT
+    )
+    jitter_saturation: float = setting(
+        color.DEFAULT_JITTER[color.SATURATION],
+        _FACTOR.format("Saturation"),
+        *_COMPONENT,
+    )
+    jitter_hue: float = setting(
+        color.DEFAULT_JITTER[color.HUE],
+        "Hue jitter per unit of strength s: shift U[-a, a], a = s * this <= 0.5.",
+        *_COMPONENT,
     )
     resnet_depth: int = setting(
         50,

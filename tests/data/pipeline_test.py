@@ -9,15 +9,6 @@ from keras_simclr.layers import SimCLRAugment
 from tests.replicas import run_with_replicas
 
 
-def test_batch_size_checks():
-    data.check_batch_size(512, 8)
-    with pytest.raises(data.PipelineError, match="multiple of 8, e.g. batch_size=8"):
-        data.check_batch_size(12, 8)
-    with pytest.raises(data.PipelineError, match="fewer than one batch"):
-        data.steps_per_epoch(100, 128)
-    assert data.steps_per_epoch(50_000, 512) == 97
-
-
 def _batches(dataset, count):
     iterator = iter(dataset)
     return [tf.nest.map_structure(np.asarray, next(iterator)) for _ in range(count)]

@@ -50,3 +50,32 @@ def test_imagenet_v2_preset_builds_an_sk_resnet_with_a_3_layer_head():
     assert sum(int(np.prod(w.shape)) for w in encoder.trainable_weights) == 35_215_584
     assert model.projection_head.num_layers == 3
     assert model.projection_head.output_dim == 128
+
+
+@pytest.mark.parametrize("name", sorted(recipes.PRESETS))
+def test_presets_set_the_papers_augmentation_knobs(name):
+    """Every preset sets each knob, to SimCLR's value (the layer's default)."""
+    preset = recipes.PRESETS[name]
+    knobs = recipes.model_builders.AUGMENT_KNOBS
+    assert set(knobs) <= set(preset)
+    default = ks.layers.SimCLRAugment(8, 8)
+    expected = dict(
+        crop_scale=(0.08, 1.0),
+        crop_ratio=(3 / 4, 4 / 3),
+        color_jitter_prob=0.8,
+        grayscale_prob=0.2,
+        blur_prob=0.5,
+        jitter_brightness=0.8,
+        jitter_contrast=0.8,
+        jitter_saturation=0.8,
+        jitter_hue=0.2,
+    )
+    assert {k: preset[k] for k in knobs} == expected
+    config = default.get_config()
+    assert {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in config.items()
+        if k in knobs
+    } == expected
+    recipe = recipes.Recipe.from_preset(name)
+    assert {k: getattr(recipe, k) for k in knobs} == expected

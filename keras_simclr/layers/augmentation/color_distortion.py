@@ -16,6 +16,7 @@ all four ops at each of four steps. A table maps each order to its slot codes.
 """
 
 import itertools
+import math
 
 import keras
 import numpy as np
@@ -61,26 +62,117 @@ def _order_table():
 
 # SimCLR's colour distortion (Chen et al. 2020, appendix A): the jitter's and
 # the grayscale's probabilities, the jitter amplitudes per unit of strength
-# (brightness, contrast, saturation, hue) and the largest strength (a hue
-# shift of at most half the circle).
+# (brightness, contrast, saturation, hue) and the largest strength; the hue
+# shift, strength * jitter_hue, is at most half the circle.
 DEFAULT_COLOR_JITTER_PROB = 0.8
 DEFAULT_GRAYSCALE_PROB = 0.2
 DEFAULT_JITTER = (0.8, 0.8, 0.8, 0.2)
 MAX_STRENGTH = 2.5
+MAX_HUE_SHIFT = 0.5
+#: The layers' names of the four jitter components, in `DEFAULT_JITTER`'s order.
+JITTER_NAMES = tuple(
+    f"jitter_{op}" for op in ("brightness", "contrast", "saturation", "hue")
+)
 
 ORDERS = np.array(list(itertools.permutations(range(4))), np.int32)
 ORDER_TABLE = _order_table()
 
 
-def jitter_ranges(strength):
+def is_strength(value):
+    """Whether `value` is a colour jitter strength: a number in [0, MAX_STRENGTH].
+
+    Args:
+        value: what the user passed.
+
+    Returns:
+        bool.
+
+    Example:
+
+    >>> is_strength(1.0), is_strength(3.0), is_strength(float("nan"))
+    (True, False, False)
+    """
+    return draws.is_real(value) and 0.0 <= float(value) <= MAX_STRENGTH
+
+
+def is_jitter_component(value):
+    """Whether `value` is a jitter component: a finite number >= 0.
+
+    Args:
+        value: what the user passed.
+
+    Returns:
+        bool.
+
+    Example:
+
+    >>> is_jitter_component(0.4), is_jitter_component(-0.1)
+    (True, False)
+    """
+    return draws.is_real(value) and math.isfinite(value) and value >= 0.0
+
+
+def check_jitter(strength, jitter=DEFAULT_JITTER):
+    """Returns the strength and the jitter components as floats, or refuses.
+
+    The one check of `ColorDistortion`'s and `SimCLRAugment`'s colour
+    arguments.
+
+    Args:
+        strength: the colour jitter strength s, in [0, `MAX_STRENGTH`].
+        jitter: (brightness, contrast, saturation, hue) amplitudes per unit
+            of strength, each >= 0, with s * hue <= `MAX_HUE_SHIFT`.
+
+    Returns:
+        `(strength, jitter)`: a float and a tuple of four floats.
+
+    Raises:
+        UserInputError: naming the argument out of range.
+
+    Example:
+
+    >>> check_jitter(0.5, (0.8, 0.8, 0.8, 0.2))
+    (0.5, (0.8, 0.8, 0.8, 0.2))
+    >>> try:
+    ...     check_jitter(2.0, (0.8, 0.8, 0.8, 0.4))
+    ... except errors.UserInputError as error:
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    the hue shift strength * jitter_hue = 2 * 0.4 = 0.8 is over 0.5
+    (half the hue circle) — lower jitter_hue or strength.
+    """
+    if not is_strength(strength):
+        raise errors.UserInputError(
+            f"strength must be in [0, {MAX_STRENGTH}], got {strength!r} — "
+            "SimCLR uses 1.0 (ImageNet) or 0.5 (CIFAR-10)."
+        )
+    for name, value in zip(JITTER_NAMES, jitter):
+        if not is_jitter_component(value):
+            raise errors.UserInputError(
+                f"{name} must be a finite number >= 0, got {value!r}."
+            )
+    strength, jitter = float(strength), tuple(float(v) for v in jitter)
+    shift = strength * jitter[HUE]
+    if shift > MAX_HUE_SHIFT:
+        raise errors.UserInputError(
+            f"the hue shift strength * jitter_hue = {strength:g} * "
+            f"{jitter[HUE]:g} = {shift:g} is over {MAX_HUE_SHIFT} (half the hue "
+            "circle) — lower jitter_hue or strength."
+        )
+    return strength, jitter
+
+
+def jitter_ranges(strength, jitter=DEFAULT_JITTER):
     """(brightness, contrast, saturation, hue) ranges for `strength` s.
 
-    Brightness U[max(0, 1 - 0.8 s), 1 + 0.8 s] (multiplicative, SimCLRv2);
-    contrast and saturation U[1 - 0.8 s, 1 + 0.8 s] (lower end clamped at 0
-    for s > 1.25); hue shift U[-0.2 s, 0.2 s] of the hue circle.
+    With amplitudes a = s * component (as lightly's `SimCLRTransform`):
+    brightness (multiplicative, SimCLRv2), contrast and saturation factors
+    U[max(0, 1 - a), 1 + a]; hue shift U[-a, a] of the hue circle. The
+    defaults are SimCLR's: 0.8 s for the factors, 0.2 s for the hue.
 
     Args:
         strength: the colour jitter strength s.
+        jitter: (brightness, contrast, saturation, hue) amplitudes per unit
+            of strength.
 
     Returns:
         Four (min, max) pairs.
@@ -89,10 +181,12 @@ def jitter_ranges(strength):
 
     >>> jitter_ranges(0.5)[3]
     (-0.1, 0.1)
+    >>> jitter_ranges(1.0, (0.4, 0.4, 0.4, 0.1))[0]
+    (0.6, 1.4)
     """
     s = float(strength)
-    bcs = (max(0.0, 1.0 - 0.8 * s), 1.0 + 0.8 * s)
-    return bcs, bcs, bcs, (-0.2 * s, 0.2 * s)
+    *factors, hue = (s * float(c) for c in jitter)
+    return (*((max(0.0, 1.0 - a), 1.0 + a) for a in factors), (-hue, hue))
 
 
 def sample_color(
@@ -101,6 +195,7 @@ def sample_color(
     strength=1.0,
     jitter_probability=DEFAULT_COLOR_JITTER_PROB,
     grayscale_probability=DEFAULT_GRAYSCALE_PROB,
+    jitter=DEFAULT_JITTER,
 ):
     """Per-image colour parameters.
 
@@ -110,6 +205,8 @@ def sample_color(
         strength: the colour jitter strength (see `jitter_ranges`).
         jitter_probability: probability of the colour jitter.
         grayscale_probability: probability of the grayscale conversion.
+        jitter: the jitter components per unit of strength (see
+            `jitter_ranges`).
 
     Returns:
         dict of (batch,) tensors: `jitter` (bool), `brightness`, `contrast`,
@@ -124,7 +221,7 @@ def sample_color(
      'saturation']
     """
     shape = [batch_size]
-    (b, c, s, h) = jitter_ranges(strength)
+    (b, c, s, h) = jitter_ranges(strength, jitter)
     return {
         "jitter": draws.bernoulli(key, draws.TAG_JITTER, shape, jitter_probability),
         "brightness": draws.uniform(key, draws.TAG_BRIGHTNESS, shape, *b),
@@ -267,19 +364,24 @@ class ColorDistortion(AugmentationLayer):
     brightness (multiplicative, factor U[max(0, 1 - 0.8 s), 1 + 0.8 s]),
     contrast and saturation (factor U[1 - 0.8 s, 1 + 0.8 s]) and hue (shift
     U[-0.2 s, 0.2 s] of the hue circle), in a random order drawn per image,
-    each followed by a clip to [0, 1]. Then, with probability
-    `grayscale_probability`, grayscale (luma, kept as 3 channels). `strength`
-    s scales the jitter only: with s = 0 the jitter changes nothing and an
-    image comes out unchanged or as its grayscale.
+    each followed by a clip to [0, 1]. The 0.8 and 0.2 are the jitter
+    components, as lightly's `cj_bright` etc. (see `jitter_ranges`). Then,
+    with probability `grayscale_probability`, grayscale (luma, kept as 3
+    channels). `strength` s scales the jitter only: with s = 0 the jitter
+    changes nothing and an image comes out unchanged or as its grayscale.
 
     With `training=False` the layer only converts to float32 in [0, 1].
 
     Args:
         strength: colour jitter strength s (1.0 for ImageNet, 0.5 for
-            CIFAR-10); 0 <= s <= 2.5 (hue shift at most half the circle).
+            CIFAR-10); 0 <= s <= `MAX_STRENGTH` (2.5).
         jitter_probability: probability of the jitter.
         grayscale_probability: probability of the grayscale conversion.
         seed: int or None.
+        jitter_brightness, jitter_contrast, jitter_saturation, jitter_hue:
+            the jitter components (>= 0; `DEFAULT_JITTER`, SimCLR's, by
+            default); the hue shift s * jitter_hue is at most 0.5, half the
+            circle.
         **kwargs: base layer arguments such as `name`.
 
     Returns:
@@ -298,18 +400,24 @@ class ColorDistortion(AugmentationLayer):
         jitter_probability=DEFAULT_COLOR_JITTER_PROB,
         grayscale_probability=DEFAULT_GRAYSCALE_PROB,
         seed=None,
+        *,
+        jitter_brightness=DEFAULT_JITTER[BRIGHTNESS],
+        jitter_contrast=DEFAULT_JITTER[CONTRAST],
+        jitter_saturation=DEFAULT_JITTER[SATURATION],
+        jitter_hue=DEFAULT_JITTER[HUE],
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        if not 0.0 <= float(strength) <= 2.5:
-            raise errors.UserInputError(
-                f"strength must be in [0, 2.5], got {strength}."
-            )
-        check_probability("jitter_probability", jitter_probability)
-        check_probability("grayscale_probability", grayscale_probability)
-        self.strength = float(strength)
-        self.jitter_probability = float(jitter_probability)
-        self.grayscale_probability = float(grayscale_probability)
+        self.strength, self.jitter = check_jitter(
+            strength,
+            (jitter_brightness, jitter_contrast, jitter_saturation, jitter_hue),
+        )
+        self.jitter_probability = check_probability(
+            "jitter_probability", jitter_probability
+        )
+        self.grayscale_probability = check_probability(
+            "grayscale_probability", grayscale_probability
+        )
 
     def _sample(self, key, batch_size, height, width):
         return sample_color(
@@ -318,6 +426,7 @@ class ColorDistortion(AugmentationLayer):
             self.strength,
             self.jitter_probability,
             self.grayscale_probability,
+            self.jitter,
         )
 
     def _apply(self, images, transformation):
@@ -331,6 +440,7 @@ class ColorDistortion(AugmentationLayer):
             strength=self.strength,
             jitter_probability=self.jitter_probability,
             grayscale_probability=self.grayscale_probability,
+            **dict(zip(JITTER_NAMES, self.jitter)),
         )
         return config
 

@@ -10,6 +10,10 @@ floats; integer bits agree, so one seed gives the same views in `tf.data`,
 eagerly and under XLA.
 """
 
+import math
+import numbers
+
+import numpy as np
 import tensorflow as tf
 
 from keras_simclr import errors
@@ -170,19 +174,128 @@ def normalize_key(seed):
     return tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
 
 
+def is_real(value):
+    """Whether `value` is a real number: not a bool, not a string.
+
+    Args:
+        value: what the user passed.
+
+    Returns:
+        bool (True for Python and NumPy ints and floats, NaN included).
+
+    Example:
+
+    >>> is_real(0.5), is_real(np.float32(2)), is_real(True), is_real("1")
+    (True, True, False, False)
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def is_probability(value):
+    """Whether `value` is a probability: a real number in [0, 1].
+
+    Args:
+        value: what the user passed.
+
+    Returns:
+        bool.
+
+    Example:
+
+    >>> is_probability(0.5), is_probability(1.5), is_probability("0.5")
+    (True, False, False)
+    """
+    return is_real(value) and 0.0 <= float(value) <= 1.0
+
+
 def check_probability(name, value):
-    """Refuses a probability outside [0, 1].
+    """Returns a probability as a float; refuses one outside [0, 1].
 
     Args:
         name: the argument's name, for the message.
         value: the probability given.
 
+    Returns:
+        `float(value)`.
+
     Raises:
-        UserInputError: `value` is not in [0, 1].
+        UserInputError: `value` is not a number in [0, 1].
 
     Example:
 
     >>> check_probability("probability", 0.5)
+    0.5
+    >>> check_probability("blur_prob", 2)
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: blur_prob must be in [0, 1], got 2.
     """
-    if not 0.0 <= float(value) <= 1.0:
-        raise errors.UserInputError(f"{name} must be in [0, 1], got {value}.")
+    if not is_probability(value):
+        raise errors.UserInputError(f"{name} must be in [0, 1], got {value!r}.")
+    return float(value)
+
+
+def is_range(value, high=math.inf):
+    """Whether `value` is a (low, high) pair with 0 < low <= high <= `high`.
+
+    Both ends must be finite real numbers: the range of a uniform draw, such
+    as a crop's area fraction or aspect ratio.
+
+    Args:
+        value: what the user passed (a tuple or list of two numbers).
+        high: the largest upper end allowed.
+
+    Returns:
+        bool.
+
+    Example:
+
+    >>> is_range((0.08, 1.0), high=1.0), is_range((0.5, 0.2)), is_range(0.5)
+    (True, False, False)
+    """
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        pair = tuple(value)
+    except TypeError:
+        return False
+    return (
+        len(pair) == 2
+        and all(is_real(v) and math.isfinite(v) for v in pair)
+        and 0.0 < pair[0] <= pair[1] <= high
+    )
+
+
+def check_range(name, value, high=math.inf):
+    """Returns a (low, high) range as two floats; refuses anything else.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the range given (see `is_range`).
+        high: the largest upper end allowed.
+
+    Returns:
+        `(float(low), float(high))`.
+
+    Raises:
+        UserInputError: `value` is not a pair of finite numbers with
+            0 < low <= high <= `high`.
+
+    Example:
+
+    >>> check_range("crop_scale", [0.2, 1], high=1.0)
+    (0.2, 1.0)
+    >>> try:
+    ...     check_range("crop_scale", (0.0, 1.0), high=1.0)
+    ... except errors.UserInputError as error:
+    ...     print(error)  # doctest: +NORMALIZE_WHITESPACE
+    crop_scale must be a (low, high) pair of finite numbers with
+    0 < low <= high <= 1, got (0.0, 1.0).
+    """
+    if not is_range(value, high):
+        bound = "" if high == math.inf else f" <= {high:g}"
+        raise errors.UserInputError(
+            f"{name} must be a (low, high) pair of finite numbers with "
+            f"0 < low <= high{bound}, got {value!r}."
+        )
+    return tuple(float(v) for v in value)

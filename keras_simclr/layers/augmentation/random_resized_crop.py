@@ -148,16 +148,8 @@ class RandomResizedCrop(AugmentationLayer):
             raise errors.UserInputError(
                 f"height and width must be >= 1, got {height}, {width}."
             )
-        scale = tuple(float(s) for s in scale)
-        ratio = tuple(float(r) for r in ratio)
-        if not 0.0 < scale[0] <= scale[1] <= 1.0:
-            raise errors.UserInputError(
-                f"scale must satisfy 0 < min <= max <= 1, got {scale}."
-            )
-        if not 0.0 < ratio[0] <= ratio[1]:
-            raise errors.UserInputError(
-                f"ratio must satisfy 0 < min <= max, got {ratio}."
-            )
+        scale = draws.check_range("scale", scale, high=1.0)
+        ratio = draws.check_range("ratio", ratio)
         if interpolation not in ("bilinear", "bicubic"):
             raise errors.UserInputError(
                 f"interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}."

@@ -13,7 +13,22 @@ from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation import solarize as solarize_lib
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.center_crop import CenterCrop
-from keras_simclr.layers.augmentation.random_resized_crop import sample_crop_boxes
+from keras_simclr.layers.augmentation.color_distortion import (
+    BRIGHTNESS,
+    CONTRAST,
+    DEFAULT_COLOR_JITTER_PROB,
+    DEFAULT_GRAYSCALE_PROB,
+    DEFAULT_JITTER,
+    HUE,
+    JITTER_NAMES,
+    SATURATION,
+)
+from keras_simclr.layers.augmentation.gaussian_blur import DEFAULT_BLUR_PROB
+from keras_simclr.layers.augmentation.random_resized_crop import (
+    DEFAULT_CROP_RATIO,
+    DEFAULT_CROP_SCALE,
+    sample_crop_boxes,
+)
 from keras_simclr.layers.augmentation.resampling import crop_and_resize
 from keras_simclr.layers.augmentation.xla_chunking import static_size
 
@@ -45,12 +60,14 @@ class SimCLRAugment(AugmentationLayer):
     """SimCLR's augmentation (Chen et al. 2020, appendix A): one view per call.
 
     Per image, independently: random resized crop to (height, width) (area
-    U[0.08, 1], aspect ratio log-uniform in [3/4, 4/3], bilinear), horizontal
-    flip with p = 0.5, colour distortion of strength `strength` (jitter with
-    p = 0.8 in a random order, grayscale with p = 0.2), Gaussian blur with
-    p = 0.5 (sigma U[0.1, 2], kernel from 10% of the side) if `blur`, and
-    solarization with probability `solarize`. Call it twice for SimCLR's two
-    views; every call draws fresh parameters.
+    fraction uniform in `crop_scale`, U[0.08, 1], aspect ratio log-uniform in
+    `crop_ratio`, [3/4, 4/3], bilinear), horizontal flip with p = 0.5, colour
+    distortion of strength `strength` (jitter with p = `color_jitter_prob`,
+    0.8, in a random order, grayscale with p = `grayscale_prob`, 0.2),
+    Gaussian blur with p = `blur_prob`, 0.5, (sigma U[0.1, 2], kernel from
+    10% of the side) if `blur`, and solarization with probability
+    `solarize`. Call it twice for SimCLR's two views; every call draws fresh
+    parameters. The defaults are the paper's.
 
     Inputs: uint8 in [0, 255] or float in [0, 1], (batch, h, w, 3) or
     (h, w, 3), any size. Output: float32 in [0, 1] of shape
@@ -77,12 +94,27 @@ class SimCLRAugment(AugmentationLayer):
 
     Args:
         height, width: output size in pixels.
-        strength: colour jitter strength (1.0 ImageNet, 0.5 CIFAR-10).
-        blur: whether to apply the Gaussian blur (p = 0.5); off for 32 px.
+        strength: colour jitter strength (1.0 ImageNet, 0.5 CIFAR-10), in
+            [0, `color_distortion.MAX_STRENGTH`].
+        blur: whether to apply the Gaussian blur at all; off for 32 px.
         flip: whether to apply the random horizontal flip.
         solarize: probability of solarization (0 = off; SimCLRv2 / BYOL
             option).
         seed: int or None.
+        crop_scale: (low, high) range of the crop's area fraction, 0 < low
+            <= high <= 1 (raise low for small images or for data whose
+            objects fill the frame).
+        crop_ratio: (low, high) range of the crop's aspect ratio (width /
+            height), 0 < low <= high, sampled log-uniformly.
+        color_jitter_prob: probability of the colour jitter.
+        grayscale_prob: probability of the grayscale conversion.
+        blur_prob: probability of the blur when `blur` is on.
+        jitter_brightness, jitter_contrast, jitter_saturation, jitter_hue:
+            the jitter components relative to `strength` (as lightly's
+            `SimCLRTransform`): the amplitude a = strength * component gives
+            brightness, contrast and saturation factors U[max(0, 1 - a),
+            1 + a] and a hue shift U[-a, a]; each >= 0, the hue shift at
+            most 0.5 (half the circle). Defaults: 0.8, 0.8, 0.8, 0.2.
         **kwargs: base layer arguments such as `name`.
 
     Returns:
@@ -100,6 +132,9 @@ class SimCLRAugment(AugmentationLayer):
     TensorShape([8, 32, 32, 3])
     >>> dataset = tf.data.Dataset.from_tensor_slices(images).batch(4)
     >>> dataset = dataset.map(augment)  # in tf.data
+    >>> gentle = SimCLRAugment.cifar10(crop_scale=(0.2, 1.0), grayscale_prob=0.0)
+    >>> gentle.crop_scale, gentle.grayscale_prob, gentle.jitter
+    ((0.2, 1.0), 0.0, (0.8, 0.8, 0.8, 0.2))
     """
 
     PRESETS = {
@@ -116,25 +151,37 @@ class SimCLRAugment(AugmentationLayer):
         flip=True,
         solarize=0.0,
         seed=None,
+        *,
+        crop_scale=DEFAULT_CROP_SCALE,
+        crop_ratio=DEFAULT_CROP_RATIO,
+        color_jitter_prob=DEFAULT_COLOR_JITTER_PROB,
+        grayscale_prob=DEFAULT_GRAYSCALE_PROB,
+        blur_prob=DEFAULT_BLUR_PROB,
+        jitter_brightness=DEFAULT_JITTER[BRIGHTNESS],
+        jitter_contrast=DEFAULT_JITTER[CONTRAST],
+        jitter_saturation=DEFAULT_JITTER[SATURATION],
+        jitter_hue=DEFAULT_JITTER[HUE],
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
         height = errors.check_positive_int("height", height)
         width = errors.check_positive_int("width", width)
-        if not 0.0 <= float(strength) <= 2.5:
-            raise errors.UserInputError(
-                f"strength must be in [0, 2.5], got {strength}."
-            )
-        if not 0.0 <= float(solarize) <= 1.0:
-            raise errors.UserInputError(
-                f"solarize is a probability in [0, 1], got {solarize}."
-            )
+        self.strength, self.jitter = color_distortion.check_jitter(
+            strength,
+            (jitter_brightness, jitter_contrast, jitter_saturation, jitter_hue),
+        )
+        self.solarize = draws.check_probability("solarize", solarize)
+        self.crop_scale = draws.check_range("crop_scale", crop_scale, high=1.0)
+        self.crop_ratio = draws.check_range("crop_ratio", crop_ratio)
+        self.color_jitter_prob = draws.check_probability(
+            "color_jitter_prob", color_jitter_prob
+        )
+        self.grayscale_prob = draws.check_probability("grayscale_prob", grayscale_prob)
+        self.blur_prob = draws.check_probability("blur_prob", blur_prob)
         self.height = int(height)
         self.width = int(width)
-        self.strength = float(strength)
         self.blur = bool(blur)
         self.flip = bool(flip)
-        self.solarize = float(solarize)
         self.blur_radius = gaussian_blur.default_radius(self.height)
         # keras.layers.RandomFlip does exactly SimCLR's flip, per image; we feed
         # it our own draws (its SeedGenerator knows nothing of replicas).
@@ -184,18 +231,25 @@ class SimCLRAugment(AugmentationLayer):
 
     def _sample(self, key, batch_size, height, width):
         crop_key = draws.fold_in(key, draws.STAGE_CROP)
-        y0, x0, h, w = sample_crop_boxes(crop_key, batch_size, height, width)
+        y0, x0, h, w = sample_crop_boxes(
+            crop_key, batch_size, height, width, self.crop_scale, self.crop_ratio
+        )
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
             params["flip"] = draws.bernoulli(
                 crop_key, draws.TAG_FLIP, [batch_size], 0.5
             )
         params["color"] = color_distortion.sample_color(
-            draws.fold_in(key, draws.STAGE_COLOR), batch_size, self.strength
+            draws.fold_in(key, draws.STAGE_COLOR),
+            batch_size,
+            self.strength,
+            self.color_jitter_prob,
+            self.grayscale_prob,
+            self.jitter,
         )
         if self.blur:
             params["blur"] = gaussian_blur.sample_blur(
-                draws.fold_in(key, draws.STAGE_BLUR), batch_size
+                draws.fold_in(key, draws.STAGE_BLUR), batch_size, self.blur_prob
             )
         if self.solarize > 0:
             params["solarize"] = solarize_lib.sample_solarize(
@@ -344,5 +398,11 @@ class SimCLRAugment(AugmentationLayer):
             blur=self.blur,
             flip=self.flip,
             solarize=self.solarize,
+            crop_scale=list(self.crop_scale),
+            crop_ratio=list(self.crop_ratio),
+            color_jitter_prob=self.color_jitter_prob,
+            grayscale_prob=self.grayscale_prob,
+            blur_prob=self.blur_prob,
+            **dict(zip(JITTER_NAMES, self.jitter)),
         )
         return config

@@ -115,3 +115,24 @@ def test_jitter_probability():
     assert low == pytest.approx(0.2) and high == pytest.approx(1.8)
     b = params["brightness"].numpy()
     assert b.min() >= 0.2 and b.max() < 1.8 and abs(b.mean() - 1.0) < 0.01
+
+
+def test_jitter_components():
+    """a = strength * component: the ranges of lightly's cj_bright etc."""
+    layer = layers.ColorDistortion(
+        strength=0.5, jitter_brightness=1.0, jitter_contrast=0.0, jitter_hue=0.0
+    )
+    params = layer.get_random_transformation(
+        np.zeros((20000, 2, 2, 3), "uint8"), seed=6
+    )
+    b = params["brightness"].numpy()
+    assert 0.5 <= b.min() < 0.501 and 1.499 < b.max() < 1.5
+    assert np.all(params["contrast"].numpy() == 1.0)
+    assert np.all(params["hue"].numpy() == 0.0)
+    s = params["saturation"].numpy()  # the default component, 0.8
+    assert 0.6 <= s.min() < 0.601 and 1.399 < s.max() < 1.4
+    # The defaults are SimCLR's, the same draws as before the components.
+    assert color_distortion.jitter_ranges(1.0) == color_distortion.jitter_ranges(
+        1.0, color_distortion.DEFAULT_JITTER
+    )
+    assert color_distortion.jitter_ranges(1.0)[3] == pytest.approx((-0.2, 0.2))

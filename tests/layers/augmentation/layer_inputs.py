@@ -45,3 +45,41 @@ def make_layer(cls, seed=0, **kwargs):
     if cls is layers.SimCLRAugment:
         kwargs.setdefault("blur", True)
     return cls(seed=seed, **kwargs)
+
+
+def expected_crop_area(height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+    """Mean area fraction of the accepted boxes, by numerical integration.
+
+    The sampler (torchvision's) draws the area uniformly (mean 0.54 on [0.08, 1]) but
+    keeps the first draw that fits: a large area fits only for ratios near
+    the image's, so accepted boxes average less (0.478 on square images).
+    """
+    s = np.linspace(scale[0], scale[1], 20001)[:, None]
+    r = np.exp(np.linspace(np.log(ratio[0]), np.log(ratio[1]), 2001))[None]
+    area = s * height * width
+    fits = (np.sqrt(area * r) <= width) & (np.sqrt(area / r) <= height)
+    p_fit = fits.mean(axis=1)
+    return float((s[:, 0] * p_fit).sum() / p_fit.sum())
+
+
+def ramp_images(n, height, width):
+    """float32 images whose red is y / height and green x / width (blue 0.5):
+    the box a view was cropped from can be read back (`ramp_boxes`)."""
+    y, x = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    ramp = np.stack([y / height, x / width, 0.5 + 0 * x], -1).astype("float32")
+    return np.repeat(ramp[None], n, axis=0)
+
+
+def ramp_boxes(views, y_step, x_step):
+    """(h, w) in source pixels of each view of a ramp whose red grows by
+    `y_step` per row and green by `x_step` per column (views not flipped).
+
+    A view of side n samples its box at start + (i + 0.5) * side / n - 0.5,
+    so its first and last rows (columns) are (n - 1) * side / n apart, and
+    bilinear samples of a ramp are exact.
+    """
+    views = np.asarray(views, np.float64)
+    n = views.shape[1]
+    h = (views[:, -1, :, 0] - views[:, 0, :, 0]).mean(1) / y_step
+    w = (views[:, :, -1, 1] - views[:, :, 0, 1]).mean(1) / x_step
+    return h * n / (n - 1), w * n / (n - 1)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_simclr import layers
+from keras_simclr.layers.augmentation import random_draws as draws
 from tests.layers.augmentation.layer_inputs import REPO_ROOT, random_images
 from tests.replicas import run_with_replicas
 
@@ -46,3 +47,14 @@ def test_replicas_draw_different_views():
     assert np.abs(out["r0"] - out["r0_next"]).max() > 0.05
     # Replica 0 reproduces a single device with the same seed.
     np.testing.assert_allclose(out["r0"], out["single"], atol=1e-6)
+
+
+def test_range_and_probability_predicates():
+    assert draws.is_range([0.2, 1]) and draws.is_range((1, 1), high=1)
+    for bad in ((0.2,), (0.1, 0.2, 0.3), "ab", (True, 1), (0.2, "1"), None, (-1, 1)):
+        assert not draws.is_range(bad)
+    assert not draws.is_range((0.5, 1.5), high=1.0)
+    assert draws.check_range("crop_ratio", np.array([0.5, 2.0])) == (0.5, 2.0)
+    assert draws.is_probability(0) and draws.is_probability(np.float32(1))
+    for bad in (True, "0.5", float("nan"), -0.01, 1.01, None):
+        assert not draws.is_probability(bad)

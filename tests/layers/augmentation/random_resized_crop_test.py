@@ -6,21 +6,7 @@ import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr.layers.augmentation import random_resized_crop
-
-
-def _expected_crop_area(height, width, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
-    """Mean area fraction of the accepted boxes, by numerical integration.
-
-    The sampler (torchvision's) draws the area uniformly (mean 0.54 on [0.08, 1]) but
-    keeps the first draw that fits: a large area fits only for ratios near
-    the image's, so accepted boxes average less (0.478 on square images).
-    """
-    s = np.linspace(scale[0], scale[1], 20001)[:, None]
-    r = np.exp(np.linspace(np.log(ratio[0]), np.log(ratio[1]), 2001))[None]
-    area = s * height * width
-    fits = (np.sqrt(area * r) <= width) & (np.sqrt(area / r) <= height)
-    p_fit = fits.mean(axis=1)
-    return float((s[:, 0] * p_fit).sum() / p_fit.sum())
+from tests.layers.augmentation.layer_inputs import expected_crop_area
 
 
 @pytest.mark.parametrize("height,width", [(400, 400), (300, 400)])
@@ -29,9 +15,9 @@ def test_crop_statistics(height, width):
         tf.constant([3, 4]), 20000, height, width
     )
     area = (h * w / (height * width)).numpy()
-    expected = _expected_crop_area(height, width)
+    expected = expected_crop_area(height, width)
     assert abs(area.mean() - expected) < 0.006
-    assert abs(_expected_crop_area(400, 400) - 0.478) < 0.001
+    assert abs(expected_crop_area(400, 400) - 0.478) < 0.001
     # Below 3/4 every draw fits the square image: uniform on [0.08, 0.75].
     if height == width:
         small = area[area <= 0.75]
