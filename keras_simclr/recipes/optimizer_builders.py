@@ -55,17 +55,28 @@ def make_optimizer(
 
     Raises:
         RecipeError: an unknown `name`.
+        UserInputError: a negative `weight_decay`, a `momentum` outside
+            [0, 1].
 
     Example:
 
     >>> opt = make_optimizer("momentum", 0.1, momentum=0.9)
     >>> type(opt).__name__, bool(opt.nesterov)
     ('SGD', True)
+    >>> make_optimizer("sgd", 0.1, weight_decay=-10)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: weight_decay must be a finite number >= 0, got -10. ...
     """
     import keras
 
-    from keras_simclr import optimizers
+    from keras_simclr import errors, optimizers
 
+    weight_decay = errors.check_positive_number(
+        "weight_decay", weight_decay or 0.0, "Use 0 for none.", allow_zero=True
+    )
+    if name != "adam":
+        momentum = optimizers.check_momentum(momentum)
     if name == "lars":
         return optimizers.LARS(
             learning_rate,
@@ -125,13 +136,8 @@ def build_optimizer(recipe, model, steps_per_epoch, total_steps):
         lars_exclude=["probe"],
     )
     if wd and recipe.optimizer != "lars":
-        probe = model.probe.trainable_variables if model.probe is not None else []
-        skip = {id(v) for v in probe}
+        contrastive, probe = model.contrastive_and_probe_variables()
         optimizer.exclude_from_weight_decay(
-            var_list=[
-                v
-                for v in model.trainable_variables
-                if len(v.shape) <= 1 or id(v) in skip
-            ]
+            var_list=probe + [v for v in contrastive if len(v.shape) <= 1]
         )
     return optimizer
