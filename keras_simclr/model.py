@@ -117,7 +117,10 @@ class SimCLR(KerasHooks, keras.Model):
             head layer k (SimCLRv2; needs a `ProjectionHead`).
         micro_batches: k >= 1, the number of micro-batches each replica's
             batch is encoded in (see "Large batches in little memory");
-            must divide the per-replica batch. 1 is the ordinary step.
+            must divide the per-replica batch; a batch of unknown size (the
+            last of an epoch) splits unevenly but needs >= k images per
+            replica, or `fit` stops with one line naming the fix. 1 is the
+            ordinary step.
         **kwargs: base `keras.Model` arguments (name, ...).
 
     Example (a tiny encoder; for real runs e.g.

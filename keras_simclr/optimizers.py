@@ -12,9 +12,13 @@ from keras import ops
 
 from keras_simclr import errors
 
-__all__ = ["LARS", "check_momentum"]
+__all__ = ["DEFAULT_EETA", "DEFAULT_MOMENTUM", "LARS", "check_momentum"]
 
-_MOMENTUM_HINT = "SimCLR uses 0.9."
+# The reference's momentum and LARS trust coefficient (SimCLR, tf2/run.py).
+DEFAULT_MOMENTUM = 0.9
+DEFAULT_EETA = 0.001
+
+_MOMENTUM_HINT = f"SimCLR uses {DEFAULT_MOMENTUM}."
 
 
 def _as_patterns(patterns, arg):
@@ -184,9 +188,9 @@ class LARS(keras.optimizers.Optimizer):
     def __init__(
         self,
         learning_rate,
-        momentum=0.9,
+        momentum=DEFAULT_MOMENTUM,
         weight_decay=0.0,
-        eeta=0.001,
+        eeta=DEFAULT_EETA,
         nesterov=False,
         exclude_from_weight_decay=None,
         exclude_from_layer_adaptation=None,
@@ -207,7 +211,9 @@ class LARS(keras.optimizers.Optimizer):
             allow_zero=True,
         )
         eeta = errors.check_positive_number(
-            "eeta", eeta, "SimCLR uses 0.001; 0 would freeze every adapted variable."
+            "eeta",
+            eeta,
+            f"SimCLR uses {DEFAULT_EETA}; 0 would freeze every adapted variable.",
         )
         if not isinstance(nesterov, bool):
             raise errors.UserInputError(

@@ -31,7 +31,7 @@ def build_schedule(recipe, steps_per_epoch, total_steps):
 
 
 def make_optimizer(
-    name, learning_rate, momentum=0.9, weight_decay=0.0, lars_exclude=()
+    name, learning_rate, momentum=None, weight_decay=0.0, lars_exclude=()
 ):
     """The optimizer called `name`, as every part of the library builds it.
 
@@ -46,7 +46,8 @@ def make_optimizer(
     Args:
         name: "lars", "sgd", "momentum" or "adam".
         learning_rate: a float or a `keras.optimizers.schedules` schedule.
-        momentum: momentum (not used by Adam).
+        momentum: momentum (not used by Adam); None is
+            `keras_simclr.optimizers.DEFAULT_MOMENTUM`.
         weight_decay: weight decay coefficient, 0 for none.
         lars_exclude: name fragments of the variables LARS leaves out.
 
@@ -76,6 +77,8 @@ def make_optimizer(
         "weight_decay", weight_decay or 0.0, "Use 0 for none.", allow_zero=True
     )
     if name != "adam":
+        if momentum is None:
+            momentum = optimizers.DEFAULT_MOMENTUM
         momentum = optimizers.check_momentum(momentum)
     if name == "lars":
         return optimizers.LARS(
