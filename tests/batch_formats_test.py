@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 
+import keras_simclr as ks
 from keras_simclr import batch_checks, batch_formats
 from keras_simclr import model as model_module
 from keras_simclr.batch_formats import Batch
 from keras_simclr.errors import UserInputError
 from tests.random_images import images
-from tests.tiny_models import tiny_simclr
+from tests.tiny_models import tiny_encoder, tiny_simclr
 
 IMAGES = images(4)
 VIEW2 = IMAGES[:, ::-1]
@@ -140,3 +141,26 @@ def test_the_view_formats_give_the_same_loss():
         simclr.reset_metrics()
         losses.append(float(simclr.test_step(data)["loss"]))
     assert losses[0] > 0 and losses == [losses[0]] * 3
+
+
+def test_crops_made_in_tf_data_train_through_the_augmentation(monkeypatch):
+    checked = []
+    original = batch_checks.check_images
+
+    def counting(images, what="images", single_image_ok=False):
+        checked.append(what)
+        return original(images, what, single_image_ok)
+
+    monkeypatch.setattr(batch_checks, "check_images", counting)
+    simclr = ks.SimCLR(
+        tiny_encoder(8),
+        ks.layers.ProjectionHead(2, output_dim=8),
+        augment=ks.layers.SimCLRAugment(8, 8, blur=False, seed=1),
+        num_classes=2,
+    )
+    simclr.compile(optimizer="sgd")
+    simclr.build((None, 8, 8, 3))
+    crops = {"crop1": IMAGES, "crop2": VIEW2}
+    logs = simclr.train_step((crops, LABELS))
+    assert np.isfinite(float(logs["loss"])) and np.isfinite(float(logs["probe_loss"]))
+    assert checked == ["crop1", "crop2"]
