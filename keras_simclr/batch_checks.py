@@ -99,7 +99,7 @@ def _label_checks(labels, batch, num_classes):
     return checks
 
 
-def checked_batch(x, labels, num_classes, where):
+def checked_batch(batch, num_classes, where):
     """Checks one batch of the step; returns it, computed after the checks.
 
     Shapes and dtypes are checked now (free); pixel values and labels by
@@ -109,14 +109,13 @@ def checked_batch(x, labels, num_classes, where):
     not depend on them: XLA could not lift them out of the function.)
 
     Args:
-        x: the images, a tuple (view1, view2) or a dict of crops.
-        labels: the probe's labels, or None.
+        batch: a `batch_formats.Batch`.
         num_classes: the probe's classes, or None (labels unchecked).
         where: strings and scalar tensors naming the batch in messages,
             e.g. ("training step ", optimizer.iterations).
 
     Returns:
-        `(x, labels)`, the same structure, as tensors.
+        A `Batch` of the same format, of tensors.
 
     Raises:
         UserInputError: bad shapes or dtypes of images or labels.
@@ -124,19 +123,15 @@ def checked_batch(x, labels, num_classes, where):
     Example:
 
     >>> import numpy as np
-    >>> x, y = checked_batch(np.zeros((4, 8, 8, 3), np.float32),
-    ...                      np.array([0, 1, 2, 3]), 10, ("training step 0",))
-    >>> x.shape, y.shape
+    >>> from keras_simclr.batch_formats import Batch
+    >>> batch = checked_batch(Batch(np.zeros((4, 8, 8, 3), np.float32),
+    ...                             labels=np.array([0, 1, 2, 3])),
+    ...                       10, ("training step 0",))
+    >>> batch.images.shape, batch.labels.shape
     (TensorShape([4, 8, 8, 3]), TensorShape([4]))
     """
-    if isinstance(x, dict):  # Crops made in tf.data: {"crop1", "crop2"}.
-        names = tuple(x)
-        views, rebuild = [x[name] for name in names], lambda v: dict(zip(names, v))
-    elif isinstance(x, tuple):
-        names, views, rebuild = ("view1", "view2"), x, tuple
-    else:
-        names, views, rebuild = ("images",), (x,), lambda v: v[0]
-    views = [check_images(view, name) for view, name in zip(views, names)]
+    names, labels = batch.names, batch.labels
+    views = [check_images(view, name) for view, name in zip(batch.parts, names)]
     checks = []
     for view, name in zip(views, names):
         checks += _image_value_checks(view, name, where)
@@ -144,12 +139,12 @@ def checked_batch(x, labels, num_classes, where):
         labels = tf.convert_to_tensor(labels)
         checks += _label_checks(labels, views[0], num_classes)
     if not checks:
-        return rebuild(views), labels
+        return batch.with_parts(views, labels)
     with tf.control_dependencies(checks):
         views = [tf.identity(view) for view in views]
         if labels is not None:
             labels = tf.identity(labels)
-    return rebuild(views), labels
+    return batch.with_parts(views, labels)
 
 
 def check_replica_batches(images, strategy):

@@ -15,8 +15,6 @@ gradient of the whole batch with the activation memory of one micro-batch:
 `SimCLR(..., micro_batches=k)` is built on `gradients`.
 """
 
-import numbers
-
 import tensorflow as tf
 
 from keras_simclr import errors
@@ -39,17 +37,14 @@ def validate_micro_batches(micro_batches):
     >>> validate_micro_batches(4)
     4
     """
-    if (
-        isinstance(micro_batches, bool)
-        or not isinstance(micro_batches, numbers.Integral)
-        or micro_batches < 1
-    ):
+    try:
+        return errors.check_positive_int("micro_batches", micro_batches)
+    except errors.UserInputError:
         raise errors.UserInputError(
             f"micro_batches must be an integer >= 1, got {micro_batches!r}. "
             "Use 1 for the ordinary step, or k > 1 to encode each replica's "
             "batch in k micro-batches (k times less activation memory)."
-        )
-    return int(micro_batches)
+        ) from None
 
 
 def micro_batch_sizes(batch, micro_batches):
@@ -70,7 +65,9 @@ def micro_batch_sizes(batch, micro_batches):
     Raises:
         UserInputError: when the static batch size is not a multiple of k.
         tf.errors.InvalidArgumentError: when a batch of dynamic size has
-            fewer than k images.
+            fewer than k images: a failed `errors.graph_check`, which
+            `SimCLR.fit` and `evaluate` report as a one-line
+            `UserInputError` naming the fix.
 
     Example:
 
@@ -92,14 +89,14 @@ def micro_batch_sizes(batch, micro_batches):
     size = tf.shape(batch)[0]
     # Checked when the batch arrives: an empty micro-batch cannot be encoded
     # (convolutions and batch norm fail on it).
-    enough = tf.debugging.assert_greater_equal(
+    enough = errors.graph_check(
+        size >= micro_batches,
+        f"micro_batches={micro_batches} needs at least {micro_batches} images "
+        "per replica, got a batch of ",
         size,
-        micro_batches,
-        message=(
-            f"micro_batches={micro_batches} needs at least {micro_batches} "
-            "images per replica, and a batch (the last of an epoch?) has "
-            "fewer: drop it with dataset.batch(..., drop_remainder=True)."
-        ),
+        " - the last batch of an epoch? Give fit a number of images that is "
+        "a multiple of the batch size, batch a tf.data.Dataset with "
+        "drop_remainder=True, or use fewer micro_batches.",
     )
     with tf.control_dependencies([enough]):
         size = tf.identity(size)

@@ -1,13 +1,19 @@
-"""The SimCLR model: a keras.Model whose train_step is contrastive learning."""
+"""The SimCLR model: a keras.Model whose train_step is contrastive learning.
+
+The step reads top to bottom: the batch, in any of its formats, becomes
+one `batch_formats.Batch` and is checked once (`batch_checks`); the two
+views are made; encoder and head project them; NT-Xent and the optional
+probe give the loss. The hooks Keras calls around the step (fit, the
+symbolic build, export) live in `model_hooks`.
+"""
 
 import inspect
 
 import keras
 import tensorflow as tf
 
-from keras_simclr import batch_checks, errors, export, gradient_cache, losses
+from keras_simclr import batch_checks, batch_formats, errors, gradient_cache, losses
 from keras_simclr import layers as simclr_layers
-from keras_simclr.data.crops import CROP_KEYS as CROPS
 from keras_simclr.layers.augmentation import simclr_augment
 from keras_simclr.layers.augmentation.image_inputs import (
     check_image_shape,
@@ -15,85 +21,15 @@ from keras_simclr.layers.augmentation.image_inputs import (
     to_float32,
 )
 from keras_simclr.layers.projection_head import ProjectionHead
+from keras_simclr.model_hooks import KerasHooks, deserialize_parts, worker_safe_logs
 
-
-def deserialize_parts(config, keys):
-    """A copy of a model's config with its serialized layers at `keys` rebuilt.
-
-    Args:
-        config: a `get_config()` dict.
-        keys: the entries holding serialized Keras objects (or None).
-
-    Returns:
-        A new dict; the entries at `keys` deserialized.
-
-    Example:
-
-    >>> layer = keras.saving.serialize_keras_object(keras.layers.Dense(2))
-    >>> type(deserialize_parts({"head": layer}, ["head"])["head"]).__name__
-    'Dense'
-    """
-    config = dict(config)
-    for key in keys:
-        if config.get(key) is not None:
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-    return config
-
-
-def worker_safe_logs(model, metrics):
-    """`{name: result}` of `metrics`, in a form `fit` can reduce over workers.
-
-    Keras 3 averages logs over workers with `strategy.reduce(..., axis=0)`,
-    which fails on scalars (tensorflow#72388): under
-    `MultiWorkerMirroredStrategy` every value gets shape (1,).
-
-    Args:
-        model: the model whose `distribute_strategy` is checked.
-        metrics: Keras metrics.
-
-    Returns:
-        dict of metric name to value.
-
-    Example:
-
-    >>> mean = keras.metrics.Mean(name="loss")
-    >>> mean.update_state(2.0)
-    >>> float(worker_safe_logs(keras.Sequential(), [mean])["loss"])
-    2.0
-    """
-    logs = {m.name: m.result() for m in metrics}
-    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-    return logs
-
-
-def _split_views_and_labels(data):
-    """Unpacks a batch into (x, view_pair or None, labels or None).
-
-    Accepts images, (images, labels), ((view1, view2),), ((view1, view2),
-    labels), {"view1": ..., "view2": ...} and {"crop1": ..., "crop2": ...}
-    (returned as the dict); a 2-tuple whose second element
-    has rank 4 is read as a pair of views, never as (images, labels).
-    """
-    x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-    if y is not None and getattr(y, "shape", None) is not None and len(y.shape) == 4:
-        return (x, y), None
-    if isinstance(x, dict) and set(x) == {"view1", "view2"}:
-        return (x["view1"], x["view2"]), y
-    if isinstance(x, dict) and set(x) == set(CROPS):
-        return x, y
-    if isinstance(x, (tuple, list)):
-        if len(x) != 2:
-            raise errors.UserInputError(
-                f"A tuple of inputs must be the two views (view1, view2), got "
-                f"{len(x)} elements."
-            )
-        return tuple(x), y
-    return x, y
+# deserialize_parts and worker_safe_logs stay importable from here
+# (keras_simclr.distillation.model imports them so).
+__all__ = ["SimCLR", "deserialize_parts", "worker_safe_logs"]
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
-class SimCLR(keras.Model):
+class SimCLR(KerasHooks, keras.Model):
     """SimCLR: contrastive pretraining of an encoder with `model.fit`.
 
     Each training step augments every image twice (on the device), encodes
@@ -115,6 +51,8 @@ class SimCLR(keras.Model):
       it for images not of the model's size): `{"crop1": ..., "crop2":
       ...}`, with or without labels; the step applies the rest of the
       augmentation (`augment(crop, crop=False)`: flip, colour, blur).
+    `keras_simclr.batch_formats` reads them, once per step, into one
+    `Batch`.
 
     Metrics: `loss` (the global NT-Xent, see `losses.nt_xent`),
     `contrastive_accuracy` (the positive has the largest logit among the
@@ -179,7 +117,10 @@ class SimCLR(keras.Model):
             head layer k (SimCLRv2; needs a `ProjectionHead`).
         micro_batches: k >= 1, the number of micro-batches each replica's
             batch is encoded in (see "Large batches in little memory");
-            must divide the per-replica batch. 1 is the ordinary step.
+            must divide the per-replica batch; a batch of unknown size (the
+            last of an epoch) splits unevenly but needs >= k images per
+            replica, or `fit` stops with one line naming the fix. 1 is the
+            ordinary step.
         **kwargs: base `keras.Model` arguments (name, ...).
 
     Example (a tiny encoder; for real runs e.g.
@@ -244,18 +185,10 @@ class SimCLR(keras.Model):
         )
 
     def build(self, input_shape):
-        if isinstance(input_shape, dict) and CROPS[0] in input_shape:
-            input_shape = input_shape[CROPS[0]]
-        views_given = isinstance(input_shape, dict) or (
-            isinstance(input_shape, (tuple, list))
-            and isinstance(input_shape[0], (tuple, list))
-        )
-        if isinstance(input_shape, dict):
-            input_shape = input_shape["view1"]
-        elif views_given:
-            input_shape = input_shape[0]
+        shapes = batch_formats.from_shapes(input_shape)
+        input_shape = shapes.parts[0]
         check_image_shape(input_shape)
-        if self.augment is None and not views_given:
+        if self.augment is None and shapes.views is None:
             self.augment = _default_augment(input_shape)
         if not self.encoder.built:
             self.encoder.build(input_shape)
@@ -278,22 +211,51 @@ class SimCLR(keras.Model):
 
     def call(self, inputs, training=None):
         """Returns the representation h of `inputs` (the first of a pair)."""
-        if isinstance(inputs, dict):
-            inputs = inputs[CROPS[0] if CROPS[0] in inputs else "view1"]
-        elif isinstance(inputs, (tuple, list)):
-            inputs = inputs[0]
-        inputs = check_images(inputs)
-        return self.encoder(to_float32(inputs), training=training)
+        images = check_images(batch_formats.from_data(inputs).parts[0])
+        return self.encoder(to_float32(images), training=training)
 
-    def _views(self, x, training):
-        if isinstance(x, dict):
-            return self._views_of_crops([x[key] for key in CROPS])
-        if isinstance(x, tuple):
-            views = [
-                check_images(view, name) for view, name in zip(x, ("view1", "view2"))
-            ]
-            return [to_float32(v) for v in views]
-        x = check_images(x)
+    def contrastive_and_probe_variables(self):
+        """The trainable variables, the probe's apart.
+
+        The probe learns from `stop_gradient` features, so its variables
+        get only the probe loss's gradient (and no weight decay).
+
+        Returns:
+            `(the other trainable variables, the probe's)`, each in the
+            order of `trainable_variables`; the second is empty without
+            a probe.
+
+        Example:
+
+        >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
+        ...                             keras.layers.Conv2D(4, 3),
+        ...                             keras.layers.GlobalAveragePooling2D()])
+        >>> model = SimCLR(encoder, num_classes=10)
+        >>> model.build((None, 8, 8, 3))
+        >>> others, probe = model.contrastive_and_probe_variables()
+        >>> [v.name for v in probe], len(others)  # others: conv (2), head (8)
+        (['kernel', 'bias'], 10)
+        """
+        probe = self.probe.trainable_variables if self.probe is not None else []
+        probe_ids = {id(v) for v in probe}
+        return [v for v in self.trainable_variables if id(v) not in probe_ids], probe
+
+    def _checked(self, data, where):
+        """The batch of `data`, in one structure, checked once."""
+        batch = batch_formats.from_data(data)
+        batch = batch_checks.checked_batch(batch, self.num_classes, where)
+        if not self.built:
+            # Without a strategy Keras builds nothing before tracing the
+            # step, and this step never goes through __call__.
+            self.build(batch.build_shape())
+        return batch
+
+    def _views(self, batch):
+        """The two float32 views of a checked batch."""
+        if batch.views is not None:
+            return [to_float32(view) for view in batch.views]
+        if batch.crops is not None:
+            return self._views_of_crops(batch.crops)
         if self.augment is None:
             raise errors.UserInputError(
                 "This SimCLR model was built on pairs of views and has no "
@@ -302,7 +264,7 @@ class SimCLR(keras.Model):
                 "(view1, view2) pairs."
             )
         # Every augmentation sees float images in [0, 1], whatever came in.
-        x = to_float32(x)
+        x = to_float32(batch.images)
         # Views are always random, in evaluation too: the validation loss
         # measures the contrastive task, with BN in inference mode.
         if isinstance(self.augment, keras.layers.Layer):
@@ -320,32 +282,16 @@ class SimCLR(keras.Model):
                 f"{type(self.augment).__name__}: use keras_simclr.layers."
                 "SimCLRAugment, or give whole images or finished views."
             )
-        views = []
-        for name, crop in zip(CROPS, crops):
-            crop = check_images(crop, name)
-            views.append(self.augment(to_float32(crop), training=True, crop=False))
-        return views
+        return [
+            self.augment(to_float32(crop), training=True, crop=False) for crop in crops
+        ]
 
-    def _build_for(self, x):
-        if not self.built:
-            # Without a strategy Keras builds nothing before tracing the
-            # step, and this step never goes through __call__.
-            if isinstance(x, dict):
-                self.build(tuple(x[CROPS[0]].shape))
-            else:
-                self.build(
-                    tuple(tuple(v.shape) for v in x)
-                    if isinstance(x, tuple)
-                    else tuple(x.shape)
-                )
-
-    def _forward(self, x, labels, training):
+    def _forward(self, batch, training):
         """Returns this replica's share of the loss and updates the metrics."""
-        self._build_for(x)
-        view1, view2 = self._views(x, training)
+        view1, view2 = self._views(batch)
         n = tf.shape(view1)[0]
         z, probe_features = self._project(tf.concat([view1, view2], axis=0), training)
-        return self._loss_and_metrics(z[:n], z[n:], probe_features, labels)
+        return self._loss_and_metrics(z[:n], z[n:], probe_features, batch.labels)
 
     def _project(self, views, training):
         """Returns (z, the probe's features) of a batch of views."""
@@ -384,34 +330,29 @@ class SimCLR(keras.Model):
         return tf.reduce_sum(per_view * labelled) / global_anchors
 
     def train_step(self, data):
-        x, labels = _split_views_and_labels(data)
-        where = ("training step ", self.optimizer.iterations)
-        x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
+        batch = self._checked(data, ("training step ", self.optimizer.iterations))
         if self.micro_batches > 1:
-            return self._micro_batch_train_step(x, labels)
+            return self._micro_batch_train_step(batch)
         with tf.GradientTape() as tape:
-            loss = self._forward(x, labels, training=True)
+            loss = self._forward(batch, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
-        if labels is None and self.probe is not None:
-            probe_ids = {id(v) for v in self.probe.trainable_variables}
-            variables = [v for v in variables if id(v) not in probe_ids]
+        if batch.labels is None:
+            variables = self.contrastive_and_probe_variables()[0]
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         return self._logs()
 
-    def _micro_batch_train_step(self, x, labels):
+    def _micro_batch_train_step(self, batch):
         """train_step by gradient caching; see `micro_batches`."""
-        self._build_for(x)
-        views = self._views(x, training=True)
+        views = self._views(batch)
+        labels = batch.labels
         with_probe = self.probe is not None and labels is not None
-        probe = self.probe.trainable_variables if self.probe is not None else []
-        probe_ids = {id(v) for v in probe}
-        variables = [v for v in self.trainable_variables if id(v) not in probe_ids]
+        variables, probe = self.contrastive_and_probe_variables()
         probe_variables = probe if with_probe else []
 
-        def project(batch):
-            z, probe_features = self._project(batch, training=True)
+        def project(micro_batch):
+            z, probe_features = self._project(micro_batch, training=True)
             return (z, probe_features) if with_probe else (z,)
 
         def scaled_loss(outputs):
@@ -443,67 +384,25 @@ class SimCLR(keras.Model):
         return list({id(v): v for v in variables}.values())
 
     def test_step(self, data):
-        x, labels = _split_views_and_labels(data)
-        where = ("an evaluation batch",)
-        x, labels = batch_checks.checked_batch(x, labels, self.num_classes, where)
+        batch = self._checked(data, ("an evaluation batch",))
         if self.micro_batches > 1:
-            self._micro_batch_test_step(x, labels)
+            self._micro_batch_test_step(batch)
         else:
-            self._forward(x, labels, training=False)
+            self._forward(batch, training=False)
         return self._logs()
 
-    def _micro_batch_test_step(self, x, labels):
+    def _micro_batch_test_step(self, batch):
         # In inference mode the micro-batches give the whole batch's values.
-        self._build_for(x)
         outputs = gradient_cache.encode(
-            lambda batch: self._project(batch, training=False),
-            self._views(x, training=False),
+            lambda views: self._project(views, training=False),
+            self._views(batch),
             self.micro_batches,
         )
         z1, z2 = outputs[0]
-        self._loss_and_metrics(z1, z2, tf.concat(outputs[1], axis=0), labels)
-
-    def fit(self, *args, **kwargs):
-        # Bad pixels or labels are found inside the compiled step; they
-        # surface as one-line errors rather than TensorFlow's trace.
-        with errors.graph_errors_as_user_errors():
-            return super().fit(*args, **kwargs)
-
-    def evaluate(self, *args, **kwargs):
-        with errors.graph_errors_as_user_errors():
-            return super().evaluate(*args, **kwargs)
+        self._loss_and_metrics(z1, z2, tf.concat(outputs[1], axis=0), batch.labels)
 
     def _logs(self):
         return worker_safe_logs(self, self.metrics)
-
-    def _multi_worker(self):
-        return isinstance(
-            self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy
-        )
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Overrides a private hook of Keras's TensorFlow trainer (Keras
-        # 3.15: `fit` and `evaluate` call it with the epoch iterator before
-        # the first step); Keras has no public way to check or skip the
-        # build it does. tests/test_model.py fails if the hook changes.
-        # Under MultiWorkerMirroredStrategy, Keras 3 reduces one input batch
-        # across workers to build the model symbolically, which fails on
-        # nested batches such as ((view1, view2), labels). A built model
-        # needs none of it.
-        if self.built and self._multi_worker():
-            return
-        if iterator is not None and self._distribute_strategy is not None:
-            # Keras averages the first batch over the replicas to build,
-            # which fails on replicas of unequal batches: check it first.
-            for _, _, batches in iterator:
-                first = next(batches)
-                break
-            x, _ = _split_views_and_labels(first)
-            batch_checks.check_replica_batches(
-                x[0] if isinstance(x, tuple) else x, self.distribute_strategy
-            )
-            iterator = [(None, None, iter([first]))]
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self):
         config = super().get_config()
@@ -524,40 +423,6 @@ class SimCLR(keras.Model):
         return cls(
             **deserialize_parts(config, ("encoder", "projection_head", "augment"))
         )
-
-    def export_encoder(self, path, include_projection=True, **kwargs):
-        """Writes the encoder (and head) as a TensorFlow SavedModel.
-
-        See `keras_simclr.export.export_encoder`: a `serving_default`
-        signature taking uint8 `images` and returning `representation`,
-        `projection` and the head's intermediate outputs; it loads, serves
-        and fine-tunes without keras_simclr.
-
-        Args:
-            path: directory to write to.
-            include_projection: also export the projection head's outputs.
-            **kwargs: `image_size`, `options` of `export.export_encoder`.
-
-        Returns:
-            `path`, as a string.
-
-        Example:
-
-        >>> import os, tempfile
-        >>> encoder = keras.Sequential([keras.Input((8, 8, 3)),
-        ...                             keras.layers.Conv2D(4, 3),
-        ...                             keras.layers.GlobalAveragePooling2D()])
-        >>> model = SimCLR(encoder)
-        >>> model.build((None, 8, 8, 3))
-        >>> path = model.export_encoder(
-        ...     os.path.join(tempfile.mkdtemp(), "saved_encoder"))
-        >>> loaded = tf.saved_model.load(path)
-        >>> outputs = loaded.signatures["serving_default"](
-        ...     images=tf.zeros((2, 8, 8, 3), tf.uint8))
-        >>> outputs["representation"].shape
-        TensorShape([2, 4])
-        """
-        return export.export_encoder(self, path, include_projection, **kwargs)
 
 
 def _default_augment(input_shape):

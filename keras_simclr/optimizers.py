@@ -12,7 +12,13 @@ from keras import ops
 
 from keras_simclr import errors
 
-__all__ = ["LARS"]
+__all__ = ["DEFAULT_EETA", "DEFAULT_MOMENTUM", "LARS", "check_momentum"]
+
+# The reference's momentum and LARS trust coefficient (SimCLR, tf2/run.py).
+DEFAULT_MOMENTUM = 0.9
+DEFAULT_EETA = 0.001
+
+_MOMENTUM_HINT = f"SimCLR uses {DEFAULT_MOMENTUM}."
 
 
 def _as_patterns(patterns, arg):
@@ -44,17 +50,35 @@ def _as_patterns(patterns, arg):
     return patterns, compiled
 
 
-def _non_negative(value, arg):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not value >= 0  # also rejects NaN
-        or value == float("inf")
-    ):
+def check_momentum(momentum):
+    """Returns `momentum` as a float if it is a number in [0, 1].
+
+    Args:
+        momentum: what the user passed.
+
+    Returns:
+        `float(momentum)`.
+
+    Raises:
+        UserInputError: `momentum` is not a finite number in [0, 1].
+
+    Example:
+
+    >>> check_momentum(0.9)
+    0.9
+    >>> check_momentum(-3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: momentum must be a finite number >= 0, got -3. ...
+    """
+    momentum = errors.check_positive_number(
+        "momentum", momentum, _MOMENTUM_HINT, allow_zero=True
+    )
+    if momentum > 1:
         raise errors.UserInputError(
-            f"`{arg}` must be a finite non-negative number. Received: {arg}={value!r}"
+            f"momentum must be in [0, 1], got {momentum:g}. {_MOMENTUM_HINT}"
         )
-    return float(value)
+    return momentum
 
 
 def _variable_path(variable):
@@ -164,9 +188,9 @@ class LARS(keras.optimizers.Optimizer):
     def __init__(
         self,
         learning_rate,
-        momentum=0.9,
+        momentum=DEFAULT_MOMENTUM,
         weight_decay=0.0,
-        eeta=0.001,
+        eeta=DEFAULT_EETA,
         nesterov=False,
         exclude_from_weight_decay=None,
         exclude_from_layer_adaptation=None,
@@ -176,21 +200,21 @@ class LARS(keras.optimizers.Optimizer):
         if isinstance(learning_rate, numbers.Real) and not isinstance(
             learning_rate, bool
         ):
-            learning_rate = _non_negative(learning_rate, "learning_rate")
-        momentum = _non_negative(momentum, "momentum")
-        if momentum > 1:
-            raise errors.UserInputError(
-                f"`momentum` must be in [0, 1]. Received: momentum={momentum}"
+            learning_rate = errors.check_positive_number(
+                "learning_rate", learning_rate, allow_zero=True
             )
-        weight_decay = _non_negative(
-            0.0 if weight_decay is None else weight_decay, "weight_decay"
+        momentum = check_momentum(momentum)
+        weight_decay = errors.check_positive_number(
+            "weight_decay",
+            0.0 if weight_decay is None else weight_decay,
+            "SimCLR uses 1e-6; 0 turns it off.",
+            allow_zero=True,
         )
-        eeta = _non_negative(eeta, "eeta")
-        if eeta == 0:
-            raise errors.UserInputError(
-                "`eeta` must be positive (0 would freeze every adapted "
-                "variable). Received: eeta=0"
-            )
+        eeta = errors.check_positive_number(
+            "eeta",
+            eeta,
+            f"SimCLR uses {DEFAULT_EETA}; 0 would freeze every adapted variable.",
+        )
         if not isinstance(nesterov, bool):
             raise errors.UserInputError(
                 f"`nesterov` must be a bool. Received: nesterov={nesterov!r}"

@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 import keras_simclr as ks
+from keras_simclr.errors import UserInputError
 from tests.replicas import run_with_replicas
 from tests.tiny_models import tiny_encoder
 
@@ -250,10 +251,32 @@ def test_a_batch_of_unknown_size_needs_an_image_per_micro_batch():
     model = make_model(8)
     model.compile(optimizer="sgd")
     pairs = tf.data.Dataset.from_tensor_slices((view1, view2)).batch(16)
+    # Was a 35-line InvalidArgumentError (issue 19); now one line naming the fix.
     with pytest.raises(
-        tf.errors.InvalidArgumentError, match="micro_batches=8 needs at least 8 images"
-    ):
+        UserInputError, match="micro_batches=8 needs at least 8 images"
+    ) as error:
         model.fit(pairs, epochs=1, verbose=0)
+    assert "\n" not in str(error.value)
+    assert "got a batch of 6" in str(error.value)
+    assert "drop_remainder=True" in str(error.value)
+
+
+def test_a_last_batch_smaller_than_micro_batches_is_one_line():
+    # Issue 19: SimCLR(micro_batches=4).fit(images[:10], batch_size=8).
+    images = (data(10)[0] * 255).astype(np.uint8)
+    model = make_model(4)
+    model.compile(optimizer="sgd")
+    with pytest.raises(UserInputError) as error:
+        model.fit(images, batch_size=8, epochs=1, verbose=0)
+    assert str(error.value) == (
+        "micro_batches=4 needs at least 4 images per replica, got a batch of 2 "
+        "- the last batch of an epoch? Give fit a number of images that is a "
+        "multiple of the batch size, batch a tf.data.Dataset with "
+        "drop_remainder=True, or use fewer micro_batches."
+    )
+    # The full batches still train: a multiple of the batch size works.
+    history = model.fit(images[:8], batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 def test_evaluation_in_micro_batches_is_the_whole_batch():

@@ -31,7 +31,7 @@ def build_schedule(recipe, steps_per_epoch, total_steps):
 
 
 def make_optimizer(
-    name, learning_rate, momentum=0.9, weight_decay=0.0, lars_exclude=()
+    name, learning_rate, momentum=None, weight_decay=0.0, lars_exclude=()
 ):
     """The optimizer called `name`, as every part of the library builds it.
 
@@ -46,7 +46,8 @@ def make_optimizer(
     Args:
         name: "lars", "sgd", "momentum" or "adam".
         learning_rate: a float or a `keras.optimizers.schedules` schedule.
-        momentum: momentum (not used by Adam).
+        momentum: momentum (not used by Adam); None is
+            `keras_simclr.optimizers.DEFAULT_MOMENTUM`.
         weight_decay: weight decay coefficient, 0 for none.
         lars_exclude: name fragments of the variables LARS leaves out.
 
@@ -55,17 +56,30 @@ def make_optimizer(
 
     Raises:
         RecipeError: an unknown `name`.
+        UserInputError: a negative `weight_decay`, a `momentum` outside
+            [0, 1].
 
     Example:
 
     >>> opt = make_optimizer("momentum", 0.1, momentum=0.9)
     >>> type(opt).__name__, bool(opt.nesterov)
     ('SGD', True)
+    >>> make_optimizer("sgd", 0.1, weight_decay=-10)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: weight_decay must be a finite number >= 0, got -10. ...
     """
     import keras
 
-    from keras_simclr import optimizers
+    from keras_simclr import errors, optimizers
 
+    weight_decay = errors.check_positive_number(
+        "weight_decay", weight_decay or 0.0, "Use 0 for none.", allow_zero=True
+    )
+    if name != "adam":
+        if momentum is None:
+            momentum = optimizers.DEFAULT_MOMENTUM
+        momentum = optimizers.check_momentum(momentum)
     if name == "lars":
         return optimizers.LARS(
             learning_rate,
@@ -125,13 +139,8 @@ def build_optimizer(recipe, model, steps_per_epoch, total_steps):
         lars_exclude=["probe"],
     )
     if wd and recipe.optimizer != "lars":
-        probe = model.probe.trainable_variables if model.probe is not None else []
-        skip = {id(v) for v in probe}
+        contrastive, probe = model.contrastive_and_probe_variables()
         optimizer.exclude_from_weight_decay(
-            var_list=[
-                v
-                for v in model.trainable_variables
-                if len(v.shape) <= 1 or id(v) in skip
-            ]
+            var_list=probe + [v for v in contrastive if len(v.shape) <= 1]
         )
     return optimizer
