@@ -1,7 +1,8 @@
 """The model a completed recipe describes: augmentation, encoder, SimCLR."""
 
-from keras_simclr import encoders
+from keras_simclr import encoders, layers
 from keras_simclr.layers.augmentation.color_distortion import JITTER_NAMES
+from keras_simclr.model import SimCLR
 
 #: The recipe fields passed to `SimCLRAugment` under the same names.
 AUGMENT_KNOBS = (
@@ -32,8 +33,6 @@ def build_augment(recipe):
     >>> build_augment(Recipe.from_preset("cifar10", crop_scale=(0.2, 1.0))).crop_scale
     (0.2, 1.0)
     """
-    from keras_simclr import layers
-
     size = recipe.image_size
     return layers.SimCLRAugment(
         size,
@@ -87,9 +86,6 @@ def build_model(recipe, num_classes=None):
     >>> model.projection_head.num_layers, model.temperature
     (3, 0.5)
     """
-    from keras_simclr import layers
-    from keras_simclr.model import SimCLR
-
     head = layers.ProjectionHead(
         num_layers=recipe.proj_layers,
         output_dim=recipe.proj_dim,

@@ -1,5 +1,8 @@
 """The optimisation of a recipe: the learning-rate schedule and the optimizer."""
 
+import keras
+
+from keras_simclr import errors, optimizers, schedules
 from keras_simclr.recipes.settings import RecipeError
 
 
@@ -21,8 +24,6 @@ def build_schedule(recipe, steps_per_epoch, total_steps):
     >>> round(float(schedule(1000)), 6)  # decayed to 0 at the end
     0.0
     """
-    from keras_simclr import schedules
-
     peak = schedules.scaled_learning_rate(
         recipe.learning_rate, recipe.batch_size, recipe.learning_rate_scaling
     )
@@ -69,10 +70,6 @@ def make_optimizer(
     ...
     keras_simclr.errors.UserInputError: weight_decay must be a finite number >= 0, got -10. ...
     """
-    import keras
-
-    from keras_simclr import errors, optimizers
-
     weight_decay = errors.check_positive_number(
         "weight_decay", weight_decay or 0.0, "Use 0 for none.", allow_zero=True
     )
