@@ -28,6 +28,7 @@ from keras_simclr.runs.distillation import distill
 from keras_simclr.runs.errors import (
     CheckpointWriteError,
     NonFiniteLoss,
+    RunBusyError,
     RunError,
     RunSettingError,
 )

@@ -114,7 +114,10 @@ def _local(path):
 
 def _create(path, record):
     """Creates the lock file with `record`; False if one exists already."""
-    partial = f"{path}.partial-{record['token'][:8]}"
+    # Not `path` + a suffix: ram:// takes a file for existing when another
+    # name starts with its name.
+    folder, name = path.rsplit("/", 1)
+    partial = f"{folder}/.{record['token'][:8]}-{name}"
     files.write_atomic(partial, json.dumps(record))
     try:
         local = _local(path)

@@ -152,7 +152,7 @@ def _check_steps(model_dir, latest, recorded, total_steps):
             "that trained it), or use a new model_dir",
             field="train_steps",
         )
-    if latest is None and recorded:
+    if latest is None and recorded and trained < total_steps:
         raise RunSettingError(
             f"{model_dir} holds a run trained {trained} steps and no checkpoint "
             f"to continue it from — pass train_steps={trained} to keep it as it "
