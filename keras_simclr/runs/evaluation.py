@@ -291,15 +291,17 @@ def finetune(
 def export(model_dir, export_dir=None, include_projection=True, overwrite=False):
     """Exports a run's encoder as a TF SavedModel (any gfile URL).
 
-    Nothing is overwritten unless `overwrite` (then the old content goes,
-    all of it), and nothing goes into the run's checkpoints (their
-    rotation deletes it): see `keras_simclr.export.check_export_path`.
+    Another folder's content is never overwritten unless `overwrite` (then
+    the old content goes, all of it), and nothing goes into the run's
+    checkpoints (their rotation deletes it): see
+    `keras_simclr.export.check_export_path`. The run's own export,
+    `model_dir/saved_encoder`, is written again from its model.keras.
 
     Args:
         model_dir: the run's folder.
         export_dir: default `model_dir/saved_encoder`.
         include_projection: also export the projection head's outputs.
-        overwrite: replace what `export_dir` holds.
+        overwrite: replace what another `export_dir` holds.
 
     Returns:
         The SavedModel's path.
@@ -328,7 +330,9 @@ def export(model_dir, export_dir=None, include_projection=True, overwrite=False)
     pretrain`), or fix model_dir
     """
     model_dir = str(model_dir)
-    target = str(export_dir or files.join(model_dir, "saved_encoder"))
+    own = files.join(model_dir, "saved_encoder")
+    target = str(export_dir or own)
+    overwrite = overwrite or target == own
     ks_export.check_export_path(target, overwrite)
     _, model = load_run(model_dir)
     inside = target.startswith(model_dir.rstrip("/") + "/")

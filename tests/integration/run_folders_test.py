@@ -230,6 +230,10 @@ def test_exports_refuse_to_overwrite_and_replace_whole_when_asked(run, tmp_path)
     assert sorted(served(images=tf.zeros((1, 16, 16, 3), tf.uint8))) == [
         "representation"
     ]
+    # The run's own export is written again from its model.keras.
+    own = folder / "saved_encoder"
+    assert (own / "saved_model.pb").exists()
+    assert runs.export(str(folder)) == str(own)
 
 
 def test_an_export_into_the_runs_checkpoints_is_refused(run):
