@@ -12,7 +12,8 @@ from keras_simclr import evaluation as ks_evaluation
 from keras_simclr import export as ks_export
 from keras_simclr.runs import files, lock, results
 from keras_simclr.runs.errors import RunSettingError
-from keras_simclr.runs.training import CONFIG, MODEL, _verbose
+from keras_simclr.runs.plan import CONFIG, MODEL
+from keras_simclr.runs.training import _verbose
 
 __all__ = ["export", "finetune", "fraction_key", "linear_eval", "load_run"]
 

@@ -7,7 +7,8 @@ The folder it writes is one that `linear_eval`, `finetune`, `export` and
 from keras_simclr import pretrained, recipes
 from keras_simclr.runs import files, lock, results
 from keras_simclr.runs.errors import RunSettingError
-from keras_simclr.runs.training import CONFIG, TRACES, _save_model
+from keras_simclr.runs.plan import CONFIG, TRACES
+from keras_simclr.runs.training import _save_model
 
 __all__ = ["import_checkpoint"]
 
@@ -38,7 +39,7 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
         checkpoint: a name of `keras_simclr.pretrained.RELEASED_MODELS`, a
             folder holding a TF2 checkpoint or a checkpoint prefix.
         model_dir: the run folder to write (any gfile URL); it must hold
-            no trace of a run (`keras_simclr.runs.training.TRACES`) but this
+            no trace of a run (`keras_simclr.runs.plan.TRACES`) but this
             same import (then its record is returned, nothing written).
         image_size: the side of the images the encoder will see.
         export: also write the encoder's SavedModel, saved_encoder/.

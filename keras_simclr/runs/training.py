@@ -13,7 +13,6 @@ A run's folder (`model_dir`, any `tf.io.gfile` URL: local, gs://, ram://):
 """
 
 import contextlib
-import dataclasses
 import math
 import sys
 import tempfile
@@ -25,13 +24,9 @@ import tensorflow as tf
 from keras_simclr import data, recipes
 from keras_simclr import strategy as strategies
 from keras_simclr.runs import checkpoints, files, lock, results
-from keras_simclr.runs.errors import RunSettingError
+from keras_simclr.runs.plan import CHECKPOINTS, CONFIG, MODEL, plan_pretraining
 
 __all__ = ["pretrain"]
-
-CONFIG, MODEL, CHECKPOINTS = "config.json", "model.keras", "checkpoints"
-# What makes a folder a run's: `pretrain` refuses a recipe that differs.
-TRACES = (CONFIG, MODEL, results.RESULTS, CHECKPOINTS)
 
 
 class _StopAtStep(keras.callbacks.Callback):
@@ -92,107 +87,6 @@ def _tensorflow_setup(recipe):
         )
 
 
-@dataclasses.dataclass
-class _Plan:
-    """What a `pretrain` call does, decided before anything is written."""
-
-    recipe: recipes.Recipe  # completed from the dataset's description
-    steps_per_epoch: int
-    total_steps: int
-    latest: checkpoints.Checkpoint = None  # the checkpoint to resume from
-    imported: bool = False  # starts from the model import_checkpoint wrote
-    finished: dict = None  # the "pretrain" record of a run already done
-
-    @property
-    def start_step(self):
-        return self.latest.step if self.latest else 0
-
-
-def _imported(model_dir, latest):
-    """Whether the run starts from a model `import_checkpoint` wrote."""
-    done = results.read_results(model_dir)
-    return latest is None and results.IMPORT in done and "pretrain" not in done
-
-
-def _check_same_run(recipe, model_dir, latest):
-    """Refuses a recipe that differs from the run the folder holds.
-
-    The run is the newest checkpoint's recipe, else config.json; a folder
-    that holds a trace of a run but no recipe is refused too.
-    """
-    saved = (latest.state.get("recipe") if latest else None) or files.read_json(
-        files.join(model_dir, CONFIG)
-    )
-    if saved is None:
-        traces = [
-            name for name in TRACES if files.gfile.exists(files.join(model_dir, name))
-        ]
-        if traces:
-            raise RunSettingError(
-                f"{model_dir} holds {', '.join(traces)} but no record of the recipe "
-                "that wrote them (config.json) — use a new model_dir",
-                field="model_dir",
-            )
-        return
-    for key, before, now in recipe.resume_differences(saved):
-        raise RunSettingError(
-            f"{model_dir} holds a run with {key}={before!r}, not {now!r} — pass "
-            f"{key}={before} to resume it, or use a new model_dir",
-            field=key,
-        )
-
-
-def _check_steps(model_dir, latest, recorded, total_steps):
-    """Refuses a recipe whose steps would make the records lie about the model."""
-    trained = max(latest.step if latest else 0, recorded["steps"] if recorded else 0)
-    if trained > total_steps:
-        raise RunSettingError(
-            f"{model_dir} holds a run trained {trained} steps, more than this "
-            f"recipe's {total_steps} — pass train_steps={trained} (or the recipe "
-            "that trained it), or use a new model_dir",
-            field="train_steps",
-        )
-    if latest is None and recorded and trained < total_steps:
-        raise RunSettingError(
-            f"{model_dir} holds a run trained {trained} steps and no checkpoint "
-            f"to continue it from — pass train_steps={trained} to keep it as it "
-            "is, or use a new model_dir",
-            field="train_steps",
-        )
-
-
-def _plan(recipe, model_dir, chief):
-    """Reads the folder and decides the call; refuses what would overwrite it.
-
-    Raises:
-        RunSettingError: the folder holds another run, a run trained
-            further than `recipe` asks, or a model it cannot continue.
-    """
-    info = data.describe(recipe.dataset, recipe.split, recipe.data_dir)
-    recipe = recipe.complete(info)
-    steps_per_epoch = data.steps_per_epoch(info.num_examples, recipe.batch_size)
-    total_steps = recipe.train_steps or recipe.epochs * steps_per_epoch
-    plan = _Plan(recipe, steps_per_epoch, total_steps)
-    plan.latest = checkpoints.latest_checkpoint(
-        files.join(model_dir, CHECKPOINTS), warn=chief
-    )
-    _check_same_run(recipe, model_dir, plan.latest)
-    has_model = files.gfile.exists(files.join(model_dir, MODEL))
-    recorded = results.read_results(model_dir).get("pretrain") if has_model else None
-    _check_steps(model_dir, plan.latest, recorded, total_steps)
-    latest_step = plan.latest.step if plan.latest else total_steps
-    if recorded and recorded["steps"] == total_steps == latest_step:
-        plan.finished = recorded
-    plan.imported = _imported(model_dir, plan.latest)
-    if has_model and not (plan.latest or plan.imported or plan.finished):
-        raise RunSettingError(
-            f"{model_dir} holds {MODEL} but neither a checkpoint nor a record of "
-            "its training — use a new model_dir",
-            field="model_dir",
-        )
-    return plan
-
-
 def _verbose(verbose):
     """Keras progress bars when interactive, one line per epoch otherwise."""
     if verbose != "auto":
@@ -223,7 +117,7 @@ def pretrain(
 
     The folder is the run's: while the call runs it holds the folder's
     writer lock (`keras_simclr.runs.lock`), and a folder that holds any
-    trace of a run (`TRACES`) refuses, before anything is written, a
+    trace of a run (`keras_simclr.runs.plan.TRACES`) refuses, before anything is written, a
     recipe whose settings that matter differ (`Recipe.resume_differences`),
     fewer steps than its model has, or more steps without a checkpoint to
     continue from.
@@ -310,7 +204,7 @@ def _scratch():
 def _pretrain(
     *, recipe, model_dir, write_dir, strategy, chief, extra_callbacks, keep, verbose
 ):
-    plan = _plan(recipe, model_dir, chief)
+    plan = plan_pretraining(recipe, model_dir, chief)
     if plan.finished:
         if chief:
             print(
