@@ -218,14 +218,7 @@ def _pretrain(
     data.check_batch_size(recipe.batch_size, replicas, recipe.micro_batches)
     _tensorflow_setup(recipe)
     model, inputs = _model_and_inputs(plan, strategy)
-    if plan.latest:
-        checkpoints.restore_checkpoint(model, plan.latest.path)
-        print(
-            f"keras-simclr: resuming from step {plan.start_step} ({plan.latest.path})",
-            flush=True,
-        )
-    elif plan.imported:
-        _start_from_import(model, model_dir)
+    _start(model, plan, model_dir)
     if chief:  # only now: the folder's checkpoint, if any, fits this recipe
         files.write_json(files.join(model_dir, CONFIG), recipe.to_dict())
     callbacks = _callbacks(plan, write_dir, keep)
@@ -316,6 +309,18 @@ def _fit(model, inputs, plan, callbacks, verbose):
         verbose=verbose,
     )
     return {k: float(v[-1]) for k, v in history.history.items()}
+
+
+def _start(model, plan, model_dir):
+    """Restores the checkpoint the plan resumes from, or the imported model."""
+    if plan.latest:
+        checkpoints.restore_checkpoint(model, plan.latest.path)
+        print(
+            f"keras-simclr: resuming from step {plan.start_step} ({plan.latest.path})",
+            flush=True,
+        )
+    elif plan.imported:
+        _start_from_import(model, model_dir)
 
 
 def _start_from_import(model, model_dir):
