@@ -31,9 +31,10 @@ from keras_simclr.runs.errors import RunBusyError, RunSettingError
 __all__ = ["LOCK", "check_folder", "hold", "holder"]
 
 LOCK = "lock.json"
-# A holder on another host that has not renewed its lease for this long is gone.
-LEASE_SECONDS = 600
-RENEW_SECONDS = 60
+# A holder on another host that has not renewed its lease for this long is
+# gone (a Colab runtime recycled onto another machine, a preempted worker).
+LEASE_SECONDS = 150
+RENEW_SECONDS = 30
 # The tokens of the locks this process holds (a lock of this pid and not in
 # here was left behind by an earlier call that could not release it).
 _HELD = set()
@@ -144,6 +145,17 @@ def _describe(record):
     )
 
 
+def _fix(record, path):
+    """How to get the lock: wait, let another host's lease run out, delete it."""
+    if record.get("host") == socket.gethostname():
+        return f"wait for it to end, or if that process is gone, delete {path}"
+    left = LEASE_SECONDS - (time.time() - float(record["renewed"]))
+    return (
+        "wait for it to end; if it is gone, run again once its lease runs out "
+        f"(in {left:.0f} s), or delete {path}"
+    )
+
+
 def check_folder(model_dir):
     """Refuses a `model_dir` that is a file.
 
@@ -193,8 +205,7 @@ def _acquire(model_dir, purpose):
             continue  # released meanwhile
         if _alive(found):
             raise RunBusyError(
-                f"{model_dir} is in use by {_describe(found)} — wait for it to "
-                f"end, or if that process is gone, delete {path}",
+                f"{model_dir} is in use by {_describe(found)} — {_fix(found, path)}",
                 field="model_dir",
             )
         print(

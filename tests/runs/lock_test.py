@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -130,9 +131,17 @@ def test_another_hosts_lock_is_held_until_its_lease_expires(tmp_path, capsys):
         renewed=time.time() - lock.LEASE_SECONDS + 30,
     )
     _plant(tmp_path, **fresh)
-    with pytest.raises(errors.RunBusyError, match="pid 1 on elsewhere"):
+    with pytest.raises(errors.RunBusyError) as refused:
         with lock.hold(tmp_path, "pretrain"):
             pass
+    message = str(refused.value)
+    left = int(re.search(r"\(in (\d+) s\)", message).group(1))
+    assert 20 <= left <= 30
+    assert message == (
+        f"{tmp_path} is in use by pretrain (pid 1 on elsewhere, since then) — wait "
+        f"for it to end; if it is gone, run again once its lease runs out (in {left} "
+        f"s), or delete {tmp_path}/lock.json"
+    )
     _plant(tmp_path, **dict(fresh, renewed=time.time() - lock.LEASE_SECONDS - 30))
     with lock.hold(tmp_path, "pretrain"):
         pass
