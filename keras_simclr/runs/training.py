@@ -191,6 +191,16 @@ def pretrain(
         )
 
 
+def _restore_config(plan, model_dir):
+    """Writes a missing config.json again from the checkpoint's own record."""
+    path = files.join(model_dir, CONFIG)
+    saved = plan.latest.state.get("recipe") if plan.latest else None
+    if saved is None or files.gfile.exists(path):
+        return False
+    files.write_json(path, saved)
+    return True
+
+
 @contextlib.contextmanager
 def _scratch():
     """A temporary folder for a worker's copy of the run's files."""
@@ -207,9 +217,14 @@ def _pretrain(
     plan = plan_pretraining(recipe, model_dir, chief)
     if plan.finished:
         if chief:
+            done = (
+                "nothing trained; its missing config.json written again"
+                if _restore_config(plan, model_dir)
+                else "nothing trained or written"
+            )
             print(
                 f"keras-simclr: {model_dir} holds this run, finished at step "
-                f"{plan.total_steps}; nothing trained or written",
+                f"{plan.total_steps}; {done}",
                 flush=True,
             )
         return dict(plan.finished, steps_this_run=0)

@@ -85,6 +85,19 @@ def test_rerunning_a_finished_run_keeps_its_record_and_writes_nothing(run, capsy
     ) in capsys.readouterr().out
 
 
+def test_a_lost_config_is_written_again_from_the_checkpoints_record(run, capsys):
+    dataset, folder = run
+    config = (folder / "config.json").read_text()
+    (folder / "config.json").unlink()
+    before = _digests(folder)
+    assert ks.pretrain(_recipe(dataset), str(folder), verbose=0)["steps_this_run"] == 0
+    assert "nothing trained; its missing config.json written again" in (
+        capsys.readouterr().out
+    )
+    assert json.loads((folder / "config.json").read_text()) == json.loads(config)
+    assert {k: v for k, v in _digests(folder).items() if k != "config.json"} == before
+
+
 def test_deleted_checkpoints_and_another_recipe_are_refused_before_writing(run):
     dataset, folder = run
     shutil.rmtree(folder / "checkpoints")
