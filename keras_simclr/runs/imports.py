@@ -7,7 +7,7 @@ The folder it writes is one that `linear_eval`, `finetune`, `export` and
 from keras_simclr import pretrained, recipes
 from keras_simclr.runs import files, lock, results
 from keras_simclr.runs.errors import RunSettingError
-from keras_simclr.runs.plan import CONFIG, TRACES
+from keras_simclr.runs.plan import CONFIG, traces
 from keras_simclr.runs.training import _save_model
 
 __all__ = ["import_checkpoint"]
@@ -94,12 +94,10 @@ def _done(model_dir, checkpoint, image_size):
         image_size,
     ):
         return recorded
-    traces = [
-        name for name in TRACES if files.gfile.exists(files.join(model_dir, name))
-    ]
-    if traces:
+    found = traces(model_dir)
+    if found:
         raise RunSettingError(
-            f"{model_dir} already holds a run ({', '.join(traces)}) — import into "
+            f"{model_dir} already holds a run ({', '.join(found)}) — import into "
             "a new model_dir",
             field="model_dir",
         )

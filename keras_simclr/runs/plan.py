@@ -13,7 +13,15 @@ from keras_simclr import data, recipes
 from keras_simclr.runs import checkpoints, files, results
 from keras_simclr.runs.errors import RunSettingError
 
-__all__ = ["CONFIG", "MODEL", "CHECKPOINTS", "TRACES", "Plan", "plan_pretraining"]
+__all__ = [
+    "CONFIG",
+    "MODEL",
+    "CHECKPOINTS",
+    "TRACES",
+    "Plan",
+    "plan_pretraining",
+    "traces",
+]
 
 CONFIG, MODEL, CHECKPOINTS = "config.json", "model.keras", "checkpoints"
 # What makes a folder a run's.
@@ -53,6 +61,25 @@ class Plan:
         return self.latest.step if self.latest else 0
 
 
+def traces(model_dir):
+    """The names of `TRACES` that `model_dir` holds.
+
+    Args:
+        model_dir: a folder (any gfile URL); it may not exist.
+
+    Returns:
+        A list of names, in `TRACES`' order; empty for a new folder.
+
+    Example:
+
+    >>> keras_simclr.runs.update_results("runs/old", "linear_eval", {"top1": 0.5})
+    {'linear_eval': {'top1': 0.5}}
+    >>> traces("runs/old"), traces("runs/new")
+    (['results.json'], [])
+    """
+    return [name for name in TRACES if files.gfile.exists(files.join(model_dir, name))]
+
+
 def _imported(model_dir, latest):
     """Whether the run starts from a model `import_checkpoint` wrote."""
     done = results.read_results(model_dir)
@@ -69,12 +96,10 @@ def _check_same_run(recipe, model_dir, latest):
         files.join(model_dir, CONFIG)
     )
     if saved is None:
-        traces = [
-            name for name in TRACES if files.gfile.exists(files.join(model_dir, name))
-        ]
-        if traces:
+        found = traces(model_dir)
+        if found:
             raise RunSettingError(
-                f"{model_dir} holds {', '.join(traces)} but no record of the recipe "
+                f"{model_dir} holds {', '.join(found)} but no record of the recipe "
                 "that wrote them (config.json) — use a new model_dir",
                 field="model_dir",
             )

@@ -264,3 +264,15 @@ def test_an_export_into_the_runs_checkpoints_is_refused(run):
             "deletes — export elsewhere, e.g. to the run's saved_encoder folder"
         )
     assert _digests(folder) == before
+
+
+def test_an_import_into_a_run_is_refused_before_reading_the_checkpoint(run):
+    _, folder = run
+    before = _digests(folder)
+    with pytest.raises(runs.RunSettingError) as refused:
+        runs.import_checkpoint("simclrv2/r50_1x_sk1/pretrained", str(folder))
+    assert str(refused.value) == (
+        f"{folder} already holds a run (config.json, model.keras, results.json, "
+        "checkpoints) — import into a new model_dir"
+    )
+    assert _digests(folder) == before
