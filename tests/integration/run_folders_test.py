@@ -18,7 +18,8 @@ import keras_simclr as ks
 from keras_simclr import runs
 from keras_simclr.errors import UserInputError
 from keras_simclr.runs import lock
-from tests.command_line import CPU_ENV, run_in_process
+from tests.command_line import run_in_process
+from tests.lock_holder import held_by_another_process
 
 STEPS = 4
 
@@ -146,37 +147,17 @@ def test_a_folder_with_a_model_and_no_record_is_refused(run):
     assert _digests(folder) == before
 
 
-_HOLD = """
-import sys
-from keras_simclr.runs import lock
-with lock.hold(sys.argv[1], "pretrain"):
-    print("held", flush=True)
-    sys.stdin.read()
-"""
-
-
 def test_a_second_pretrain_on_a_folder_in_use_is_refused(finished, tmp_path):
     dataset, _ = finished
     folder = tmp_path / "new_run"
     # The first pretrain call: another process, holding the folder's lock.
-    first = subprocess.Popen(
-        [sys.executable, "-c", _HOLD, str(folder)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=dict(CPU_ENV, PYTHONPATH=os.getcwd()),
-    )
-    try:
-        assert first.stdout.readline() == "held\n"
+    with held_by_another_process(folder) as first:
         with pytest.raises(runs.RunBusyError) as refused:
             ks.pretrain(_recipe(dataset, proj_dim=32), str(folder), verbose=0)
         assert str(refused.value).startswith(
             f"{folder} is in use by pretrain (pid {first.pid} on {socket.gethostname()}"
         )
         assert os.listdir(folder) == [lock.LOCK]  # nothing of the second call
-    finally:
-        first.stdin.close()
-        first.wait(timeout=60)
 
 
 def test_a_stale_lock_is_taken_over_with_a_warning(run, capsys):

@@ -11,16 +11,7 @@ import time
 import pytest
 
 from keras_simclr.runs import errors, lock
-from tests.command_line import CPU_ENV
-
-# A process that holds the lock of argv[1] until its stdin closes.
-_HOLDER = """
-import sys
-from keras_simclr.runs import lock
-with lock.hold(sys.argv[1], "pretrain"):
-    print("held", flush=True)
-    sys.stdin.read()
-"""
+from tests.lock_holder import held_by_another_process
 
 
 def _dead_pid():
@@ -40,16 +31,7 @@ def _plant(folder, **record):
 
 def test_a_lock_held_by_another_process_is_refused_naming_it(tmp_path):
     run = tmp_path / "run"
-    env = dict(CPU_ENV, PYTHONPATH=os.getcwd())
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(run)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with held_by_another_process(run) as holder:
         with pytest.raises(errors.RunBusyError) as refused:
             with lock.hold(run, "pretrain"):
                 pass
@@ -62,10 +44,6 @@ def test_a_lock_held_by_another_process_is_refused_naming_it(tmp_path):
             f"— wait for it to end, or if that process is gone, delete {run}/lock.json"
         )
         assert lock.holder(run)["pid"] == holder.pid
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=60)
-    assert holder.returncode == 0
     assert lock.holder(run) is None and not run.exists()  # made, then removed
 
 
