@@ -17,6 +17,7 @@ fine-tuned with `tf.GradientTape` or `keras.layers.TFSMLayer`.
 import contextlib
 import json
 import os
+import re
 
 import keras
 import tensorflow as tf
@@ -26,7 +27,12 @@ from keras_simclr.layers.augmentation.image_inputs import to_float32
 from keras_simclr.layers.projection_head import ProjectionHead
 from keras_simclr.parts import all_layers, as_image_size, input_image_size, split_model
 
-__all__ = ["export_encoder", "SERVING_SIGNATURE", "TRAINING_SIGNATURE"]
+__all__ = [
+    "check_export_path",
+    "export_encoder",
+    "SERVING_SIGNATURE",
+    "TRAINING_SIGNATURE",
+]
 
 #: Signature of inference (batch norm uses its moving statistics).
 SERVING_SIGNATURE = "serving_default"
@@ -34,6 +40,9 @@ SERVING_SIGNATURE = "serving_default"
 TRAINING_SIGNATURE = "train"
 #: Description of the export, written next to the SavedModel's variables.
 METADATA_FILE = os.path.join("assets.extra", "keras_simclr.json")
+# The folders of a run's checkpoints (`keras_simclr.runs.checkpoints`),
+# which checkpoint rotation deletes.
+_CHECKPOINTS, _CHECKPOINT = "checkpoints", re.compile(r"^ckpt-\d+$")
 
 
 def _parts(model):
@@ -87,6 +96,78 @@ def _local_batch_norm(layers):
             layer.synchronized = True
 
 
+def _in_checkpoints(path):
+    """Whether `path` is a run's checkpoints folder, or inside it."""
+    parts = path.rstrip("/").split("/")
+    for i, name in enumerate(parts):
+        if name != _CHECKPOINTS:
+            continue
+        if i + 1 < len(parts) and _CHECKPOINT.match(parts[i + 1]):
+            return True
+        folder = "/".join(parts[: i + 1])
+        if tf.io.gfile.isdir(folder) and any(
+            _CHECKPOINT.match(entry.rstrip("/"))
+            for entry in tf.io.gfile.listdir(folder)
+        ):
+            return True
+    return False
+
+
+def check_export_path(path, overwrite=False):
+    """Refuses an export path whose content the export would destroy.
+
+    Args:
+        path: the folder a SavedModel is to be written to (any gfile URL).
+        overwrite: allow replacing what a non-empty folder holds.
+
+    Returns:
+        `path`, as a string.
+
+    Raises:
+        UserInputError: `path` is a file; a folder that holds files (unless
+            `overwrite`); or a run's checkpoints folder or inside it (even
+            with `overwrite`: checkpoint rotation deletes what is there).
+
+    Example:
+
+    >>> tf.io.gfile.makedirs("old_export/assets")
+    >>> check_export_path("old_export")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: old_export already holds files (assets) —
+    pass overwrite=True to replace all of them, or export to a new folder
+    >>> check_export_path("old_export", overwrite=True)
+    'old_export'
+    >>> check_export_path("run/checkpoints/ckpt-20/encoder")  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: run/checkpoints/ckpt-20/encoder is inside a run's
+    checkpoints, which checkpoint rotation deletes — export elsewhere, e.g. to the
+    run's saved_encoder folder
+    """
+    path = os.fspath(path)
+    if _in_checkpoints(path):
+        raise errors.UserInputError(
+            f"{path} is inside a run's checkpoints, which checkpoint rotation "
+            "deletes — export elsewhere, e.g. to the run's saved_encoder folder"
+        )
+    if not tf.io.gfile.exists(path):
+        return path
+    if not tf.io.gfile.isdir(path):
+        raise errors.UserInputError(
+            f"{path} is an existing file — pass a folder path (it is created), "
+            "or delete the file"
+        )
+    held = sorted(entry.rstrip("/") for entry in tf.io.gfile.listdir(path))
+    if held and not overwrite:
+        shown = ", ".join(held[:4]) + (", ..." if len(held) > 4 else "")
+        raise errors.UserInputError(
+            f"{path} already holds files ({shown}) — pass overwrite=True to "
+            "replace all of them, or export to a new folder"
+        )
+    return path
+
+
 def _unique(variables):
     seen, result = set(), []
     for variable in variables:
@@ -96,7 +177,14 @@ def _unique(variables):
     return result
 
 
-def export_encoder(model, path, include_projection=True, image_size=None, options=None):
+def export_encoder(
+    model,
+    path,
+    include_projection=True,
+    image_size=None,
+    options=None,
+    overwrite=False,
+):
     """Writes the encoder (and head) of `model` as a TensorFlow SavedModel.
 
     The SavedModel needs neither keras_simclr nor any registered custom
@@ -151,9 +239,16 @@ def export_encoder(model, path, include_projection=True, image_size=None, option
         options: a `tf.saved_model.SaveOptions`, e.g. with
             `experimental_io_device="/job:localhost"` to save a model
             trained under `TPUStrategy` to a local disk.
+        overwrite: replace what `path` holds (all of it: nothing of the
+            old content is left). Without it, a folder that holds files is
+            refused, and nothing is written.
 
     Returns:
         `path`, as a string.
+
+    Raises:
+        UserInputError: see `check_export_path`; a model that is not
+            built, or an `image_size` that differs from the encoder's.
 
     Example:
 
@@ -170,6 +265,7 @@ def export_encoder(model, path, include_projection=True, image_size=None, option
     >>> {name: tuple(value.shape) for name, value in sorted(out.items())}
     {'head_layer_1': (2, 8), 'projection': (2, 6), 'representation': (2, 4)}
     """
+    path = check_export_path(path, overwrite)
     encoder, head = _parts(model)
     if not include_projection:
         head = None
@@ -183,7 +279,6 @@ def export_encoder(model, path, include_projection=True, image_size=None, option
     parts = [part for part in (encoder, head) if part is not None]
     forward = _Forward(encoder, head)
     root = _exportable(parts)
-    path = os.fspath(path)
     with _local_batch_norm(parts):
         call = tf.function(forward, autograph=False)
         for dtype in (tf.uint8, tf.float32):
@@ -195,6 +290,8 @@ def export_encoder(model, path, include_projection=True, image_size=None, option
             SERVING_SIGNATURE: _signature(forward, height, width, training=False),
             TRAINING_SIGNATURE: _signature(forward, height, width, training=True),
         }
+        if tf.io.gfile.exists(path):  # checked: empty, or overwrite=True
+            tf.io.gfile.rmtree(path)
         tf.saved_model.save(root, path, signatures=signatures, options=options)
     outputs = signatures[SERVING_SIGNATURE].get_concrete_function().structured_outputs
     _write_metadata(path, height, width, outputs)

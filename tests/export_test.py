@@ -12,7 +12,9 @@ import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr import export
+from keras_simclr.errors import UserInputError
 from tests.replicas import run_with_replicas
+from tests.tiny_models import tiny_simclr
 
 SIZE = 16
 HEAD = dict(num_layers=3, hidden_dim=32, output_dim=16)
@@ -369,3 +371,51 @@ def test_model_trained_under_mirrored_strategy_exports_and_evaluates():
     assert out["replicas"] == 2
     assert out["knn"] == 1.0  # k = 1 on its own bank: every image finds itself
     assert out["diff"] < 1e-5
+
+
+def test_an_export_never_overwrites_unless_asked_and_then_replaces_whole(tmp_path):
+    model = tiny_simclr()
+    model(np.zeros((1, 8, 8, 3), "uint8"))
+    target = tmp_path / "encoder"
+    model.export_encoder(str(target))
+    stale = target / "assets" / "old_vocabulary.txt"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_text("another model's")
+    graph = (target / "saved_model.pb").read_bytes()
+    for write in (
+        lambda **kw: export.export_encoder(model, target, **kw),
+        lambda **kw: model.export_encoder(str(target), **kw),
+    ):
+        with pytest.raises(UserInputError) as refused:
+            write()
+        assert str(refused.value) == (
+            f"{target} already holds files (assets, assets.extra, "
+            "fingerprint.pb, saved_model.pb, ...) — pass overwrite=True to replace "
+            "all of them, or export to a new folder"
+        )
+        assert (target / "saved_model.pb").read_bytes() == graph
+        assert stale.read_text() == "another model's"
+    model.export_encoder(str(target), overwrite=True)
+    assert not stale.exists()
+    assert sorted(os.listdir(target / "assets")) == []
+    served = tf.saved_model.load(str(target)).signatures["serving_default"]
+    h = served(images=tf.zeros((2, 8, 8, 3), tf.uint8))["representation"]
+    np.testing.assert_allclose(h, model.encoder(tf.zeros((2, 8, 8, 3))), atol=1e-5)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert export.export_encoder(model, empty) == str(empty)  # an empty folder: fine
+
+
+def test_an_export_into_checkpoints_is_refused(tmp_path):
+    model = tiny_simclr()
+    model(np.zeros((1, 8, 8, 3), "uint8"))
+    (tmp_path / "checkpoints" / "ckpt-10").mkdir(parents=True)
+    for target in (
+        tmp_path / "checkpoints" / "ckpt-10",
+        tmp_path / "checkpoints" / "ckpt-20" / "encoder",
+        tmp_path / "checkpoints",
+    ):
+        with pytest.raises(UserInputError, match="inside a run's checkpoints"):
+            export.export_encoder(model, target, overwrite=True)
+    assert os.listdir(tmp_path / "checkpoints") == ["ckpt-10"]
+    assert os.listdir(tmp_path / "checkpoints" / "ckpt-10") == []

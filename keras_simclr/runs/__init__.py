@@ -6,7 +6,9 @@ resumes from the newest checkpoint that verifies. `linear_eval`, `finetune`,
 `distill` (SimCLRv2's third stage) and `export` work on the same folder;
 `import_checkpoint` makes one from Google's released checkpoints.
 `AtomicCheckpoint` is the callback that writes the checkpoints, usable in
-any `model.fit`.
+any `model.fit`. A folder is one run: `lock` keeps a second process from
+writing it at the same time, and `plan` refuses, before anything is
+written, a recipe that would overwrite the run it holds.
 
 Example (a notebook cell; run it again after a disconnect; hours of
 training, so not run here):
@@ -28,6 +30,7 @@ from keras_simclr.runs.distillation import distill
 from keras_simclr.runs.errors import (
     CheckpointWriteError,
     NonFiniteLoss,
+    RunBusyError,
     RunError,
     RunSettingError,
 )

@@ -20,10 +20,12 @@ never renamed (object stores and ram:// cannot rename a folder atomically).
 
 import re
 import sys
+from typing import NamedTuple
 
 import keras
 import numpy as np
 
+from keras_simclr import errors
 from keras_simclr.parts import all_layers
 from keras_simclr.runs import files
 from keras_simclr.runs.errors import (
@@ -34,6 +36,7 @@ from keras_simclr.runs.errors import (
 
 __all__ = [
     "AtomicCheckpoint",
+    "Checkpoint",
     "latest_checkpoint",
     "list_checkpoints",
     "restore_checkpoint",
@@ -48,6 +51,26 @@ WEIGHTS, GENERATORS, STATE, MANIFEST = (
     "manifest.json",
 )
 _NAME = re.compile(r"^ckpt-(\d+)/?$")
+
+
+class Checkpoint(NamedTuple):
+    """A complete checkpoint, as `latest_checkpoint` finds it.
+
+    Attributes:
+        step: the global step it holds.
+        path: its folder, `.../ckpt-<step>`.
+        state: its state.json dict (the step and what the caller added).
+
+    Example:
+
+    >>> step, path, state = Checkpoint(10, "checkpoints/ckpt-10", {"step": 10})
+    >>> Checkpoint(10, "checkpoints/ckpt-10", {"step": 10}).path
+    'checkpoints/ckpt-10'
+    """
+
+    step: int
+    path: str
+    state: dict
 
 
 def _generators(model):
@@ -210,7 +233,7 @@ def latest_checkpoint(directory, warn=True):
             skipped.
 
     Returns:
-        `(step, path, state)` with the state.json dict, or None.
+        A `Checkpoint(step, path, state)` with the state.json dict, or None.
 
     Example:
 
@@ -219,14 +242,14 @@ def latest_checkpoint(directory, warn=True):
     >>> model.optimizer.build(model.trainable_variables)
     >>> _ = save_checkpoint(model, "checkpoints", 10, state={"epochs": 6})
     >>> latest_checkpoint("checkpoints")
-    (10, 'checkpoints/ckpt-10', {'epochs': 6, 'step': 10})
+    Checkpoint(step=10, path='checkpoints/ckpt-10', state={'epochs': 6, 'step': 10})
     >>> print(latest_checkpoint("empty"))
     None
     """
     for step, path in reversed(list_checkpoints(directory)):
         problem = verify_checkpoint(path)
         if problem is None:
-            return step, path, files.read_json(files.join(path, STATE))
+            return Checkpoint(step, path, files.read_json(files.join(path, STATE)))
         if warn:
             print(
                 f"keras-simclr: warning: skipping checkpoint {path}: {problem}",
@@ -331,15 +354,10 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     def __init__(self, directory, every_n_steps, start_step=0, keep=2, state=None):
         super().__init__()
-        if every_n_steps < 1 or keep < 1:
-            raise RunSettingError(
-                f"every_n_steps={every_n_steps} and keep={keep} must be >= 1 — "
-                "use positive values"
-            )
         self.directory = directory
-        self.every_n_steps = every_n_steps
+        self.every_n_steps = errors.check_positive_int("every_n_steps", every_n_steps)
+        self.keep = errors.check_positive_int("keep", keep)
         self.step = self.saved_step = start_step
-        self.keep = keep
         self.state = state
 
     def on_train_batch_end(self, batch, logs=None):

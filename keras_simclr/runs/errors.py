@@ -41,10 +41,10 @@ class RunSettingError(RunError, UserInputError):
     Example:
 
     >>> try:
-    ...     keras_simclr.runs.AtomicCheckpoint("checkpoints", every_n_steps=0)
+    ...     keras_simclr.runs.linear_eval("runs/demo", epochs=0)
     ... except RunSettingError as error:
-    ...     print(error)
-    every_n_steps=0 and keep=2 must be >= 1 — use positive values
+    ...     print(error.field)
+    epochs
     """
 
 
@@ -86,5 +86,22 @@ class CheckpointWriteError(RunError, OSError):
     Example:
 
     >>> issubclass(CheckpointWriteError, OSError)
+    True
+    """
+
+
+class RunBusyError(RunSettingError):
+    """Another running process holds the run folder's writer lock.
+
+    A `RunSettingError`: the fix is to wait, use another folder, or delete
+    the lock of a process that is gone (the message names it).
+
+    Args:
+        message: `<what> — <how to fix>`, naming the holder.
+        field: "model_dir".
+
+    Example:
+
+    >>> issubclass(RunBusyError, keras_simclr.errors.UserInputError)
     True
     """

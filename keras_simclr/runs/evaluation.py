@@ -5,11 +5,15 @@ model and the recipe; these functions read them, so the dataset and image
 size need not be repeated.
 """
 
+import contextlib
+
 from keras_simclr import data, saving
 from keras_simclr import evaluation as ks_evaluation
-from keras_simclr.runs import files, results
+from keras_simclr import export as ks_export
+from keras_simclr.runs import files, lock, results
 from keras_simclr.runs.errors import RunSettingError
-from keras_simclr.runs.training import CONFIG, _verbose
+from keras_simclr.runs.plan import CONFIG, MODEL
+from keras_simclr.runs.training import _verbose
 
 __all__ = ["export", "finetune", "fraction_key", "linear_eval", "load_run"]
 
@@ -25,7 +29,7 @@ def load_run(model_dir):
         run) and the `SimCLR` model of `model_dir/model.keras`.
 
     Raises:
-        RunSettingError: `model_dir` holds no model.keras.
+        RunSettingError: `model_dir` holds no model.keras, or is a file.
 
     Example:
 
@@ -46,7 +50,8 @@ def load_run(model_dir):
     >>> recipe["dataset"], type(loaded).__name__
     ('shapes', 'SimCLR')
     """
-    path = files.join(model_dir, "model.keras")
+    lock.check_folder(model_dir)
+    path = files.join(model_dir, MODEL)
     if not files.gfile.exists(path):
         raise RunSettingError(
             f"no pretrained model in {model_dir} (no model.keras) — pretrain into it "
@@ -115,7 +120,8 @@ def save_stage(model_dir, stage, label_fraction, model, metrics):
     """Saves a stage's model and its metrics into a run's folder.
 
     The model goes to `<fraction_key>.keras` in `model_dir`, the metrics,
-    with `model` (that path), under the same key in results.json.
+    with `model` (that path), under the same key in results.json, both
+    while holding the folder's writer lock.
 
     Args:
         model_dir: the run's folder.
@@ -126,6 +132,9 @@ def save_stage(model_dir, stage, label_fraction, model, metrics):
 
     Returns:
         The metrics as stored.
+
+    Raises:
+        RunBusyError: another running process holds `model_dir`'s lock.
 
     Example:
 
@@ -139,10 +148,11 @@ def save_stage(model_dir, stage, label_fraction, model, metrics):
     """
     key = fraction_key(stage, label_fraction)
     path = files.join(model_dir, f"{key}.keras")
-    with files.local_output(path) as local:
-        model.save(local)
     metrics = dict(metrics, model=path)
-    results.update_results(model_dir, key, metrics)
+    with lock.hold(model_dir, stage):
+        with files.local_output(path) as local:
+            model.save(local)
+        results.update_results(model_dir, key, metrics)
     return metrics
 
 
@@ -202,7 +212,8 @@ def linear_eval(
         verbose=_verbose(verbose),
         **settings,
     )
-    results.update_results(model_dir, "linear_eval", metrics)
+    with lock.hold(model_dir, "linear_eval"):
+        results.update_results(model_dir, "linear_eval", metrics)
     return metrics
 
 
@@ -278,19 +289,30 @@ def finetune(
     return classifier, metrics
 
 
-def export(model_dir, export_dir=None, include_projection=True):
+def export(model_dir, export_dir=None, include_projection=True, overwrite=False):
     """Exports a run's encoder as a TF SavedModel (any gfile URL).
+
+    Another folder's content is never overwritten unless `overwrite` (then
+    the old content goes, all of it), and nothing goes into the run's
+    checkpoints (their rotation deletes it): see
+    `keras_simclr.export.check_export_path`. The run's own export,
+    `model_dir/saved_encoder`, is written again from its model.keras.
 
     Args:
         model_dir: the run's folder.
         export_dir: default `model_dir/saved_encoder`.
         include_projection: also export the projection head's outputs.
+        overwrite: replace what another `export_dir` holds.
 
     Returns:
         The SavedModel's path.
 
     Raises:
-        RunSettingError: `export_dir` is an existing file.
+        UserInputError: `export_dir` is a file, holds files (without
+            `overwrite`) or is inside the run's checkpoints.
+        RunSettingError: no model.keras in `model_dir`.
+        RunBusyError: `export_dir` is inside `model_dir` and another running
+            process holds its lock.
 
     Example:
 
@@ -308,12 +330,14 @@ def export(model_dir, export_dir=None, include_projection=True):
     model.keras) — pretrain into it first (keras_simclr.pretrain or `keras-simclr
     pretrain`), or fix model_dir
     """
-    target = str(export_dir or files.join(model_dir, "saved_encoder"))
-    if files.gfile.exists(target) and not files.gfile.isdir(target):
-        raise RunSettingError(
-            f"export_dir {target} is an existing file — pass a folder path "
-            "(it is created), or delete the file",
-            field="export_dir",
-        )
+    model_dir = str(model_dir)
+    own = files.join(model_dir, "saved_encoder")
+    target = str(export_dir or own)
+    overwrite = overwrite or target == own
+    ks_export.check_export_path(target, overwrite)
     _, model = load_run(model_dir)
-    return model.export_encoder(target, include_projection=include_projection)
+    inside = target.startswith(model_dir.rstrip("/") + "/")
+    with lock.hold(model_dir, "export") if inside else contextlib.nullcontext():
+        return model.export_encoder(
+            target, include_projection=include_projection, overwrite=overwrite
+        )

@@ -5,9 +5,10 @@ The folder it writes is one that `linear_eval`, `finetune`, `export` and
 """
 
 from keras_simclr import pretrained, recipes
-from keras_simclr.runs import files, results
+from keras_simclr.runs import files, lock, results
 from keras_simclr.runs.errors import RunSettingError
-from keras_simclr.runs.training import CONFIG, _save_model
+from keras_simclr.runs.plan import CONFIG, traces
+from keras_simclr.runs.training import _save_model
 
 __all__ = ["import_checkpoint"]
 
@@ -37,8 +38,9 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
     Args:
         checkpoint: a name of `keras_simclr.pretrained.RELEASED_MODELS`, a
             folder holding a TF2 checkpoint or a checkpoint prefix.
-        model_dir: the run folder to write (any gfile URL); it must not hold
-            a pretraining run already.
+        model_dir: the run folder to write (any gfile URL); it must hold
+            no trace of a run (`keras_simclr.runs.plan.TRACES`) but this
+            same import (then its record is returned, nothing written).
         image_size: the side of the images the encoder will see.
         export: also write the encoder's SavedModel, saved_encoder/.
 
@@ -47,8 +49,9 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
         num_classes (of the checkpoint's supervised head, or None), model.
 
     Raises:
-        RunSettingError: `model_dir` already holds a pretraining run, or an
-            image_size too small for the checkpoint's stem.
+        RunSettingError: `model_dir` already holds a run, or an image_size
+            too small for the checkpoint's stem.
+        RunBusyError: another running process holds `model_dir`'s lock.
         recipes.RecipeError: image_size < 8.
         UserInputError, pretrained.CheckpointMismatchError: no such checkpoint,
             or not the reference's layout.
@@ -75,14 +78,33 @@ def import_checkpoint(checkpoint, model_dir, *, image_size=224, export=True):
     (e.g. 'simclrv2/r50_1x_sk1/pretrained'), or give a checkpoint path.
     """
     model_dir = str(model_dir)
-    if files.gfile.exists(files.join(model_dir, "checkpoints")) or (
-        "pretrain" in results.read_results(model_dir)
+    with lock.hold(model_dir, "import"):
+        done = _done(model_dir, checkpoint, image_size)
+        if done is not None:
+            return done
+        return _import(checkpoint, model_dir, image_size, export)
+
+
+def _done(model_dir, checkpoint, image_size):
+    """The record of this very import, if the folder holds it; refuses any
+    other trace of a run."""
+    recorded = results.read_results(model_dir).get(results.IMPORT)
+    if recorded and (recorded["checkpoint"], recorded["image_size"]) == (
+        str(checkpoint),
+        image_size,
     ):
+        return recorded
+    found = traces(model_dir)
+    if found:
         raise RunSettingError(
-            f"{model_dir} already holds a pretraining run — import into a new "
-            "model_dir",
+            f"{model_dir} already holds a run ({', '.join(found)}) — import into "
+            "a new model_dir",
             field="model_dir",
         )
+    return None
+
+
+def _import(checkpoint, model_dir, image_size, export):
     recipes.Recipe(image_size=image_size).validate()
     found = pretrained.architecture(checkpoint)
     if not found["cifar_stem"] and image_size < 32:

@@ -12,6 +12,7 @@ A run's folder (`model_dir`, any `tf.io.gfile` URL: local, gs://, ram://):
     results.json     summaries: "pretrain", then one key per evaluation
 """
 
+import contextlib
 import math
 import sys
 import tempfile
@@ -22,12 +23,10 @@ import tensorflow as tf
 
 from keras_simclr import data, recipes
 from keras_simclr import strategy as strategies
-from keras_simclr.runs import checkpoints, files, results
-from keras_simclr.runs.errors import RunSettingError
+from keras_simclr.runs import checkpoints, files, lock, results
+from keras_simclr.runs.plan import CHECKPOINTS, CONFIG, MODEL, plan_pretraining
 
 __all__ = ["pretrain"]
-
-CONFIG = "config.json"
 
 
 class _StopAtStep(keras.callbacks.Callback):
@@ -88,31 +87,6 @@ def _tensorflow_setup(recipe):
         )
 
 
-def _imported(model_dir, latest):
-    """Whether the run starts from a model `import_checkpoint` wrote."""
-    done = results.read_results(model_dir)
-    return latest is None and results.IMPORT in done and "pretrain" not in done
-
-
-def _check_compatible(recipe, model_dir, latest):
-    """Refuses to resume a checkpoint, or to continue an imported model,
-    with different settings."""
-    if _imported(model_dir, latest):
-        saved = files.read_json(files.join(model_dir, CONFIG))
-    elif latest is None:
-        return
-    else:
-        saved = latest[2].get("recipe") or files.read_json(
-            files.join(model_dir, CONFIG)
-        )
-    for key, before, now in recipe.resume_differences(saved or {}):
-        raise RunSettingError(
-            f"{model_dir} holds a run with {key}={before!r}, not {now!r} — pass "
-            f"{key}={before} to resume it, or use a new model_dir",
-            field=key,
-        )
-
-
 def _verbose(verbose):
     """Keras progress bars when interactive, one line per epoch otherwise."""
     if verbose != "auto":
@@ -135,10 +109,18 @@ def pretrain(
     disconnect: it picks the newest checkpoint that verifies (skipping a
     broken one with a warning), restores weights, optimizer, random
     generators and the data position, and trains the remaining steps. A
-    finished run trains nothing and rewrites its model files. A `model_dir`
-    that `keras_simclr.runs.import_checkpoint` wrote (and no checkpoint yet)
-    starts from the imported encoder and projection head: continued
-    pretraining, refused if the recipe's architecture differs.
+    finished run trains nothing and writes nothing (its results.json entry
+    is returned). A `model_dir` that `keras_simclr.runs.import_checkpoint`
+    wrote (and no checkpoint yet) starts from the imported encoder and
+    projection head: continued pretraining, refused if the recipe's
+    architecture differs.
+
+    The folder is the run's: while the call runs it holds the folder's
+    writer lock (`keras_simclr.runs.lock`), and a folder that holds any
+    trace of a run (`keras_simclr.runs.plan.TRACES`) refuses, before anything is written, a
+    recipe whose settings that matter differ (`Recipe.resume_differences`),
+    fewer steps than its model has, or more steps without a checkpoint to
+    continue from.
 
     Args:
         recipe: a `keras_simclr.recipes.Recipe`, a preset name or a dict of
@@ -158,7 +140,9 @@ def pretrain(
     Raises:
         recipes.RecipeError, data.DataError, data.PipelineError: bad
             settings or data.
-        RunSettingError: model_dir holds a run with other settings.
+        RunSettingError: model_dir holds a run with other settings, or
+            is a file.
+        RunBusyError: another running process holds model_dir's lock.
         NonFiniteLoss: the loss diverged (the last checkpoint is kept).
         CheckpointWriteError: a checkpoint could not be written.
 
@@ -189,40 +173,94 @@ def pretrain(
         )
     strategy = strategy or tf.distribute.get_strategy()
     model_dir = str(model_dir)
+    lock.check_folder(model_dir)
+    # Only the chief writes model_dir, so only it holds the lock. The other
+    # workers write to a scratch folder (the Keras multi-worker pattern):
+    # every worker saves, one copy is kept.
     chief = strategies.is_chief()
-    # Workers other than the chief write to a scratch folder (the Keras
-    # multi-worker pattern): every worker saves, one copy is kept.
-    write_dir = model_dir if chief else tempfile.mkdtemp(prefix="keras-simclr-worker-")
-    try:
+    with lock.hold(model_dir, "pretrain", renew=True) if chief else _scratch() as held:
         return _pretrain(
-            recipe,
-            model_dir,
-            write_dir,
-            strategy,
-            chief,
-            callbacks,
-            keep_checkpoints,
-            _verbose(verbose),
+            recipe=recipe,
+            model_dir=model_dir,
+            write_dir=model_dir if chief else held,
+            strategy=strategy,
+            chief=chief,
+            extra_callbacks=callbacks,
+            keep=keep_checkpoints,
+            verbose=_verbose(verbose),
         )
+
+
+def _restore_config(plan, model_dir):
+    """Writes a missing config.json again from the checkpoint's own record."""
+    path = files.join(model_dir, CONFIG)
+    saved = plan.latest.state.get("recipe") if plan.latest else None
+    if saved is None or files.gfile.exists(path):
+        return False
+    files.write_json(path, saved)
+    return True
+
+
+@contextlib.contextmanager
+def _scratch():
+    """A temporary folder for a worker's copy of the run's files."""
+    folder = tempfile.mkdtemp(prefix="keras-simclr-worker-")
+    try:
+        yield folder
     finally:
-        if not chief:
-            files.remove(write_dir)
+        files.remove(folder)
 
 
 def _pretrain(
-    recipe, model_dir, write_dir, strategy, chief, extra_callbacks, keep, verbose
+    *, recipe, model_dir, write_dir, strategy, chief, extra_callbacks, keep, verbose
 ):
-    info = data.describe(recipe.dataset, recipe.split, recipe.data_dir)
-    recipe = recipe.complete(info)
-    latest = checkpoints.latest_checkpoint(
-        files.join(model_dir, "checkpoints"), warn=chief
-    )
-    _check_compatible(recipe, model_dir, latest)
+    plan = plan_pretraining(recipe, model_dir, chief)
+    if plan.finished:
+        if chief:
+            done = (
+                "nothing trained; its missing config.json written again"
+                if _restore_config(plan, model_dir)
+                else "nothing trained or written"
+            )
+            print(
+                f"keras-simclr: {model_dir} holds this run, finished at step "
+                f"{plan.total_steps}; {done}",
+                flush=True,
+            )
+        return dict(plan.finished, steps_this_run=0)
+    recipe = plan.recipe
     replicas = strategy.num_replicas_in_sync
     data.check_batch_size(recipe.batch_size, replicas, recipe.micro_batches)
     _tensorflow_setup(recipe)
-    start_step = latest[0] if latest else 0
-    inputs, info, steps_per_epoch = data.pretraining_dataset(
+    model, inputs = _model_and_inputs(plan, strategy)
+    _start(model, plan, model_dir)
+    if chief:  # only now: the folder's checkpoint, if any, fits this recipe
+        files.write_json(files.join(model_dir, CONFIG), recipe.to_dict())
+    callbacks = _callbacks(plan, write_dir, keep)
+    started = time.time()
+    metrics = _fit(model, inputs, plan, [*callbacks, *extra_callbacks], verbose)
+    seconds = time.time() - started
+    steps_run = plan.total_steps - plan.start_step
+    steps_per_second = callbacks[0].steps_per_second() or steps_run / max(seconds, 1e-9)
+    _save_model(model, write_dir, chief and recipe.export)
+    summary = dict(
+        steps=plan.total_steps,
+        steps_this_run=steps_run,
+        seconds=round(seconds, 1),
+        images_per_second=round(steps_per_second * recipe.batch_size, 1),
+        replicas=replicas,
+        model=files.join(model_dir, MODEL),
+        **metrics,
+    )
+    if chief:
+        results.update_results(model_dir, "pretrain", summary)
+    return summary
+
+
+def _model_and_inputs(plan, strategy):
+    """The compiled model and its input stream, from the plan's start step."""
+    recipe = plan.recipe
+    inputs, info, _ = data.pretraining_dataset(
         recipe.dataset,
         global_batch_size=recipe.batch_size,
         image_size=recipe.image_size,
@@ -233,76 +271,71 @@ def _pretrain(
         augment=recipes.build_augment(recipe),
         with_labels=recipe.probe,
         seed=recipe.seed,
-        start_step=start_step,
+        start_step=plan.start_step,
         shuffle_buffer=recipe.shuffle_buffer,
         cache=recipe.cache,
         on_corrupt="skip" if recipe.skip_corrupt else "error",
     )
-    total_steps = recipe.train_steps or recipe.epochs * steps_per_epoch
     size = recipe.image_size
     with strategy.scope():
         model = recipes.build_model(recipe, info.num_classes)
         model.build((None, size, size, 3))
-        optimizer = recipes.build_optimizer(recipe, model, steps_per_epoch, total_steps)
+        optimizer = recipes.build_optimizer(
+            recipe, model, plan.steps_per_epoch, plan.total_steps
+        )
         model.compile(optimizer=optimizer, jit_compile=recipe.jit_compile)
         model.optimizer.build(model.trainable_variables)
-    if latest:
-        checkpoints.restore_checkpoint(model, latest[1])
-        print(
-            f"keras-simclr: resuming from step {start_step} ({latest[1]})", flush=True
-        )
-    elif _imported(model_dir, latest):
-        _start_from_import(model, model_dir)
-    if chief:  # only now: the folder's checkpoint, if any, fits this recipe
-        files.write_json(files.join(model_dir, CONFIG), recipe.to_dict())
+    return model, inputs
+
+
+def _callbacks(plan, write_dir, keep):
+    """The run's callbacks; the first is the `_StopAtStep`."""
     logs = files.join(write_dir, "logs")
     files.gfile.makedirs(logs)
-    stopper = _StopAtStep(start_step, total_steps)
-    callbacks = [
-        stopper,
+    recipe = plan.recipe
+    return [
+        _StopAtStep(plan.start_step, plan.total_steps),
         checkpoints.AtomicCheckpoint(
-            files.join(write_dir, "checkpoints"),
-            recipe.checkpoint_steps or steps_per_epoch,
-            start_step,
+            files.join(write_dir, CHECKPOINTS),
+            recipe.checkpoint_steps or plan.steps_per_epoch,
+            plan.start_step,
             keep=keep,
             state={"recipe": recipe.to_dict()},
         ),
         _CSVLogger(files.join(logs, "metrics.csv"), append=True),
         keras.callbacks.TensorBoard(logs),
-        *extra_callbacks,
     ]
+
+
+def _fit(model, inputs, plan, callbacks, verbose):
+    """Trains the remaining steps; returns the last metrics ({} if none)."""
+    if plan.start_step >= plan.total_steps:
+        return {}
     # Keras epochs are data epochs, or the whole run when it is shorter; the
     # batch of a step depends on the step only, so this is just display.
-    fit_steps = min(steps_per_epoch, total_steps)
-    metrics = {}
-    started = time.time()
-    if start_step < total_steps:
-        history = model.fit(
-            inputs,
-            epochs=math.ceil(total_steps / fit_steps),
-            initial_epoch=start_step // fit_steps,
-            steps_per_epoch=fit_steps,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-        metrics = {k: float(v[-1]) for k, v in history.history.items()}
-    seconds = time.time() - started
-    steps_run = max(0, total_steps - start_step)
-    steps_per_second = stopper.steps_per_second() or steps_run / max(seconds, 1e-9)
-    _save_model(model, write_dir, chief and recipe.export)
-    summary = dict(
-        steps=total_steps,
-        steps_this_run=steps_run,
-        seconds=round(seconds, 1),
-        images_per_second=round(steps_per_second * recipe.batch_size, 1),
-        replicas=replicas,
-        model=files.join(model_dir, "model.keras"),
-        **metrics,
+    fit_steps = min(plan.steps_per_epoch, plan.total_steps)
+    history = model.fit(
+        inputs,
+        epochs=math.ceil(plan.total_steps / fit_steps),
+        initial_epoch=plan.start_step // fit_steps,
+        steps_per_epoch=fit_steps,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=verbose,
     )
-    if chief:
-        results.update_results(model_dir, "pretrain", summary)
-    return summary
+    return {k: float(v[-1]) for k, v in history.history.items()}
+
+
+def _start(model, plan, model_dir):
+    """Restores the checkpoint the plan resumes from, or the imported model."""
+    if plan.latest:
+        checkpoints.restore_checkpoint(model, plan.latest.path)
+        print(
+            f"keras-simclr: resuming from step {plan.start_step} ({plan.latest.path})",
+            flush=True,
+        )
+    elif plan.imported:
+        _start_from_import(model, model_dir)
 
 
 def _start_from_import(model, model_dir):
@@ -324,10 +357,9 @@ def _save_model(model, write_dir, export):
     The encoder is exported from a copy loaded from model.keras, outside any
     strategy: a SavedModel cannot capture distributed variables.
     """
-    path = files.join(write_dir, "model.keras")
+    path = files.join(write_dir, MODEL)
     with files.local_output(path) as local:
         model.save(local)
         if export:
             target = files.join(write_dir, "saved_encoder")
-            files.remove(target)
-            keras.saving.load_model(local).export_encoder(target)
+            keras.saving.load_model(local).export_encoder(target, overwrite=True)

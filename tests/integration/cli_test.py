@@ -130,7 +130,7 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
         rerun, capture_output=True, text=True, timeout=400, env=CPU_ENV
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "resuming from step 3" in proc.stdout
+    assert "finished at step 3; nothing trained or written" in proc.stdout
     assert "(0 in this run)" in proc.stdout
     assert sorted(os.listdir(model_dir / "checkpoints")) == ["ckpt-3"]
 
@@ -173,7 +173,10 @@ def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
         rerun, capture_output=True, text=True, timeout=400, env=CPU_ENV
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "resuming from step 3" in proc.stdout
+    assert (
+        "finished at step 3; nothing trained; its missing config.json written again"
+        in proc.stdout
+    )
     assert json.loads((model_dir / "config.json").read_text())["resnet_depth"] == 18
 
     # linear-eval and export read the run's config and model.

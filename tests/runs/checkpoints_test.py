@@ -128,3 +128,29 @@ def test_incomplete_checkpoints_are_never_loaded(tmp_path):
     runs.save_checkpoint(model, directory, 6)
     assert sorted(os.listdir(directory)) == ["ckpt-4", "ckpt-6"]
     assert runs.latest_checkpoint(directory)[0] == 6
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(every_n_steps=0), "every_n_steps must be >= 1, got 0."),
+        (dict(every_n_steps=2, keep=1.5), "keep must be an integer >= 1, got 1.5."),
+        (dict(every_n_steps=True), "every_n_steps must be an integer >= 1, got True."),
+    ],
+)
+def test_atomic_checkpoint_checks_its_arguments(arguments, message):
+    with pytest.raises(ks.errors.UserInputError) as refused:
+        runs.AtomicCheckpoint("checkpoints", **arguments)
+    assert str(refused.value) == message
+
+
+def test_the_latest_checkpoint_has_named_fields(tmp_path):
+    model = _tiny_model()
+    directory = str(tmp_path / "checkpoints")
+    runs.save_checkpoint(model, directory, 7, state={"recipe": {"seed": 1}})
+    latest = runs.latest_checkpoint(directory)
+    assert (latest.step, latest.path, latest.state) == (
+        7,
+        f"{directory}/ckpt-7",
+        {"recipe": {"seed": 1}, "step": 7},
+    )
