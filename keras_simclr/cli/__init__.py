@@ -25,6 +25,9 @@ from keras_simclr.cli import commands, errors, options
 FLAGS = flags.FLAGS
 COMMANDS = commands.COMMANDS
 UsageError = errors.UsageError
+# A refused flag's error lists the command's flags up to this many (else it
+# points to the command's --help).
+MOST_FLAGS_LISTED = 12
 
 
 def _given():
@@ -59,7 +62,7 @@ def _refuse_unread_flags(name, given):
     if readers:
         what += f" ({_and(readers)} read{'s' if len(readers) == 1 else ''} "
         what += "it)" if one else "them)"
-    if len(command.flags) > 12:
+    if len(command.flags) > MOST_FLAGS_LISTED:
         flags_are = f"see `keras-simclr {name} --help` for its flags"
     else:
         flags_are = f"{name}'s flags are {_listed(command.flags)}"
@@ -129,7 +132,12 @@ def main(argv):
             print(reported[0], file=sys.stderr, flush=True)
             sys.exit(reported[1])
         if errors.is_decode_error(error):
-            errors.explain_decode_error(error, FLAGS.dataset, FLAGS.split or "train")
+            errors.explain_decode_error(
+                error,
+                FLAGS.dataset,
+                FLAGS.split or "train",
+                can_skip="skip_corrupt" in COMMANDS[argv[1]].flags,
+            )
         raise
 
 
