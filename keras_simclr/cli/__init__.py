@@ -171,9 +171,11 @@ def help_text(command=None, full=False):
     """
     if command:
         entry = COMMANDS[command]
-        needs = "; ".join(
-            " or ".join(f"--{flag}" for flag in required.flags)
-            for required in entry.required
+        needs = _and(
+            [
+                " or ".join(f"--{flag}" for flag in required.flags)
+                for required in entry.required
+            ]
         )
         text = (
             f"keras-simclr {command}: {entry.summary}\n\n    {entry.example}\n\n"
