@@ -16,6 +16,10 @@ long run, not run here):
 
 __version__ = "0.3.0"
 
+# First: the `keras-simclr` command silences TensorFlow's start-up logs
+# before TensorFlow loads (see keras_simclr.startup).
+from keras_simclr import startup  # isort: skip
+
 from keras_simclr import (
     callbacks,
     data,

@@ -1,20 +1,28 @@
-"""The commands of `keras-simclr`, each a call of the Python run API.
+"""The commands of `keras-simclr`, each a call of the Python run API, and
+`COMMANDS`, the one table of them: what each calls and which flags it reads.
 
-Every function takes plain values (the top level reads the flags) and
-prints one summary line.
+Every command function takes the run's folder and the arguments its flags
+map to (only those given, so the library's defaults hold), calls the run
+API and prints one summary line.
 """
+
+import dataclasses
+from collections.abc import Callable, Mapping
 
 from keras_simclr import runs
 from keras_simclr import strategy as strategies
+from keras_simclr.cli import options
 
 
-def pretrain(model_dir, recipe, tpu=None, num_gpus=None, cpu_replicas=1):
+def pretrain(model_dir, tpu=None, num_gpus=None, cpu_replicas=None, **recipe_flags):
     """`keras-simclr pretrain`: `keras_simclr.pretrain` on the chosen strategy.
 
     Args:
         model_dir: the run's folder (--model_dir).
-        recipe: the `Recipe` made from the flags.
-        tpu, num_gpus, cpu_replicas: as `strategy.resolve_strategy`.
+        tpu, num_gpus, cpu_replicas: as `strategy.resolve_strategy` (None:
+            its default).
+        **recipe_flags: the recipe flags given (--preset and one per
+            `Recipe` field), for `options.recipe_from_flags`.
 
     Returns:
         The summary dict of `keras_simclr.pretrain`, also printed as one line.
@@ -23,7 +31,11 @@ def pretrain(model_dir, recipe, tpu=None, num_gpus=None, cpu_replicas=1):
 
         keras-simclr pretrain --preset=demo --model_dir=runs/demo
     """
-    strategy = strategies.resolve_strategy(tpu, num_gpus, cpu_replicas)
+    recipe = options.recipe_from_flags(recipe_flags)
+    where = dict(tpu=tpu, num_gpus=num_gpus, cpu_replicas=cpu_replicas)
+    strategy = strategies.resolve_strategy(
+        **{k: v for k, v in where.items() if v is not None}
+    )
     summary = runs.pretrain(recipe, model_dir, strategy=strategy)
     metrics = ", ".join(
         f"{k} {summary[k]:.4g}"
@@ -40,48 +52,12 @@ def pretrain(model_dir, recipe, tpu=None, num_gpus=None, cpu_replicas=1):
     return summary
 
 
-# Flag name -> argument name of the evaluations, taken when given.
-LINEAR_EVAL_SETTINGS = (
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "momentum",
-    "weight_decay",
-)
-FINETUNE_SETTINGS = (
-    "label_fraction",
-    "head_layer",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "seed",
-)
-DISTILL_SETTINGS = {
-    "label_fraction": "label_fraction",
-    "epochs": "epochs",
-    "batch_size": "batch_size",
-    "learning_rate": "learning_rate",
-    "seed": "seed",
-    "distill_temperature": "temperature",
-    "distill_alpha": "alpha",
-}
-DATA_SETTINGS = ("dataset", "data_dir", "image_size")
-
-
-def _data_arguments(given):
-    arguments = {k: given[k] for k in DATA_SETTINGS if k in given}
-    arguments["split"] = given.get("split") or "train"
-    arguments["eval_split"] = given.get("eval_split") or "test"
-    return arguments
-
-
-def linear_eval(model_dir, given):
+def linear_eval(model_dir, **settings):
     """`keras-simclr linear-eval`: `keras_simclr.runs.linear_eval`.
 
     Args:
         model_dir: the run's folder (--model_dir).
-        given: {flag name: value} of the flags given; those of
-            `LINEAR_EVAL_SETTINGS` and `DATA_SETTINGS` are used.
+        **settings: its other arguments, from the flags given.
 
     Returns:
         The metrics dict; top-1 and top-5 are printed as one line.
@@ -90,8 +66,7 @@ def linear_eval(model_dir, given):
 
         keras-simclr linear-eval --model_dir=runs/demo --epochs=10
     """
-    settings = {k: given[k] for k in LINEAR_EVAL_SETTINGS if k in given}
-    metrics = runs.linear_eval(model_dir, **_data_arguments(given), **settings)
+    metrics = runs.linear_eval(model_dir, **settings)
     print(
         f"keras-simclr: linear evaluation top-1 {metrics['top1']:.4f}, "
         f"top-5 {metrics['top5']:.4f}; results in "
@@ -101,13 +76,12 @@ def linear_eval(model_dir, given):
     return metrics
 
 
-def finetune(model_dir, given):
+def finetune(model_dir, **settings):
     """`keras-simclr finetune`: `keras_simclr.runs.finetune`.
 
     Args:
         model_dir: the run's folder (--model_dir).
-        given: {flag name: value} of the flags given; those of
-            `FINETUNE_SETTINGS` and `DATA_SETTINGS` are used.
+        **settings: its other arguments, from the flags given.
 
     Returns:
         The metrics dict; top-1 and the saved model are printed.
@@ -116,8 +90,7 @@ def finetune(model_dir, given):
 
         keras-simclr finetune --model_dir=runs/demo --label_fraction=0.1
     """
-    settings = {k: given[k] for k in FINETUNE_SETTINGS if k in given}
-    _, metrics = runs.finetune(model_dir, **_data_arguments(given), **settings)
+    _, metrics = runs.finetune(model_dir, **settings)
     print(
         f"keras-simclr: fine-tuned top-1 {metrics['top1']:.4f}; model: "
         f"{metrics['model']}",
@@ -126,51 +99,22 @@ def finetune(model_dir, given):
     return metrics
 
 
-def export(model_dir, export_dir=None, include_projection=True):
-    """`keras-simclr export`: `keras_simclr.runs.export`.
-
-    Args:
-        model_dir: the run's folder (--model_dir).
-        export_dir: the SavedModel's folder; None: model_dir/saved_encoder.
-        include_projection: also export the projection head's outputs.
-
-    Returns:
-        The SavedModel's path, also printed.
-
-    Example (from a shell):
-
-        keras-simclr export --model_dir=runs/demo --export_dir=gs://bucket/simclr
-    """
-    target = runs.export(model_dir, export_dir, include_projection)
-    print(f"keras-simclr: encoder exported to {target}", flush=True)
-    return target
-
-
-def distill(model_dir, given):
+def distill(model_dir, **settings):
     """`keras-simclr distill`: `keras_simclr.runs.distill`.
 
     Args:
         model_dir: the folder the student goes to (--model_dir).
-        given: {flag name: value} of the flags given: --teacher_dir, those
-            of `DISTILL_SETTINGS` and `DATA_SETTINGS`.
+        **settings: its other arguments (teacher_dir, ...), from the flags
+            given.
 
     Returns:
         The metrics dict; the student's and teacher's top-1 are printed.
 
     Example (from a shell):
 
-        keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo
-            --label_fraction=0.1  (one line)
+        keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo --label_fraction=0.1
     """
-    settings = {
-        name: given[flag] for flag, name in DISTILL_SETTINGS.items() if flag in given
-    }
-    _, metrics = runs.distill(
-        model_dir,
-        teacher_dir=given["teacher_dir"],
-        **_data_arguments(given),
-        **settings,
-    )
+    _, metrics = runs.distill(model_dir, **settings)
     print(
         f"keras-simclr: distilled top-1 {metrics['top1']:.4f} (teacher "
         f"{metrics['teacher_top1']:.4f}); model: {metrics['model']}",
@@ -179,25 +123,45 @@ def distill(model_dir, given):
     return metrics
 
 
-def import_checkpoint(model_dir, checkpoint, image_size=None):
+def export(model_dir, overwrite=False, **settings):
+    """`keras-simclr export`: `keras_simclr.runs.export`.
+
+    Args:
+        model_dir: the run's folder (--model_dir).
+        overwrite: --overwrite; passed on (as `overwrite=True`) only when
+            set, so the library's refusal holds otherwise.
+        **settings: export_dir, include_projection, from the flags given.
+
+    Returns:
+        The SavedModel's path, also printed.
+
+    Example (from a shell):
+
+        keras-simclr export --model_dir=runs/demo --export_dir=gs://bucket/simclr
+    """
+    if overwrite:
+        settings["overwrite"] = True
+    target = runs.export(model_dir, **settings)
+    print(f"keras-simclr: encoder exported to {target}", flush=True)
+    return target
+
+
+def import_checkpoint(model_dir, checkpoint, **settings):
     """`keras-simclr import`: `keras_simclr.runs.import_checkpoint`.
 
     Args:
         model_dir: the run folder to write (--model_dir).
         checkpoint: a released name, a checkpoint folder or prefix.
-        image_size: the encoder's input side; None: 224.
+        **settings: image_size, when given.
 
     Returns:
         The "import" dict of results.json; the architecture is printed.
 
     Example (from a shell):
 
-        keras-simclr import --model_dir=runs/r50_sk1
-            --checkpoint=simclrv2/r50_1x_sk1/pretrained  (one line)
+        keras-simclr import --checkpoint=simclrv2/r50_1x_sk1/pretrained --model_dir=runs/r50_sk1
     """
-    summary = runs.import_checkpoint(
-        checkpoint, model_dir, image_size=image_size or 224
-    )
+    summary = runs.import_checkpoint(checkpoint, model_dir, **settings)
     print(
         f"keras-simclr: imported {checkpoint} (ResNet-{summary['resnet_depth']} "
         f"{summary['width_multiplier']}x, sk_ratio {summary['sk_ratio']:g}, "
@@ -205,3 +169,172 @@ def import_checkpoint(model_dir, checkpoint, image_size=None):
         flush=True,
     )
     return summary
+
+
+@dataclasses.dataclass(frozen=True)
+class Required:
+    """Flags a command cannot run without: one of `flags` must be given.
+
+    Args:
+        flags: the flag names; any one of them will do.
+        what: what is missing, as the error says it.
+        fix: how to fix it.
+
+    Example:
+
+    >>> COMMANDS["distill"].required[-1].flags
+    ('teacher_dir',)
+    """
+
+    flags: tuple
+    what: str
+    fix: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One command of `keras-simclr`: what it calls and the flags it reads.
+
+    Args:
+        run: the command function, called as `run(model_dir, **arguments)`.
+        arguments: {flag name: argument name of `run`} of every flag it
+            reads but --model_dir; the others are refused.
+        required: the `Required` flags, checked in order.
+        summary: one line for `--help`.
+        example: a command line for `--help`.
+
+    Example:
+
+    >>> command = COMMANDS["distill"]
+    >>> command.arguments["distill_temperature"], "model_dir" in command.flags
+    ('temperature', True)
+    """
+
+    run: Callable
+    arguments: Mapping
+    required: tuple
+    summary: str
+    example: str
+
+    @property
+    def flags(self):
+        """The flags the command reads, --model_dir first.
+
+        Returns:
+            A tuple of flag names.
+
+        Example:
+
+        >>> COMMANDS["import"].flags
+        ('model_dir', 'checkpoint', 'image_size')
+        """
+        return ("model_dir", *self.arguments)
+
+
+def _same(*names):
+    """{flag: argument} for flags named as the arguments they set."""
+    return {name: name for name in names}
+
+
+MODEL_DIR = Required(
+    ("model_dir",), "no --model_dir", "pass --model_dir=DIR (e.g. runs/demo)"
+)
+# What the evaluations read to choose their data (default: the run's).
+DATA_FLAGS = _same("dataset", "split", "eval_split", "data_dir", "image_size")
+# The table of commands: each once, in the order `--help` lists them.
+COMMANDS = {
+    "pretrain": Command(
+        pretrain,
+        _same(*options.RECIPE_FLAGS, "tpu", "num_gpus", "cpu_replicas"),
+        (
+            MODEL_DIR,
+            Required(
+                ("dataset", "preset"),
+                "no dataset",
+                "pass --dataset=NAME|FOLDER|FILE.npz or --preset=demo",
+            ),
+        ),
+        "Pretrains a SimCLR model (resumes a killed run from its last checkpoint).",
+        "keras-simclr pretrain --preset=demo --model_dir=runs/demo",
+    ),
+    "linear-eval": Command(
+        linear_eval,
+        dict(
+            DATA_FLAGS,
+            **_same(
+                "epochs", "batch_size", "learning_rate", "momentum", "weight_decay"
+            ),
+        ),
+        (MODEL_DIR,),
+        "Trains a linear classifier on the frozen encoder; tests it.",
+        "keras-simclr linear-eval --model_dir=runs/demo",
+    ),
+    "finetune": Command(
+        finetune,
+        dict(
+            DATA_FLAGS,
+            **_same(
+                "label_fraction",
+                "head_layer",
+                "epochs",
+                "batch_size",
+                "learning_rate",
+                "seed",
+            ),
+        ),
+        (MODEL_DIR,),
+        "Fine-tunes the encoder and a classifier on a fraction of the labels.",
+        "keras-simclr finetune --model_dir=runs/demo --label_fraction=0.1",
+    ),
+    "distill": Command(
+        distill,
+        dict(
+            DATA_FLAGS,
+            **_same(
+                "teacher_dir",
+                "label_fraction",
+                "epochs",
+                "batch_size",
+                "learning_rate",
+                "seed",
+            ),
+            distill_temperature="temperature",
+            distill_alpha="alpha",
+        ),
+        (
+            MODEL_DIR,
+            Required(
+                ("teacher_dir",),
+                "no --teacher_dir",
+                "pass --teacher_dir=RUN (a run folder with a fine-tuned model) "
+                "or a SavedModel folder",
+            ),
+        ),
+        "Distils a fine-tuned teacher into a student (SimCLRv2's third stage).",
+        "keras-simclr distill --model_dir=runs/demo --teacher_dir=runs/demo "
+        "--label_fraction=0.1",
+    ),
+    "export": Command(
+        export,
+        _same("export_dir", "include_projection", "overwrite"),
+        (MODEL_DIR,),
+        "Exports the run's encoder as a TensorFlow SavedModel.",
+        "keras-simclr export --model_dir=runs/demo",
+    ),
+    "import": Command(
+        import_checkpoint,
+        _same("checkpoint", "image_size"),
+        (
+            MODEL_DIR,
+            Required(
+                ("checkpoint",),
+                "no --checkpoint",
+                "pass --checkpoint=NAME|FOLDER, e.g. "
+                "--checkpoint=simclrv2/r50_1x_sk1/pretrained",
+            ),
+        ),
+        "Imports a checkpoint of the reference code (SimCLR v1 or v2) as a run.",
+        "keras-simclr import --checkpoint=simclrv2/r50_1x_sk1/pretrained "
+        "--model_dir=runs/r50_sk1",
+    ),
+}

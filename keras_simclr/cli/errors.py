@@ -129,7 +129,7 @@ def is_decode_error(error):
     )
 
 
-def explain_decode_error(error, dataset, split):
+def explain_decode_error(error, dataset, split, can_skip=True):
     """Names the corrupt file(s) of an image folder, then exits 2.
 
     The file comes from TensorFlow's message, else from decoding every
@@ -139,6 +139,8 @@ def explain_decode_error(error, dataset, split):
         error: the decode error (`is_decode_error(error)` is True).
         dataset: the --dataset flag (an image folder, or another source).
         split: the --split flag.
+        can_skip: whether the command reads --skip_corrupt (pretrain), so
+            that the fix may suggest it.
 
     Returns:
         None, when no corrupt file is found (the caller re-raises
@@ -172,9 +174,10 @@ def explain_decode_error(error, dataset, split):
         bad = data.find_corrupt_images(paths)
     if bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        skip = ", or pass --skip_corrupt to skip unreadable files" if can_skip else ""
         print(
             f"keras-simclr: error: corrupt image file {bad[0]}{more} — delete or "
-            "replace it, or pass --skip_corrupt to skip unreadable files",
+            f"replace it{skip}",
             file=sys.stderr,
             flush=True,
         )

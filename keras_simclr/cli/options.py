@@ -1,9 +1,10 @@
 """The command line's flags: one per `Recipe` field, plus the run's own.
 
 The pretraining flags are made from `keras_simclr.recipes.Recipe`: a field
-added there gets its flag here with nothing else to do. Flags that are not
-part of a recipe (where to run, what to evaluate or export) are defined
-below, grouped by the command that reads them.
+added there gets its flag here with nothing else to do (a `tuple` field, a
+pair of numbers, is spelled `--name=a,b`). Flags that are not part of a
+recipe (where to run, what to evaluate or export) are defined below; which
+command reads which flag is `keras_simclr.cli.commands.COMMANDS`.
 """
 
 import dataclasses
@@ -23,18 +24,114 @@ _DEFINE = {
 }
 
 
-def _define_recipe_flags():
-    for field in dataclasses.fields(recipes.Recipe):
+class PairParser(flags.ArgumentParser):
+    """Parses the flag of a `tuple` recipe field: two numbers, `a,b`.
+
+    Example:
+
+    >>> PairParser().parse("0.2,1")
+    (0.2, 1.0)
+    >>> PairParser().parse("0.2")
+    Traceback (most recent call last):
+    ...
+    ValueError: '0.2' is not two numbers — pass a,b, e.g. 0.08,1.0
+    """
+
+    syntactic_help = "two numbers, a,b"
+
+    def parse(self, argument):
+        """The pair of floats that `argument` spells.
+
+        Args:
+            argument: the flag's text, "a,b" (or an already parsed pair).
+
+        Returns:
+            A tuple of two floats.
+
+        Raises:
+            ValueError: not two numbers (absl reports it as a bad flag).
+
+        Example:
+
+        >>> PairParser().parse("0.75, 1.333")
+        (0.75, 1.333)
+        """
+        parts = argument.split(",") if isinstance(argument, str) else argument
+        try:
+            pair = tuple(float(part) for part in parts)
+        except (TypeError, ValueError):
+            pair = ()
+        if len(pair) != 2:
+            raise ValueError(
+                f"{argument!r} is not two numbers — pass a,b, e.g. 0.08,1.0"
+            )
+        return pair
+
+    def flag_type(self):
+        """The type `--help` names.
+
+        Returns:
+            "pair of numbers".
+
+        Example:
+
+        >>> PairParser().flag_type()
+        'pair of numbers'
+        """
+        return "pair of numbers"
+
+
+def _shown(default):
+    return ",".join(map(str, default)) if isinstance(default, tuple) else default
+
+
+def define_recipe_flags(recipe_class=recipes.Recipe, flag_values=flags.FLAGS):
+    """Defines one flag per field of `recipe_class` but `preset`, default None.
+
+    None means "not given on the command line", so that the preset's value
+    holds; the field's own default is shown in the help text.
+
+    Args:
+        recipe_class: a dataclass whose fields are `recipes.setting`s.
+        flag_values: where to define them.
+
+    Returns:
+        None.
+
+    Example:
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Crop:
+    ...     scale: tuple = recipes.setting((0.08, 1.0), "Crop area range.")
+    >>> flag_values = flags.FlagValues()
+    >>> define_recipe_flags(Crop, flag_values)
+    >>> _ = flag_values(["prog", "--scale=0.2,1.0"])
+    >>> flag_values.scale
+    (0.2, 1.0)
+    """
+    for field in dataclasses.fields(recipe_class):
         if field.name == "preset":
             continue
         meta = field.metadata
-        default = "" if field.default is None else f" (default: {field.default})"
+        default = (
+            "" if field.default is None else f" (default: {_shown(field.default)})"
+        )
         help = meta["help"] + default
         if meta["choices"]:
-            flags.DEFINE_enum(field.name, None, list(meta["choices"]), help)
+            flags.DEFINE_enum(
+                field.name, None, list(meta["choices"]), help, flag_values=flag_values
+            )
+        elif field.type is tuple:
+            flags.DEFINE(
+                PairParser(),
+                field.name,
+                None,
+                help,
+                flag_values=flag_values,
+                serializer=flags.CsvListSerializer(","),
+            )
         else:
-            # None: not given on the command line, so the preset's value holds.
-            _DEFINE[field.type](field.name, None, help)
+            _DEFINE[field.type](field.name, None, help, flag_values=flag_values)
 
 
 flags.DEFINE_enum(
@@ -45,7 +142,7 @@ flags.DEFINE_enum(
     "defaults: demo (embedded data, minutes on a CPU), cifar10 (the "
     "reference's), imagenet (the paper's), imagenet_v2 (SimCLRv2's).",
 )
-_define_recipe_flags()
+define_recipe_flags()
 # --- every command
 flags.DEFINE_string(
     "model_dir",
@@ -61,15 +158,13 @@ flags.DEFINE_integer(
     1,
     "Split the CPU into N replicas (tests distribution without accelerators).",
 )
-# --- linear-eval, finetune (they also read --dataset, --split, --data_dir,
-# --image_size, --epochs, --batch_size, --learning_rate, ... as given)
+# --- linear-eval, finetune, distill
 flags.DEFINE_string("eval_split", None, "Split to evaluate on (default test).")
 flags.DEFINE_float(
-    "label_fraction", None, "finetune: fraction of labels (class-balanced)."
+    "label_fraction",
+    None,
+    "finetune, distill: fraction of labels (class-balanced).",
 )
-# (--head_layer is a recipe flag: the run's default for finetune)
-# --- distill (also reads --label_fraction, --epochs, --batch_size,
-# --learning_rate, --seed and the data flags)
 flags.DEFINE_string(
     "teacher_dir",
     None,
@@ -100,6 +195,11 @@ flags.DEFINE_string(
 )
 flags.DEFINE_bool(
     "include_projection", True, "export: also export the projection head."
+)
+flags.DEFINE_bool(
+    "overwrite",
+    False,
+    "export: replace what --export_dir holds (default: refuse to overwrite).",
 )
 
 RECIPE_FLAGS = tuple(f.name for f in dataclasses.fields(recipes.Recipe))

@@ -15,6 +15,9 @@ from keras_simclr.recipes.settings import (
     _finite,
     _is_temperature,
     augment_defaults,
+    check_settings,
+    normalise_settings,
+    plain_value,
     setting,
 )
 
@@ -32,6 +35,10 @@ class Recipe:
     `blur` and `color_jitter_strength` follow the image size
     (`augment_defaults`), `shuffle_buffer` follows the source, `train_steps`
     follows `epochs`, `checkpoint_steps` is one epoch. `complete` fills them.
+
+    Each field has a type (int, float, bool, str, or tuple: a pair of
+    numbers) that `validate` checks; NumPy scalars and JSON's lists are
+    taken as the Python values they spell.
 
     Example:
 
@@ -263,6 +270,9 @@ class Recipe:
     )
     preset: str = setting(None, "The preset the recipe started from (a record).")
 
+    def __post_init__(self):
+        normalise_settings(self)
+
     @classmethod
     def from_preset(cls, name, **overrides):
         """The recipe `PRESETS[name]`, with `overrides` on top.
@@ -300,12 +310,18 @@ class Recipe:
             A `Recipe`.
 
         Raises:
-            RecipeError: an unknown field or a value out of range.
+            RecipeError: an unknown field, a value of the wrong type (a
+                string for a bool, 8.0 for an int) or out of range.
 
         Example:
 
         >>> Recipe.from_dict({"batch_size": 64}).batch_size
         64
+        >>> Recipe.from_dict({"blur": "false"})  # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        keras_simclr.recipes.settings.RecipeError: blur='false' is not a boolean
+        — use true or false, without quotes
         """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
@@ -356,28 +372,20 @@ class Recipe:
             self.
 
         Raises:
-            RecipeError: naming the first bad setting.
+            RecipeError: naming the first bad setting: a value of the wrong
+                type or out of range.
 
         Example:
 
         >>> Recipe.from_preset("demo").validate().preset
         'demo'
+        >>> Recipe(batch_size="8").validate()  # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        keras_simclr.recipes.settings.RecipeError: batch_size='8' is not an
+        integer — use an integer: a positive global batch, e.g. 512
         """
-        for field in dataclasses.fields(self):
-            value, meta = getattr(self, field.name), field.metadata
-            if value is None:
-                continue
-            if meta["choices"] and value not in meta["choices"]:
-                raise RecipeError(
-                    field.name,
-                    f"{field.name}={value!r} is not one of "
-                    f"{', '.join(meta['choices'])} — use one of them",
-                )
-            if meta["check"] and not meta["check"](value):
-                raise RecipeError(
-                    field.name,
-                    f"{field.name}={value} {meta['what']} — use {meta['fix']}",
-                )
+        check_settings(self)
         return self
 
     def complete(self, info):
@@ -446,5 +454,5 @@ class Recipe:
             for f in dataclasses.fields(self)
             if f.metadata["resume"]
             and f.name in saved
-            and saved[f.name] != getattr(self, f.name)
+            and plain_value(f.type, saved[f.name]) != getattr(self, f.name)
         ]

@@ -32,3 +32,28 @@ def test_presets_set_defaults_and_flags_override_them():
         50,
     )
     assert config["image_size"] is None  # follows the dataset
+
+
+def test_a_tuple_field_is_a_flag_of_two_numbers():
+    import dataclasses
+
+    import pytest
+    from absl import flags
+
+    from keras_simclr import recipes
+    from keras_simclr.cli import options
+
+    @dataclasses.dataclass(frozen=True)
+    class StandIn:  # a recipe with a pair field, as crop_scale is
+        crop_scale: tuple = recipes.setting((0.08, 1.0), "Crop area range.")
+
+    flag_values = flags.FlagValues()
+    options.define_recipe_flags(StandIn, flag_values)
+    assert "(default: 0.08,1.0)" in flag_values["crop_scale"].help
+    flag_values(["prog", "--crop_scale=0.2,1"])
+    assert flag_values.crop_scale == (0.2, 1.0)
+    assert flag_values["crop_scale"].serialize() == "--crop_scale=0.2,1.0"
+    for bad in ("0.2", "0.2,1,3", "a,1", ""):
+        flag_values.unparse_flags()
+        with pytest.raises(flags.IllegalFlagValueError, match="is not two numbers"):
+            flag_values(["prog", f"--crop_scale={bad}"])

@@ -46,6 +46,10 @@ def test_corrupt_image_is_named(tmp_path, capsys):
     )
 
 
+# As a user runs it: TensorFlow's log level not set.
+USER_ENV = {k: v for k, v in CPU_ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+
+
 def test_batch_not_divisible_by_replicas(tmp_path):
     proc = subprocess.run(
         CLI
@@ -59,14 +63,36 @@ def test_batch_not_divisible_by_replicas(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env=CPU_ENV,
+        env=USER_ENV,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == (
+    # Only the error: no TensorFlow start-up lines (the devices were listed:
+    # no cuInit error either), no traceback.
+    assert proc.stderr.splitlines() == [
         "keras-simclr: error: --batch_size=7 does not split over 2 replicas — use "
         "a multiple of 2, e.g. --batch_size=6."
+    ]
+
+
+def test_a_mistake_prints_one_line_unless_tensorflow_logs_are_asked_for(tmp_path):
+    argv = CLI + ["linear-eval", f"--model_dir={tmp_path}", "--label_fraction=0.01"]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=300, env=USER_ENV
     )
-    assert "Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.splitlines() == [
+        "keras-simclr: error: --label_fraction is not a flag of linear-eval "
+        "(finetune and distill read it) — drop it; linear-eval's flags are "
+        "--model_dir, --dataset, --split, --eval_split, --data_dir, --image_size, "
+        "--epochs, --batch_size, --learning_rate, --momentum, --weight_decay"
+    ]
+    # The user's own TF_CPP_MIN_LOG_LEVEL holds: at 0, TensorFlow's own
+    # start-up lines come back.
+    env = dict(USER_ENV, TF_CPP_MIN_LOG_LEVEL="0")
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2 and lines[-1].startswith("keras-simclr: error: ")
+    assert len(lines) > 1, proc.stderr
 
 
 def test_pretrain_writes_the_model_dir_then_evaluates(tmp_path, capsys):
