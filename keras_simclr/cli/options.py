@@ -18,9 +18,6 @@ _DEFINE = {
     int: flags.DEFINE_integer,
     float: flags.DEFINE_float,
     bool: flags.DEFINE_bool,
-    # Placeholder so that the tuple recipe fields (crop_scale, crop_ratio)
-    # get a flag; the CLI's own tuple support replaces it.
-    tuple: flags.DEFINE_list,
 }
 
 

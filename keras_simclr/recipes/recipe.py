@@ -3,7 +3,7 @@
 import dataclasses
 import functools
 
-from keras_simclr import encoders, losses
+from keras_simclr import encoders, losses, optimizers
 from keras_simclr.layers.augmentation import color_distortion as color
 from keras_simclr.layers.augmentation import gaussian_blur as blur_lib
 from keras_simclr.layers.augmentation import random_draws as draws
@@ -15,6 +15,7 @@ from keras_simclr.recipes.settings import (
     _finite,
     _is_temperature,
     augment_defaults,
+    check_known,
     check_settings,
     normalise_settings,
     plain_value,
@@ -136,7 +137,7 @@ class Recipe:
         "lars", "Optimizer.", choices=("lars", "sgd", "adam"), resume=True
     )
     momentum: float = setting(
-        0.9,
+        optimizers.DEFAULT_MOMENTUM,
         "Momentum of LARS and SGD.",
         _finite(0, 1),
         "a momentum in [0, 1], e.g. 0.9",
@@ -292,11 +293,7 @@ class Recipe:
         >>> Recipe.from_preset("imagenet", batch_size=1024).learning_rate
         0.075
         """
-        if name not in PRESETS:
-            raise RecipeError(
-                "preset",
-                f"preset={name!r} is unknown — use one of {', '.join(PRESETS)}",
-            )
+        check_known("preset", [name], PRESETS)
         return cls.from_dict(dict(PRESETS[name], preset=name, **overrides))
 
     @classmethod
@@ -323,14 +320,7 @@ class Recipe:
         keras_simclr.recipes.settings.RecipeError: blur='false' is not a boolean
         — use true or false, without quotes
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise RecipeError(
-                unknown[0],
-                f"{unknown[0]} is not a recipe setting — "
-                "see keras_simclr.recipes.Recipe for the settings",
-            )
+        check_known(None, values, [f.name for f in dataclasses.fields(cls)])
         return cls(**values).validate()
 
     def to_dict(self):

@@ -265,3 +265,36 @@ def check_settings(settings):
                 field.name,
                 f"{field.name}={value} {meta['what']} — use {meta['fix']}",
             )
+
+
+def check_known(field, given, known):
+    """Refuses a name of `given` that is not in `known`, in one line.
+
+    Args:
+        field: the setting whose values `given` are ("preset"), or None
+            when `given` are setting names.
+        given: the names to check.
+        known: the names allowed.
+
+    Raises:
+        RecipeError: naming the first unknown name.
+
+    Example:
+
+    >>> check_known("preset", ["tiny"], ["demo", "cifar10"])
+    Traceback (most recent call last):
+    ...
+    keras_simclr.recipes.settings.RecipeError: preset='tiny' is unknown — use one of demo, cifar10
+    """
+    unknown = [name for name in given if name not in known]
+    if not unknown:
+        return
+    if field is None:
+        raise RecipeError(
+            unknown[0],
+            f"{unknown[0]} is not a recipe setting — "
+            "see keras_simclr.recipes.Recipe for the settings",
+        )
+    raise RecipeError(
+        field, f"{field}={unknown[0]!r} is unknown — use one of {', '.join(known)}"
+    )
