@@ -172,11 +172,22 @@ def _check_layout(shapes, prefix, all_keys):
     )
 
 
+def _required(shapes, key, prefix):
+    """The shape of `key`, which every checkpoint of the layout holds."""
+    if key not in shapes:
+        raise CheckpointMismatchError(
+            f"{prefix} has no variable {key}: it is not a whole SimCLR reference "
+            "TF2 checkpoint (a layer is missing) — load the release's checkpoint "
+            "as written, not a partial copy."
+        )
+    return shapes[key]
+
+
 def _architecture(shapes, sk_ratio, prefix):
     """Infers encoders.ResNet arguments from the checkpoint's shapes."""
     stem = _RESNET + "initial_conv_relu_max_pool/"
     deep_stem = stem + "4/conv2d/kernel" in shapes
-    first = shapes[stem + "0/conv2d/kernel"]
+    first = _required(shapes, stem + "0/conv2d/kernel", prefix)
     stem_out = shapes[stem + "4/conv2d/kernel"][-1] if deep_stem else first[-1]
     blocks = []
     for group in range(4):
@@ -308,8 +319,18 @@ def _mismatch_report(shapes, expected, model_weights):
 
 def _checkpoint_shapes(path_or_name):
     """(prefix, reader, model variable shapes) of a reference checkpoint."""
-    prefix = _resolve(path_or_name)
-    reader = tf.train.load_checkpoint(prefix)
+    path = str(RELEASED_MODELS.get(path_or_name, path_or_name))
+    try:
+        prefix = _resolve(path_or_name)
+        reader = tf.train.load_checkpoint(prefix)
+    except tf.errors.OpError as error:  # libcurl's, for gs:// without network
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        reason = reason.split(", error details")[0]  # libcurl's empty tail
+        raise errors.UserInputError(
+            f"could not read {path} ({reason[:100]}) — check the network, or "
+            "copy the checkpoint folder on a connected machine (gsutil -m cp -r "
+            f"{path} .) and pass its local path."
+        ) from None
     all_keys = reader.get_variable_to_shape_map()
     shapes = _model_shapes(all_keys)
     _check_layout(shapes, prefix, all_keys)
@@ -403,9 +424,12 @@ def load(
         A built `keras_simclr.SimCLR`.
 
     Raises:
-        UserInputError: an unknown name or a path without a checkpoint.
+        UserInputError: an unknown name, a path without a checkpoint, or
+            one that cannot be read (no network for a released name: the
+            message says how to use a downloaded copy).
         CheckpointMismatchError: the checkpoint is not the reference's
-            layout, or does not map one to one onto the model.
+            layout (a missing layer, too), or does not map one to one onto
+            the model.
 
     Example:
 
@@ -437,11 +461,12 @@ def load(
     num_head_layers = len({k.split("/")[3] for k in shapes if k.startswith(_HEAD)})
     head = None
     if num_head_layers:
-        hidden = shapes[_HEAD + "0/dense/kernel"][-1]
+        hidden = _required(shapes, _HEAD + "0/dense/kernel", prefix)[-1]
+        last = _required(shapes, f"{_HEAD}{num_head_layers - 1}/dense/kernel", prefix)
         head = ProjectionHead(
             num_layers=num_head_layers,
             hidden_dim=None if hidden == width else hidden,
-            output_dim=shapes[f"{_HEAD}{num_head_layers - 1}/dense/kernel"][-1],
+            output_dim=last[-1],
             synchronized=synchronized_batch_norm,
             name="projection_head",
         )
