@@ -40,6 +40,23 @@ class _LabelledAccuracy(keras.metrics.SparseCategoricalAccuracy):
         return tf.where(self.count > 0, super().result(), float("nan"))
 
 
+class _LabelsSeen(keras.callbacks.Callback):
+    """Stops `fit` after an epoch without a labelled image while alpha > 0."""
+
+    def __init__(self, alpha):
+        super().__init__()
+        self.alpha = alpha
+
+    def on_epoch_end(self, epoch, logs=None):
+        accuracy = (logs or {}).get("accuracy", float("nan"))
+        if accuracy != accuracy:  # NaN: no labelled image this epoch
+            raise DistillationError(
+                f"alpha={self.alpha:g} weights a label loss, but no image of epoch "
+                f"{epoch + 1} had a label >= 0 — pass (images, labels) with "
+                "class ids for the labelled images, or alpha=0."
+            )
+
+
 @keras.saving.register_keras_serializable(package="keras_simclr")
 class Distillation(keras.Model):
     """Trains a student to match a frozen teacher's softened predictions.
@@ -61,7 +78,8 @@ class Distillation(keras.Model):
     `teacher_agreement` (student's top class = teacher's), and, with labels,
     `label_loss` and `accuracy` (on the labelled images; NaN, not a number,
     while no image had a label >= 0). Labels >= the student's classes stop
-    `fit` with a one-line `UserInputError`.
+    `fit` with a one-line `UserInputError`; with `alpha > 0`, so does an
+    epoch without a labelled image (`DistillationError`).
 
     `teacher.trainable` is set to False (`distillation.distill` restores
     it when done). The student is what this stage
@@ -220,10 +238,13 @@ class Distillation(keras.Model):
         return self.alpha * tf.reduce_sum(per_image * labelled) / global_labelled
 
     def fit(self, *args, **kwargs):
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if self.alpha:
+            callbacks.append(_LabelsSeen(self.alpha))
         # Labels out of range are found inside the compiled step; they
         # surface as one-line errors rather than TensorFlow's trace.
         with errors.graph_errors_as_user_errors():
-            return super().fit(*args, **kwargs)
+            return super().fit(*args, callbacks=callbacks, **kwargs)
 
     def train_step(self, data):
         with tf.GradientTape() as tape:

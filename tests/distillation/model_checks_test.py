@@ -66,9 +66,8 @@ def test_labels_beyond_the_classes_fail_in_the_step():
 
 def test_no_accuracy_from_zero_labelled_images():
     images, labels = data()
-    model = ks.Distillation(
-        teacher_model(), classifier("s", 2), alpha=0.5, augment=keras.layers.Identity()
-    )
+    teacher, student = teacher_model(), classifier("s", 2)
+    model = ks.Distillation(teacher, student, augment=keras.layers.Identity())
     model.compile(optimizer="sgd")
     history = model.fit(images, labels * 0 - 1, batch_size=8, verbose=0)
     assert math.isnan(history.history["accuracy"][0])  # was 0.0
@@ -76,3 +75,16 @@ def test_no_accuracy_from_zero_labelled_images():
     assert math.isfinite(history.history["distillation_loss"][0])
     history = model.fit(images, labels, batch_size=8, verbose=0)
     assert 0 <= history.history["accuracy"][0] <= 1
+    # With a label loss to learn (alpha > 0), no labelled image is refused.
+    model = ks.Distillation(
+        teacher, student, alpha=0.5, augment=keras.layers.Identity()
+    )
+    model.compile(optimizer="sgd")
+    for targets in (labels * 0 - 1, None):
+        with pytest.raises(distillation.DistillationError) as caught:
+            model.fit(images, targets, batch_size=8, verbose=0)
+        assert str(caught.value) == (
+            "alpha=0.5 weights a label loss, but no image of epoch 1 had a label "
+            ">= 0 — pass (images, labels) with class ids for the labelled images, "
+            "or alpha=0."
+        )
