@@ -24,8 +24,9 @@ def teacher_layer(teacher):
         A Keras layer.
 
     Raises:
-        DistillationError: `teacher` is neither, or is a SimCLR model (its
-            outputs are representations, not class logits).
+        DistillationError: `teacher` is neither, is a SimCLR model (its
+            outputs are representations, not class logits), or ends in a
+            softmax (probabilities, not logits).
 
     Example:
 
@@ -52,6 +53,11 @@ def teacher_layer(teacher):
     if isinstance(teacher, (str, os.PathLike)):
         return SavedModelTeacher(os.fspath(teacher))
     if isinstance(teacher, keras.layers.Layer):
+        last = (getattr(teacher, "layers", None) or [teacher])[-1]
+        if isinstance(last, keras.layers.Softmax) or (
+            getattr(last, "activation", None) is keras.activations.softmax
+        ):
+            raise _probabilities_error()
         return teacher
     raise DistillationError(
         "teacher must be a Keras classifier (e.g. the model of "
@@ -88,11 +94,15 @@ def check_teacher_logits(outputs):
     outputs = np.asarray(outputs, np.float64)
     sums = outputs.sum(axis=-1)
     if (outputs >= 0).all() and np.allclose(sums, 1.0, atol=_PROBABILITY_TOLERANCE):
-        raise DistillationError(
-            "the teacher outputs probabilities (each row is >= 0 and sums to 1), "
-            "not logits — remove its final softmax (e.g. use the model before its "
-            'Softmax layer, or a Dense layer without activation="softmax").'
-        )
+        raise _probabilities_error()
+
+
+def _probabilities_error():
+    return DistillationError(
+        "the teacher outputs probabilities (each row is >= 0 and sums to 1), "
+        "not logits — remove its final softmax (e.g. use the model before its "
+        'Softmax layer, or a Dense layer without activation="softmax").'
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")

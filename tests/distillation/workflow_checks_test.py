@@ -71,14 +71,21 @@ def test_other_bad_inputs(tmp_path):
 def test_teachers_must_output_logits():
     images, labels = data()
     train, test = (images, np.abs(labels)), (images[:8] * 0.5, np.abs(labels[:8]))
-    probabilities = keras.Sequential([teacher_model(), keras.layers.Softmax()])
-    with pytest.raises(distillation.DistillationError) as caught:
-        distillation.distill(probabilities, train, test, epochs=1)
-    assert str(caught.value) == (
-        "the teacher outputs probabilities (each row is >= 0 and sums to 1), not "
-        "logits — remove its final softmax (e.g. use the model before its Softmax "
-        'layer, or a Dense layer without activation="softmax").'
-    )
+    softmax = keras.Sequential([teacher_model(), keras.layers.Softmax()])
+    # Softmax inside a Lambda: only the outputs tell.
+    hidden = keras.Sequential([teacher_model(), keras.layers.Lambda(keras.ops.softmax)])
+    for call in (
+        lambda: distillation.distill(softmax, train, test, epochs=1),
+        lambda: distillation.distill(hidden, train, test, epochs=1),
+        lambda: ks.Distillation(softmax, classifier("s", 2)),
+    ):
+        with pytest.raises(distillation.DistillationError) as caught:
+            call()
+        assert str(caught.value) == (
+            "the teacher outputs probabilities (each row is >= 0 and sums to 1), "
+            "not logits — remove its final softmax (e.g. use the model before its "
+            'Softmax layer, or a Dense layer without activation="softmax").'
+        )
     simclr = ks.SimCLR(tiny_encoder(SIZE))
     for call in (
         lambda: distillation.distill(simclr, train, test, epochs=1),
