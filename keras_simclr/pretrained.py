@@ -25,7 +25,7 @@ from keras_simclr import encoders, errors
 from keras_simclr.layers.projection_head import ProjectionHead
 from keras_simclr.model import SimCLR
 from keras_simclr.reference_layout import RESNET_SCOPE as _RESNET
-from keras_simclr.reference_layout import encoder_layout
+from keras_simclr.reference_layout import encoder_layout as _encoder_layout
 from keras_simclr.released_models import BUCKET, RELEASED_MODELS
 
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -375,7 +375,7 @@ def load(
     model.build((None,) + size + (3,))
 
     layout = list(
-        encoder_layout(encoder, arch["depth"], arch["sk_ratio"], arch["cifar_stem"])
+        _encoder_layout(encoder, arch["depth"], arch["sk_ratio"], arch["cifar_stem"])
     )
     loaded_weights = list(encoder.weights)
     if head is not None:
