@@ -246,6 +246,10 @@ class Distillation(keras.Model):
         with errors.graph_errors_as_user_errors():
             return super().fit(*args, callbacks=callbacks, **kwargs)
 
+    def evaluate(self, *args, **kwargs):
+        with errors.graph_errors_as_user_errors():
+            return super().evaluate(*args, **kwargs)
+
     def train_step(self, data):
         with tf.GradientTape() as tape:
             loss = self._forward(data, training=True)

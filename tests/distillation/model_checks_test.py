@@ -62,6 +62,8 @@ def test_labels_beyond_the_classes_fail_in_the_step():
         f"{labels[:8].max() + CLASSES} — pass class ids in 0..classes-1 and ids "
         "< 0 for unlabelled images"
     )
+    with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+        model.evaluate(images, labels + CLASSES, batch_size=8, verbose=0)
 
 
 def test_no_accuracy_from_zero_labelled_images():
