@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras_simclr import errors, losses
 from keras_simclr.evaluation.features import FrozenEncoder
 from keras_simclr.evaluation.inputs import as_dataset, image_size_for
-from keras_simclr.evaluation.knn import knn_accuracy
+from keras_simclr.evaluation.knn import DEFAULT_KNN_TEMPERATURE, knn_accuracy
 
 __all__ = ["KNNMonitor"]
 
@@ -68,7 +68,7 @@ class KNNMonitor(keras.callbacks.Callback):
         train_data,
         val_data,
         k=200,
-        temperature=0.1,
+        temperature=DEFAULT_KNN_TEMPERATURE,
         every_n_epochs=1,
         num_classes=None,
         image_size=None,

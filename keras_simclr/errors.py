@@ -17,7 +17,9 @@ import tensorflow as tf
 
 __all__ = [
     "ModelFileError",
+    "NonFiniteLoss",
     "UserInputError",
+    "check_momentum",
     "check_positive_int",
     "check_positive_number",
     "graph_check",
@@ -220,3 +222,67 @@ def graph_errors_as_user_errors():
         line = text[start:].splitlines()[0]
         parts = re.findall(r"\[([^\]]*)\]", line)
         raise UserInputError("".join(parts)[len(_GRAPH_CHECK_MARK) :]) from None
+
+
+class NonFiniteLoss(ArithmeticError):
+    """The loss (or a weight) became NaN or infinite; nothing was saved.
+
+    Raised by pretraining runs, linear evaluation, fine-tuning and
+    distillation. An `ArithmeticError`, not a user error: the fix is a
+    lower learning rate (pretraining runs then resume from the last
+    checkpoint). Also `keras_simclr.runs.NonFiniteLoss`.
+
+    Args:
+        message: `<what> — <how to fix>`, naming the step or epoch.
+        field: the setting the message names, or None.
+
+    Attributes:
+        field: as given.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x = np.full((2, 3), np.nan, "float32")
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     model.fit(x, np.zeros((2, 2)), batch_size=1, verbose=0, callbacks=[
+    ...         keras_simclr.runs.AtomicCheckpoint("checkpoints", 10)])
+    ... except NonFiniteLoss as error:
+    ...     print(error)
+    loss is nan at step 1; training stopped, the last checkpoint (step 0) is kept —
+    lower the learning rate, then run again to resume from it
+    """
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+def check_momentum(name, value):
+    """Returns `value` as a float if it is a momentum: a finite number in [0, 1).
+
+    Args:
+        name: the argument's name, for the message.
+        value: what the user passed.
+
+    Returns:
+        `float(value)`.
+
+    Raises:
+        UserInputError: not a finite real number in [0, 1).
+
+    Example:
+
+    >>> check_momentum("momentum", 0.9)
+    0.9
+    >>> check_momentum("momentum", -3)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.errors.UserInputError: momentum must be a finite number >= 0,
+    got -3. Use a momentum in [0, 1), e.g. 0.9.
+    """
+    hint = "Use a momentum in [0, 1), e.g. 0.9."
+    number = check_positive_number(name, value, hint, allow_zero=True)
+    if number >= 1:
+        raise UserInputError(f"{name} must be < 1, got {number:g}. {hint}")
+    return number

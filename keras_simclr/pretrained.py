@@ -10,72 +10,25 @@ from those keys' shapes, builds the matching `encoders.ResNet`,
 Keras weight.
 
 The released names (13 SimCLRv2 architectures x 7 stages, and 3 SimCLRv1
-models) and where they are:
+models) and where they are, `RELEASED_MODELS`, are listed in
+`released_models.py`:
 
 >>> len(RELEASED_MODELS)
 94
->>> RELEASED_MODELS["simclrv2/r50_1x_sk1/pretrained"]
-'gs://simclr-checkpoints-tf2/simclrv2/pretrained/r50_1x_sk1'
 """
 
 import re
-import types
 
 import tensorflow as tf
 
 from keras_simclr import encoders, errors
 from keras_simclr.layers.projection_head import ProjectionHead
 from keras_simclr.model import SimCLR
-
-_BUCKET = "gs://simclr-checkpoints-tf2"
-_V2_ARCHITECTURES = (
-    "r50_1x_sk0",
-    "r50_1x_sk1",
-    "r50_2x_sk0",
-    "r50_2x_sk1",
-    "r101_1x_sk0",
-    "r101_1x_sk1",
-    "r101_2x_sk0",
-    "r101_2x_sk1",
-    "r152_1x_sk0",
-    "r152_1x_sk1",
-    "r152_2x_sk0",
-    "r152_2x_sk1",
-    "r152_3x_sk1",
-)  # Table 1 of the SimCLRv2 paper, as the reference's README lists them.
-_V2_STAGES = (
-    "pretrained",
-    "finetuned_1pct",
-    "finetuned_10pct",
-    "finetuned_100pct",
-    "supervised",
-    "distill_1pct",
-    "distill_10pct",
-)
-
-RELEASED_MODELS = types.MappingProxyType(
-    {
-        **{
-            f"simclrv2/{arch}/{stage}": f"{_BUCKET}/simclrv2/{stage}/{arch}"
-            for arch in _V2_ARCHITECTURES
-            for stage in _V2_STAGES
-        },
-        **{
-            f"simclrv1/r50_{w}/pretrained": f"{_BUCKET}/simclrv1/pretrain/{w}"
-            for w in ("1x", "2x", "4x")
-        },
-    }
-)
-"""Released model name -> its directory in Google's TF2 bucket.
-
-`simclrv2/<arch>/<stage>` with arch `r{50,101,152}_{1,2,3}x_sk{0,1}` (the
-13 architectures of the SimCLRv2 paper) and stage `pretrained`,
-`finetuned_{1,10,100}pct`, `supervised`, `distill_{1,10}pct`;
-`simclrv1/r50_{1,2,4}x/pretrained`.
-"""
+from keras_simclr.reference_layout import RESNET_SCOPE as _RESNET
+from keras_simclr.reference_layout import encoder_layout as _encoder_layout
+from keras_simclr.released_models import BUCKET, RELEASED_MODELS
 
 _SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
-_RESNET = "model/resnet_model/"
 _HEAD = "model/_projection_head/linear_layers/"
 _PROBE = "model/supervised_head/linear_layer/dense"
 # Every released SK model uses this ratio; the squeeze width
@@ -160,7 +113,7 @@ def _check_layout(shapes, prefix, all_keys):
     elif any(k.startswith("base_model/") for k in all_keys):
         hint = (
             "this is a TF1 checkpoint (gs://simclr-checkpoints); use the "
-            f"TF2 conversion under {_BUCKET}"
+            f"TF2 conversion under {BUCKET}"
         )
     else:
         hint = (
@@ -172,11 +125,22 @@ def _check_layout(shapes, prefix, all_keys):
     )
 
 
+def _required(shapes, key, prefix):
+    """The shape of `key`, which every checkpoint of the layout holds."""
+    if key not in shapes:
+        raise CheckpointMismatchError(
+            f"{prefix} has no variable {key}: it is not a whole SimCLR reference "
+            "TF2 checkpoint (a layer is missing) — load the release's checkpoint "
+            "as written, not a partial copy."
+        )
+    return shapes[key]
+
+
 def _architecture(shapes, sk_ratio, prefix):
     """Infers encoders.ResNet arguments from the checkpoint's shapes."""
     stem = _RESNET + "initial_conv_relu_max_pool/"
     deep_stem = stem + "4/conv2d/kernel" in shapes
-    first = shapes[stem + "0/conv2d/kernel"]
+    first = _required(shapes, stem + "0/conv2d/kernel", prefix)
     stem_out = shapes[stem + "4/conv2d/kernel"][-1] if deep_stem else first[-1]
     blocks = []
     for group in range(4):
@@ -207,66 +171,6 @@ def _architecture(shapes, sk_ratio, prefix):
         cifar_stem=not deep_stem and first[0] == 3,
         sk_ratio=sk_ratio,
     )
-
-
-def _encoder_layout(encoder, depth, sk_ratio, cifar_stem):
-    """Yields (reference attribute path, Keras layer) for every encoder layer."""
-    layer = encoder.get_layer
-    stem = _RESNET + "initial_conv_relu_max_pool/"
-    if sk_ratio > 0 and not cifar_stem:
-        names = (
-            "stem_conv1",
-            "stem_bn1",
-            "stem_conv2",
-            "stem_bn2",
-            "stem_conv",
-            None,
-            "stem_bn",
-        )
-    else:
-        names = ("stem_conv", None, "stem_bn")
-    for i, name in enumerate(names):
-        if name:
-            yield stem + f"{i}/" + ("conv2d" if "conv" in name else "bn"), layer(name)
-    kind, blocks_per_group = encoders._RESNET_LAYOUTS[depth]
-    for g, num_blocks in enumerate(blocks_per_group):
-        for b in range(num_blocks):
-            name = f"group{g + 1}_block{b + 1}"
-            scope = f"{_RESNET}block_groups/{g}/layers/{b}/"
-            if kind == "bottleneck":
-                branch = scope + "conv_relu_dropblock_layers/"
-                yield branch + "0/conv2d", layer(f"{name}_conv1")
-                yield branch + "1/bn", layer(f"{name}_bn1")
-                if sk_ratio > 0:
-                    sk = layer(f"{name}_sk")
-                    yield (
-                        branch + "3/conv2d_fixed_padding/conv2d",
-                        layer(f"{name}_conv2"),
-                    )
-                    yield branch + "3/batch_norm_relu/bn", layer(f"{name}_bn2")
-                    yield branch + "3/conv2d_0", sk.squeeze
-                    yield branch + "3/batch_norm_relu_1/bn", sk.squeeze_bn
-                    yield branch + "3/conv2d_1", sk.expand
-                    yield branch + "5/conv2d", layer(f"{name}_conv3")
-                    yield branch + "6/bn", layer(f"{name}_bn3")
-                else:
-                    yield branch + "3/conv2d", layer(f"{name}_conv2")
-                    yield branch + "4/bn", layer(f"{name}_bn2")
-                    yield branch + "6/conv2d", layer(f"{name}_conv3")
-                    yield branch + "7/bn", layer(f"{name}_bn3")
-                shortcut = scope + "projection_layers/"
-            else:
-                branch = scope + "conv2d_bn_layers/"
-                for i, part in enumerate(("conv1", "bn1", "conv2", "bn2")):
-                    kind_path = "conv2d" if "conv" in part else "bn"
-                    yield branch + f"{i}/{kind_path}", layer(f"{name}_{part}")
-                shortcut = scope + "shortcut_layers/"
-            if b == 0:
-                # ResNet-D puts (padding and) pooling layers, which hold no
-                # variables, before the convolution.
-                first = 0 if sk_ratio == 0 else (1 if g == 0 else 2)
-                yield shortcut + f"{first}/conv2d", layer(f"{name}_proj")
-                yield shortcut + f"{first + 1}/bn", layer(f"{name}_proj_bn")
 
 
 def _expected_keys(layout):
@@ -308,8 +212,18 @@ def _mismatch_report(shapes, expected, model_weights):
 
 def _checkpoint_shapes(path_or_name):
     """(prefix, reader, model variable shapes) of a reference checkpoint."""
-    prefix = _resolve(path_or_name)
-    reader = tf.train.load_checkpoint(prefix)
+    path = str(RELEASED_MODELS.get(path_or_name, path_or_name))
+    try:
+        prefix = _resolve(path_or_name)
+        reader = tf.train.load_checkpoint(prefix)
+    except tf.errors.OpError as error:  # libcurl's, for gs:// without network
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        reason = reason.split(", error details")[0]  # libcurl's empty tail
+        raise errors.UserInputError(
+            f"could not read {path} ({reason[:100]}) — check the network, or "
+            "copy the checkpoint folder on a connected machine (gsutil -m cp -r "
+            f"{path} .) and pass its local path."
+        ) from None
     all_keys = reader.get_variable_to_shape_map()
     shapes = _model_shapes(all_keys)
     _check_layout(shapes, prefix, all_keys)
@@ -403,9 +317,12 @@ def load(
         A built `keras_simclr.SimCLR`.
 
     Raises:
-        UserInputError: an unknown name or a path without a checkpoint.
+        UserInputError: an unknown name, a path without a checkpoint, or
+            one that cannot be read (no network for a released name: the
+            message says how to use a downloaded copy).
         CheckpointMismatchError: the checkpoint is not the reference's
-            layout, or does not map one to one onto the model.
+            layout (a missing layer, too), or does not map one to one onto
+            the model.
 
     Example:
 
@@ -437,11 +354,12 @@ def load(
     num_head_layers = len({k.split("/")[3] for k in shapes if k.startswith(_HEAD)})
     head = None
     if num_head_layers:
-        hidden = shapes[_HEAD + "0/dense/kernel"][-1]
+        hidden = _required(shapes, _HEAD + "0/dense/kernel", prefix)[-1]
+        last = _required(shapes, f"{_HEAD}{num_head_layers - 1}/dense/kernel", prefix)
         head = ProjectionHead(
             num_layers=num_head_layers,
             hidden_dim=None if hidden == width else hidden,
-            output_dim=shapes[f"{_HEAD}{num_head_layers - 1}/dense/kernel"][-1],
+            output_dim=last[-1],
             synchronized=synchronized_batch_norm,
             name="projection_head",
         )

@@ -96,3 +96,14 @@ def test_knn_monitor_uses_the_same_checks(kwargs, message):
     bank = ((images(4) * 255).astype(np.uint8), np.arange(4) % 2)
     with pytest.raises(UserInputError, match=message):
         ks.callbacks.KNNMonitor(bank, bank, **kwargs)
+
+
+def test_the_knn_temperature_default_has_one_owner():
+    import inspect
+
+    from keras_simclr import callbacks, evaluation
+    from keras_simclr.evaluation.knn import DEFAULT_KNN_TEMPERATURE
+
+    for function in (evaluation.knn_accuracy, callbacks.KNNMonitor):
+        default = inspect.signature(function).parameters["temperature"].default
+        assert default is DEFAULT_KNN_TEMPERATURE

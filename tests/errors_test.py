@@ -40,3 +40,30 @@ def test_bad_arguments_of_layers_and_builders_raise_user_input_errors(
 ):
     with pytest.raises(UserInputError):
         make_the_mistake()
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (-3, "momentum must be a finite number >= 0, got -3."),
+        (1.0, "momentum must be < 1, got 1."),
+        (float("nan"), "momentum must be a finite number >= 0, got nan."),
+        ("0.9", "momentum must be a finite number >= 0, got '0.9'."),
+    ],
+)
+def test_check_momentum(value, message):
+    from keras_simclr.errors import check_momentum
+
+    assert check_momentum("momentum", 0) == 0.0
+    with pytest.raises(UserInputError) as caught:
+        check_momentum("momentum", value)
+    assert str(caught.value) == message + " Use a momentum in [0, 1), e.g. 0.9."
+
+
+def test_non_finite_loss_is_one_class_for_runs_and_evaluation():
+    from keras_simclr.errors import NonFiniteLoss
+
+    assert ks.runs.NonFiniteLoss is ks.runs.errors.NonFiniteLoss is NonFiniteLoss
+    assert issubclass(NonFiniteLoss, ArithmeticError)
+    assert not issubclass(NonFiniteLoss, ValueError)  # not the user's mistake
+    assert NonFiniteLoss("loss is nan", field="learning_rate").field == "learning_rate"

@@ -252,3 +252,44 @@ def test_checkpoint_without_projection_head_gets_a_new_one(tmp_path):
     assert (
         np.std(kernel) == pytest.approx(0.01, rel=0.02) and abs(np.mean(kernel)) < 1e-4
     )
+
+
+def test_a_checkpoint_missing_a_layer_is_named_in_one_line(tmp_path):
+    tensors = reference_tensors(fixture("r50_1x_sk0"), with_slots=False)
+    for i, key in enumerate(
+        [
+            "model/resnet_model/initial_conv_relu_max_pool/0/conv2d/kernel",
+            "model/_projection_head/linear_layers/0/dense/kernel",
+        ]
+    ):
+        kept = {k: v for k, v in tensors.items() if not k.startswith(key)}
+        prefix = write_checkpoint(tmp_path / f"ckpt-{i + 1}", kept)
+        with pytest.raises(pretrained.CheckpointMismatchError) as caught:
+            pretrained.load(prefix, image_size=32)  # a bare KeyError before
+        assert str(caught.value) == (
+            f"{prefix} has no variable {key}: it is not a whole SimCLR reference "
+            "TF2 checkpoint (a layer is missing) — load the release's checkpoint "
+            "as written, not a partial copy."
+        )
+
+
+def test_a_released_name_without_network_says_how_to_use_a_copy(monkeypatch):
+    def no_network(path):  # what TensorFlow's GCS file system raises offline
+        raise tf.errors.FailedPreconditionError(
+            None,
+            None,
+            "Error executing an HTTP request: libcurl code 6 meaning 'Could not "
+            "resolve hostname', error details: Could not resolve host\n when "
+            f"reading metadata of {path}",
+        )
+
+    monkeypatch.setattr(tf.io.gfile, "isdir", no_network)
+    url = "gs://simclr-checkpoints-tf2/simclrv2/pretrained/r50_1x_sk1"
+    with pytest.raises(ks.errors.UserInputError) as caught:
+        pretrained.load("simclrv2/r50_1x_sk1/pretrained")
+    assert str(caught.value) == (
+        f"could not read {url} (Error executing an HTTP request: libcurl code 6 "
+        "meaning 'Could not resolve hostname') — check the network, or copy the "
+        f"checkpoint folder on a connected machine (gsutil -m cp -r {url} .) and "
+        "pass its local path."
+    )

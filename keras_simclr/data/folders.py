@@ -1,9 +1,9 @@
 """Folders of image files as a data source: scan, split, corrupt files, reading.
 
-Class sub-folders give labels in sorted-name order; images directly in the
-folder (and no class sub-folders) give an unlabelled set. Split "train" is
-the whole folder unless it has a `train/` sub-folder; any other split name
-is a sub-folder.
+Class sub-folders give labels in sorted-name order (the training split's
+order for every split); images directly in the folder (and no class
+sub-folders) give an unlabelled set. Split "train" is the whole folder
+unless it has a `train/` sub-folder; any other split name is a sub-folder.
 """
 
 import os
@@ -29,24 +29,51 @@ __all__ = [
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
-def _list_images(folder):
-    return sorted(
-        name
-        for name in tf.io.gfile.listdir(folder)
-        if name.lower().endswith(IMAGE_EXTENSIONS)
-        and not tf.io.gfile.isdir(os.path.join(folder, name))
-    )
+def _listing(folder):
+    """(image file names, sub-folder names, broken links) of a folder, sorted.
+
+    A broken link is an image name whose symlink leads nowhere (its target
+    is missing, or the link points to itself); file systems reached by URL
+    (gs://, ...) have no symlinks.
+    """
+    if "://" in folder:
+        names = tf.io.gfile.listdir(folder)
+        dirs = {n for n in names if tf.io.gfile.isdir(os.path.join(folder, n))}
+        files = [n for n in names if n not in dirs]
+        broken = []
+    else:
+        with os.scandir(folder) as entries:
+            entries = list(entries)
+        links = {e.name for e in entries if e.is_symlink()}
+        # os.path.isdir is False for a link that loops; DirEntry.is_dir raises.
+        dirs = {
+            e.name
+            for e in entries
+            if (os.path.isdir(e.path) if e.name in links else e.is_dir())
+        }
+        files = [e.name for e in entries if e.name not in dirs]
+        broken = [
+            n
+            for n in files
+            if n in links and not os.path.exists(os.path.join(folder, n))
+        ]
+    images = sorted(n for n in files if n.lower().endswith(IMAGE_EXTENSIONS))
+    subfolders = sorted(n.rstrip("/") for n in dirs if not n.startswith("."))
+    broken = sorted(n for n in broken if n in images)
+    return images, subfolders, broken
 
 
 def _scan_folder(root):
-    """Returns (paths, labels, class_names) of an image folder."""
-    subfolders = sorted(
-        name.rstrip("/")
-        for name in tf.io.gfile.listdir(root)
-        if tf.io.gfile.isdir(os.path.join(root, name)) and not name.startswith(".")
-    )
-    loose = _list_images(root)
-    classes = [name for name in subfolders if _list_images(os.path.join(root, name))]
+    """Returns (paths, labels, class_names, broken links) of an image folder."""
+    loose, subfolders, broken = _listing(root)
+    broken = [os.path.join(root, name) for name in broken]
+    listed = {}
+    for name in subfolders:
+        files, _, bad = _listing(os.path.join(root, name))
+        if files:
+            listed[name] = files
+            broken += [os.path.join(root, name, f) for f in bad]
+    classes = sorted(listed)
     if classes and loose:
         raise DataError(
             f"{root} has both images ({loose[0]}, ...) and class sub-folders "
@@ -54,49 +81,96 @@ def _scan_folder(root):
             "or point the dataset at a folder holding only one kind."
         )
     if loose:
-        return [os.path.join(root, name) for name in loose], [-1] * len(loose), None
+        paths = [os.path.join(root, name) for name in loose]
+        return paths, [-1] * len(loose), None, broken
     paths, labels = [], []
     for label, name in enumerate(classes):
-        files = _list_images(os.path.join(root, name))
-        paths += [os.path.join(root, name, f) for f in files]
-        labels += [label] * len(files)
+        paths += [os.path.join(root, name, f) for f in listed[name]]
+        labels += [label] * len(listed[name])
     if not paths:
         raise DataError(
             f"no .jpg/.jpeg/.png images in {root} or its sub-folders — check "
             "the path, or convert the images to JPEG or PNG."
         )
-    return paths, labels, classes
+    return paths, labels, classes, broken
 
 
-def folder_split(root, split):
+def _training_class_names(root):
+    """The classes of `root/train/` (None when it has none), labels' owner."""
+    names = []
+    for name in _listing(os.path.join(root, "train"))[1]:
+        if _listing(os.path.join(root, "train", name))[0]:
+            names.append(name)
+    return names or None
+
+
+def _as_training_labels(root, folder, labels, classes):
+    """`labels` renumbered by the training split's classes, and those classes.
+
+    Every split of a folder with a `train/` sub-folder numbers its classes
+    as training does, so that one name has one label everywhere.
+    """
+    training = _training_class_names(root)
+    if classes is None or training is None:
+        return labels, classes
+    unknown = [name for name in classes if name not in training]
+    if unknown:
+        raise DataError(
+            f"{folder} has class folders that {os.path.join(root, 'train')} lacks "
+            f"({', '.join(unknown)}): their images have no training label — add "
+            "those classes to train/, or remove them from this split."
+        )
+    index = [training.index(name) for name in classes]
+    return [index[label] for label in labels], training
+
+
+def _check_links(broken, on_corrupt):
+    if broken and on_corrupt == "error":
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise DataError(
+            f"image file {broken[0]}{more} is a broken link (its target is "
+            "missing, or it points to itself) — fix or delete it, or skip "
+            "unreadable files (on_corrupt='skip', --skip_corrupt)."
+        )
+
+
+def folder_split(root, split, on_corrupt="error"):
     """The files and labels of one split of an image folder.
 
     `root/<split>/` is used when it exists; otherwise split "train" is the
     whole folder. A slice ("train[:80%]") cuts a fixed shuffle of it.
+    When `root/train/` exists, every split numbers its classes as the
+    training split does (`test/{cat,fox}` of `train/{cat,dog,fox}` gives
+    labels 0 and 2), and a class that training lacks is refused.
 
     Args:
         root: the folder (no `~`).
         split: a split name with an optional slice.
+        on_corrupt: "error" refuses a broken symlink among the images;
+            "skip" keeps it in the list, for `folder_dataset` to skip.
 
     Returns:
         `(paths, labels, class_names)`: lists of file paths and int labels
         (-1 when unlabelled), and the class names or None.
 
     Raises:
-        DataError: no such split, no images, or both loose images and
-            class sub-folders.
+        DataError: no such split, no images, both loose images and class
+            sub-folders, a class the training split lacks, or a broken
+            symlink.
 
     Example:
 
     >>> import tempfile
     >>> root = tempfile.mkdtemp()
-    >>> for name in ("cat", "dog"):
-    ...     os.mkdir(os.path.join(root, name))
-    ...     tf.io.write_file(os.path.join(root, name, "0.png"),
+    >>> for split, name in [("train", "cat"), ("train", "dog"), ("test", "dog")]:
+    ...     os.makedirs(os.path.join(root, split, name))
+    ...     tf.io.write_file(os.path.join(root, split, name, "0.png"),
     ...                      tf.io.encode_png(tf.zeros((4, 4, 3), tf.uint8)))
     >>> paths, labels, classes = folder_split(root, "train")
     >>> [os.path.relpath(p, root) for p in paths], labels, classes
-    (['cat/0.png', 'dog/0.png'], [0, 1], ['cat', 'dog'])
+    (['train/cat/0.png', 'train/dog/0.png'], [0, 1], ['cat', 'dog'])
+    >>> folder_split(root, "test")[1:]
+    ([1], ['cat', 'dog'])
     """
     name, start, stop = parse_split(split)
     folder = os.path.join(root, name)
@@ -108,7 +182,10 @@ def folder_split(root, split):
                 "split='train[:80%]' and eval_split='train[80%:]'."
             )
         folder = root
-    paths, labels, classes = _scan_folder(folder)
+    paths, labels, classes, broken = _scan_folder(folder)
+    _check_links(broken, on_corrupt)
+    if name != "train":
+        labels, classes = _as_training_labels(root, folder, labels, classes)
     if start or stop:
         order = shuffled_slice(len(paths), start, stop)
         paths = [paths[i] for i in order]
@@ -222,12 +299,13 @@ def read_image_file(path):
     return images.decode(read_encoded_file(path))
 
 
-def describe_folder(dataset, split="train"):
+def describe_folder(dataset, split="train", on_corrupt="error"):
     """What a split of an image folder holds, from its file names.
 
     Args:
         dataset: the folder (`~` allowed).
         split: see `folder_split`.
+        on_corrupt: see `folder_split`.
 
     Returns:
         A `DatasetInfo` of kind "folder" (`image_size` None: images may
@@ -249,7 +327,7 @@ def describe_folder(dataset, split="train"):
     root = os.path.expanduser(dataset)
     if not tf.io.gfile.isdir(root):
         raise DataError(f"no folder {dataset} — check the dataset path.")
-    paths, _, classes = folder_split(root, split)
+    paths, _, classes = folder_split(root, split, on_corrupt)
     return DatasetInfo(
         dataset,
         "folder",
@@ -266,8 +344,9 @@ def folder_dataset(dataset, split="train", on_corrupt="error"):
     Args:
         dataset: the folder (`~` allowed).
         split: see `folder_split`.
-        on_corrupt: "error" keeps every file; "skip" decodes every file
-            once and drops the bad ones, one warning line each.
+        on_corrupt: "error" keeps every file (a broken symlink is
+            refused); "skip" decodes every file once and drops the bad
+            ones, broken symlinks too, one warning line each.
 
     Returns:
         `(raw, count)`: an unbatched `tf.data.Dataset` of (string path,
@@ -287,7 +366,7 @@ def folder_dataset(dataset, split="train", on_corrupt="error"):
     >>> count, read_image_file(path).shape, int(label)
     (1, TensorShape([4, 4, 3]), -1)
     """
-    paths, labels, _ = folder_split(os.path.expanduser(dataset), split)
+    paths, labels, _ = folder_split(os.path.expanduser(dataset), split, on_corrupt)
     if on_corrupt == "skip":
         paths, labels = _skip_corrupt(paths, labels)
     raw = tf.data.Dataset.from_tensor_slices(

@@ -163,11 +163,12 @@ def raw_dataset(dataset, split="train", data_dir=None, on_corrupt="error"):
             f"on_corrupt must be 'error' or 'skip', got {on_corrupt!r} — pass "
             "on_corrupt='skip' to skip unreadable image files."
         )
-    info = describe(dataset, split, data_dir)
     kind = source_kind(dataset)
     if kind == "folder":
+        info = folders.describe_folder(dataset, split, on_corrupt)
         raw, count = folders.folder_dataset(dataset, split, on_corrupt)
         return raw, folders.read_image_file, info._replace(num_examples=count)
+    info = describe(dataset, split, data_dir)
     if kind == "tfds":
         raw = tfds_datasets.tfds_dataset(dataset, split, data_dir)
         if info.num_examples is None:

@@ -1,10 +1,14 @@
 """TensorFlow Datasets (tfds) by name as a data source: "cifar10", "stl10", ...
 
-Images are read still encoded, in file order; tfds prepares (downloads)
-a dataset into `data_dir` before the first read.
+Images are read still encoded, in file order, from a dataset prepared in
+`data_dir`. Nothing is downloaded here: offline, tfds's download retries
+for minutes, so a dataset that is not prepared is refused with one line
+saying how to prepare it (`tfds build`, on a machine with network access).
 """
 
+import difflib
 import os
+import re
 
 import tensorflow as tf
 
@@ -16,19 +20,47 @@ from keras_simclr.data.splits import parse_split
 __all__ = ["check_data_dir", "describe_tfds", "tfds_dataset"]
 
 
+def _close_names(name):
+    """The tfds names closest to `name` ("cifar-10" -> cifar10), as a hint."""
+    import tensorflow_datasets as tfds
+
+    base = name.split(":")[0].split("/")[0]
+    # tfds names are snake_case: compare without "-", "_" and case. The
+    # community list is fetched from the network: left out.
+    names = tfds.list_builders(with_community_datasets=False)
+    folded = {re.sub(r"[-_]", "", n.lower()): n for n in names}
+    close = difflib.get_close_matches(re.sub(r"[-_]", "", base.lower()), folded, n=3)
+    return [folded[n] for n in close]
+
+
 def _tfds_builder(name, data_dir):
     import tensorflow_datasets as tfds
 
     try:
         return tfds.builder(name, data_dir=data_dir)
-    except Exception as error:  # tfds raises its own DatasetNotFoundError.
-        if "not found" in str(error).lower():
-            raise DataError(
-                f"unknown dataset '{name}' — use a tfds name (e.g. cifar10, "
-                f"stl10, imagenet2012), a folder of images, a .npz file, or "
-                f"'{EMBEDDED}' (embedded, no download)."
-            ) from None
-        raise
+    except Exception as error:  # DatasetNotFoundError, or a malformed name.
+        text = str(error).lower()
+        if "not found" not in text and "parsing builder name" not in text:
+            raise
+        close = _close_names(name)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise DataError(
+            f"unknown dataset '{name}' — {hint}use a tfds name (e.g. cifar10, "
+            f"stl10, imagenet2012), a folder of images, a .npz file, or "
+            f"'{EMBEDDED}' (embedded, no download)."
+        ) from None
+
+
+def _not_prepared_error(name, data_dir):
+    """The one-line DataError for a tfds dataset not prepared in `data_dir`."""
+    where = data_dir or "tfds's default data_dir (~/tensorflow_datasets)"
+    folder = data_dir or "DIR"
+    return DataError(
+        f"tfds dataset '{name}' is not downloaded and prepared in {where} — "
+        f"on a machine with network access run `tfds build {name} "
+        f"--data_dir={folder}` (or tfds.load('{name}', download=True) in "
+        f"Python), copy that folder here if needed, and pass data_dir={folder}."
+    )
 
 
 def _tfds_features(builder):
@@ -102,7 +134,8 @@ def describe_tfds(name, split="train", data_dir=None):
         no split metadata.
 
     Raises:
-        DataError: unknown dataset, missing data_dir, no image feature.
+        DataError: unknown or malformed dataset name (the message offers
+            the close tfds names), missing data_dir, no image feature.
 
     Example:
 
@@ -152,7 +185,8 @@ def tfds_dataset(name, split="train", data_dir=None):
         `keras_simclr.data.images.decode`.
 
     Raises:
-        DataError: unknown split; see `describe_tfds`.
+        DataError: unknown split, a dataset not prepared in `data_dir`
+            (nothing is downloaded); see `describe_tfds`.
 
     Example:
 
@@ -161,6 +195,12 @@ def tfds_dataset(name, split="train", data_dir=None):
     ...     contents, label = next(iter(tfds_dataset("cifar10", "test")))
     >>> contents.dtype.name, label.dtype.name
     ('string', 'int32')
+    >>> import tempfile
+    >>> try:
+    ...     tfds_dataset("cifar10", data_dir=tempfile.mkdtemp())
+    ... except DataError as error:
+    ...     print(str(error).split(" in ")[0])
+    tfds dataset 'cifar10' is not downloaded and prepared
     """
     import tensorflow_datasets as tfds
 
@@ -174,11 +214,14 @@ def tfds_dataset(name, split="train", data_dir=None):
             split=split,
             data_dir=data_dir,
             shuffle_files=False,
+            download=False,
             decoders={image_key: tfds.decode.SkipDecoding()},
             read_config=tfds.ReadConfig(interleave_cycle_length=1),
         )
     except Exception as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "could not find data" in message:
+            raise _not_prepared_error(name, data_dir) from None
         if "split" in message.lower() and "unknown" in message.lower():
             raise DataError(f"{message} — pick one of the dataset's splits.") from None
         raise

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_simclr import export
+from keras_simclr import errors, export
 from keras_simclr.distillation.errors import (
     DistillationError,
     check_alpha,
@@ -26,6 +26,37 @@ def _global_sum(value):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
+class _LabelledMean(keras.metrics.Mean):
+    """A mean over the labelled images: NaN, not 0, while there are none."""
+
+    def result(self):
+        return tf.where(self.count > 0, super().result(), float("nan"))
+
+
+class _LabelledAccuracy(keras.metrics.SparseCategoricalAccuracy):
+    """Accuracy on the labelled images: NaN, not 0, while there are none."""
+
+    def result(self):
+        return tf.where(self.count > 0, super().result(), float("nan"))
+
+
+class _LabelsSeen(keras.callbacks.Callback):
+    """Stops `fit` after an epoch without a labelled image while alpha > 0."""
+
+    def __init__(self, alpha):
+        super().__init__()
+        self.alpha = alpha
+
+    def on_epoch_end(self, epoch, logs=None):
+        accuracy = (logs or {}).get("accuracy", float("nan"))
+        if accuracy != accuracy:  # NaN: no labelled image this epoch
+            raise DistillationError(
+                f"alpha={self.alpha:g} weights a label loss, but no image of epoch "
+                f"{epoch + 1} had a label >= 0 — pass (images, labels) with "
+                "class ids for the labelled images, or alpha=0."
+            )
+
+
 @keras.saving.register_keras_serializable(package="keras_simclr")
 class Distillation(keras.Model):
     """Trains a student to match a frozen teacher's softened predictions.
@@ -45,9 +76,13 @@ class Distillation(keras.Model):
     images (which only the distillation term sees). Calling the model
     returns the student's logits. Metrics: `loss`, `distillation_loss`,
     `teacher_agreement` (student's top class = teacher's), and, with labels,
-    `label_loss` and `accuracy` (on the labelled images).
+    `label_loss` and `accuracy` (on the labelled images; NaN, not a number,
+    while no image had a label >= 0). Labels >= the student's classes stop
+    `fit` with a one-line `UserInputError`; with `alpha > 0`, so does an
+    epoch without a labelled image (`DistillationError`).
 
-    `teacher.trainable` is set to False. The student is what this stage
+    `teacher.trainable` is set to False (`distillation.distill` restores
+    it when done). The student is what this stage
     produces: save it (`model.student.save(...)`), export its encoder
     (`model.export_encoder(path)`), or evaluate it. The whole model saves
     to `.keras`; with a SavedModel teacher it reloads with
@@ -109,8 +144,8 @@ class Distillation(keras.Model):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.distillation_tracker = keras.metrics.Mean(name="distillation_loss")
         self.agreement_tracker = keras.metrics.Mean(name="teacher_agreement")
-        self.label_loss_tracker = keras.metrics.Mean(name="label_loss")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.label_loss_tracker = _LabelledMean(name="label_loss")
+        self.accuracy_tracker = _LabelledAccuracy(name="accuracy")
 
     def build(self, input_shape):
         if self.augment is None:
@@ -180,15 +215,17 @@ class Distillation(keras.Model):
     def _label_loss(self, labels, logits):
         labels = tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
         classes = tf.shape(logits)[-1]
-        check = tf.debugging.assert_less(
-            labels,
+        check = errors.graph_check(
+            tf.reduce_all(labels < classes),
+            "labels must be < the number of classes of the student, ",
             classes,
-            message="labels must be < the number of classes of the student "
-            "(ids < 0 mark unlabelled images)",
+            ", got ",
+            tf.reduce_max(labels),
+            " — pass class ids in 0..classes-1 and ids < 0 for unlabelled images",
         )
         # The cross-entropy below fails on such labels with its own message;
-        # it must wait for the check. (Eagerly the check has already run.)
-        with tf.control_dependencies([check] if check is not None else []):
+        # it must wait for the check.
+        with tf.control_dependencies([check]):
             labels = tf.identity(labels)
         labelled = tf.cast(labels >= 0, tf.float32)
         safe_labels = tf.maximum(labels, 0)
@@ -199,6 +236,19 @@ class Distillation(keras.Model):
             return 0.0
         global_labelled = tf.maximum(_global_sum(tf.reduce_sum(labelled)), 1.0)
         return self.alpha * tf.reduce_sum(per_image * labelled) / global_labelled
+
+    def fit(self, *args, **kwargs):
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if self.alpha:
+            callbacks.append(_LabelsSeen(self.alpha))
+        # Labels out of range are found inside the compiled step; they
+        # surface as one-line errors rather than TensorFlow's trace.
+        with errors.graph_errors_as_user_errors():
+            return super().fit(*args, callbacks=callbacks, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        with errors.graph_errors_as_user_errors():
+            return super().evaluate(*args, **kwargs)
 
     def train_step(self, data):
         with tf.GradientTape() as tape:

@@ -3,11 +3,15 @@
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_simclr.distillation.errors import DistillationError
 
-__all__ = ["SavedModelTeacher", "teacher_layer"]
+__all__ = ["SavedModelTeacher", "check_teacher_logits", "teacher_layer"]
+
+#: How far a row's sum may be from 1 for the row to count as probabilities.
+_PROBABILITY_TOLERANCE = 1e-3
 
 
 def teacher_layer(teacher):
@@ -20,22 +24,84 @@ def teacher_layer(teacher):
         A Keras layer.
 
     Raises:
-        DistillationError: `teacher` is neither.
+        DistillationError: `teacher` is neither, is a SimCLR model (its
+            outputs are representations, not class logits), or ends in a
+            softmax (probabilities, not logits).
 
     Example:
 
     >>> layer = keras.layers.Dense(3)
     >>> teacher_layer(layer) is layer
     True
+    >>> try:  # doctest: +NORMALIZE_WHITESPACE
+    ...     teacher_layer(keras_simclr.SimCLR(keras.Sequential(
+    ...         [keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D()])))
+    ... except DistillationError as error:
+    ...     print(error)
+    the teacher is a SimCLR model: it outputs representations, not class
+    logits — fine-tune it first (keras_simclr.evaluation.finetune) and distil
+    the fine-tuned classifier.
     """
+    from keras_simclr.model import SimCLR
+
+    if isinstance(teacher, SimCLR):
+        raise DistillationError(
+            "the teacher is a SimCLR model: it outputs representations, not "
+            "class logits — fine-tune it first (keras_simclr.evaluation.finetune) "
+            "and distil the fine-tuned classifier."
+        )
     if isinstance(teacher, (str, os.PathLike)):
         return SavedModelTeacher(os.fspath(teacher))
     if isinstance(teacher, keras.layers.Layer):
+        last = (getattr(teacher, "layers", None) or [teacher])[-1]
+        if isinstance(last, keras.layers.Softmax) or (
+            getattr(last, "activation", None) is keras.activations.softmax
+        ):
+            raise _probabilities_error()
         return teacher
     raise DistillationError(
         "teacher must be a Keras classifier (e.g. the model of "
         "keras_simclr.evaluation.finetune) or the path of a SavedModel of "
         f"one, got {type(teacher).__name__} — pass one of these."
+    )
+
+
+def check_teacher_logits(outputs):
+    """Refuses a teacher's outputs that are probabilities, not logits.
+
+    Distillation softens the teacher's logits with a temperature; a
+    teacher ending in a softmax would be softened twice (targets [.58 .21
+    .21] instead of [1 0 0]). Outputs whose every row is non-negative and
+    sums to 1 are taken for probabilities.
+
+    Args:
+        outputs: the teacher's (batch, classes) outputs on a few images.
+
+    Raises:
+        DistillationError: every row is a probability distribution.
+
+    Example:
+
+    >>> check_teacher_logits(np.array([[2.0, -1.0, 0.5]]))
+    >>> check_teacher_logits(np.array([[0.7, 0.2, 0.1]]))  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    keras_simclr.distillation.errors.DistillationError: the teacher outputs
+    probabilities (each row is >= 0 and sums to 1), not logits — remove its final
+    softmax (e.g. use the model before its Softmax layer, or a Dense layer without
+    activation="softmax").
+    """
+    outputs = np.asarray(outputs, np.float64)
+    sums = outputs.sum(axis=-1)
+    if (outputs >= 0).all() and np.allclose(sums, 1.0, atol=_PROBABILITY_TOLERANCE):
+        raise _probabilities_error()
+
+
+def _probabilities_error():
+    return DistillationError(
+        "the teacher outputs probabilities (each row is >= 0 and sums to 1), "
+        "not logits — remove its final softmax (e.g. use the model before its "
+        'Softmax layer, or a Dense layer without activation="softmax").'
     )
 
 

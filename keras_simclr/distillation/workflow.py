@@ -16,8 +16,9 @@ from keras_simclr.distillation.errors import (
 )
 from keras_simclr.distillation.model import Distillation
 from keras_simclr.distillation.students import self_distillation_student
-from keras_simclr.distillation.teacher import teacher_layer
+from keras_simclr.distillation.teacher import check_teacher_logits, teacher_layer
 from keras_simclr.evaluation.batches import predict_logits, training_batches
+from keras_simclr.evaluation.divergence import StopOnNonFiniteLoss
 from keras_simclr.evaluation.finetuning import finetuning_optimizer
 from keras_simclr.evaluation.inputs import (
     as_dataset,
@@ -26,10 +27,15 @@ from keras_simclr.evaluation.inputs import (
     labels_of,
 )
 from keras_simclr.evaluation.metrics import topk_accuracy
+from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
 from keras_simclr.evaluation.subsets import class_balanced_subset
 from keras_simclr.parts import input_image_size
 
 __all__ = ["distill"]
+
+
+#: Training images the teacher's outputs are checked on (logits, not probabilities).
+_CHECKED_IMAGES = 8
 
 
 def _num_logits(model, size, what):
@@ -71,6 +77,7 @@ def distill(
     only (`alpha=0`), temperature 1, the pretraining's optimizer (LARS,
     learning rate 0.075 * sqrt(batch size) with a cosine decay to 0, weight
     decay 1e-4, here without warmup) for 400 epochs, random crops and flips.
+    The caller's teacher is left as it was (frozen only while distilling).
 
     Args:
         teacher: a Keras classifier (float images in [0, 1] -> logits), as
@@ -113,7 +120,10 @@ def distill(
 
     Raises:
         DistillationError: bad temperature, alpha, epochs, batch size,
-            teacher, student, or test labels >= the teacher's classes.
+            momentum, weight decay, teacher (a SimCLR model, or one that
+            outputs probabilities), student, or test labels >= the
+            teacher's classes.
+        NonFiniteLoss: the loss became NaN or infinite (no result).
         EvaluationError: data of the wrong form, a bad `label_fraction` or
             `optimizer`.
 
@@ -138,6 +148,14 @@ def distill(
     alpha = check_alpha(alpha)
     epochs = checked(errors.check_positive_int, "epochs", epochs)
     batch_size = checked(errors.check_positive_int, "batch_size", batch_size)
+    momentum = checked(errors.check_momentum, "momentum", momentum)
+    weight_decay = checked(
+        errors.check_positive_number,
+        "weight_decay",
+        weight_decay,
+        "SimCLRv2 distils with 1e-4; 0 for none.",
+        True,
+    )
     teacher = teacher_layer(teacher)
     train = as_dataset(train_data, "train_data", keep_unlabelled=True)
     test = as_dataset(test_data, "test_data")
@@ -148,6 +166,11 @@ def distill(
         )
     size = image_size_for(image_size, input_image_size(teacher), train)
     classes = _num_logits(teacher, size, "teacher")
+    preprocess = eval_preprocess_fn(size)
+    first = train.take(_CHECKED_IMAGES).map(lambda image, label: preprocess(image))
+    check_teacher_logits(
+        teacher(next(iter(first.batch(_CHECKED_IMAGES))), training=False)
+    )
     if student is None:
         student = self_distillation_student(teacher)
     student_classes = _num_logits(student, size, "student")
@@ -184,18 +207,28 @@ def distill(
         weight_decay,
         steps,
     )
-    model = Distillation(
-        teacher,
-        student,
-        temperature=temperature,
-        alpha=alpha,
-        augment=None if augment else keras.layers.Identity(),
-    )
-    model.compile(optimizer=opt)
-    batches = training_batches(train, len(labels), size, batch, False, seed)
-    if not alpha:
-        batches = batches.map(lambda images, labels: images)
-    history = model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
+    trainable = teacher.trainable  # Distillation freezes it; the caller's again after
+    try:
+        model = Distillation(
+            teacher,
+            student,
+            temperature=temperature,
+            alpha=alpha,
+            augment=None if augment else keras.layers.Identity(),
+        )
+        model.compile(optimizer=opt)
+        batches = training_batches(train, len(labels), size, batch, False, seed)
+        if not alpha:
+            batches = batches.map(lambda images, labels: images)
+        history = model.fit(
+            batches,
+            epochs=epochs,
+            verbose=verbose,
+            shuffle=False,
+            callbacks=[StopOnNonFiniteLoss("distillation", lr)],
+        )
+    finally:
+        teacher.trainable = trainable
     logits = predict_logits(student, test, len(test_labels), size)
     teacher_logits = predict_logits(
         keras.Sequential([keras.Input(tuple(size) + (3,)), teacher]),

@@ -15,7 +15,8 @@ Pretraining only matters through the encoder it produces (Chen et al.
   `eval_preprocess_fn` (`preprocessing.py`).
 
 The shared pieces are in modules named for what they hold: `inputs` (the
-data's forms and checks), `batches`, `classifier`, `metrics`, `errors`.
+data's forms and checks), `batches`, `classifier`, `metrics`, `errors`,
+`divergence` (a NaN or infinite loss stops training with `NonFiniteLoss`).
 
 Data, everywhere: an unbatched `tf.data.Dataset` of `(image, label)` (as
 `keras_simclr.data.load` returns) or a tuple `(images, labels)` of NumPy

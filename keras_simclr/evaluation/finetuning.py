@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras_simclr import errors, recipes
 from keras_simclr.evaluation.batches import predict_logits, training_batches
 from keras_simclr.evaluation.classifier import classifier, compile_classifier
+from keras_simclr.evaluation.divergence import StopOnNonFiniteLoss
 from keras_simclr.evaluation.errors import EvaluationError
 from keras_simclr.evaluation.features import FrozenEncoder
 from keras_simclr.evaluation.inputs import (
@@ -223,7 +224,8 @@ def finetune(
         image_size: int or (height, width); None uses the encoder's static
             input size, else the images' own size.
         seed: seed of the label subset, the shuffling and augmentation.
-        verbose: Keras `fit` verbosity.
+        verbose: Keras `fit` verbosity; its progress lines show the
+            training accuracy, `train_top1`.
 
     Returns:
         `(model, results)`: the fine-tuned `keras.Model` (float images in
@@ -235,6 +237,9 @@ def finetune(
     Raises:
         EvaluationError: as `linear_eval`; also `head_layer` out of range
             or without a `ProjectionHead`, an unknown `optimizer`.
+        UserInputError: a momentum outside [0, 1) or a negative weight
+            decay.
+        NonFiniteLoss: the loss became NaN or infinite (no result).
 
     Example:
 
@@ -258,6 +263,10 @@ def finetune(
         epochs = errors.check_positive_int("epochs", epochs, minimum=0)
     if learning_rate is not None:
         learning_rate = errors.check_positive_number("learning_rate", learning_rate)
+    momentum = errors.check_momentum("momentum", momentum)
+    weight_decay = errors.check_positive_number(
+        "weight_decay", weight_decay, "Use 0 for none, e.g. 1e-6.", allow_zero=True
+    )
     check_test_is_not_train(train_data, test_data)
     train = as_dataset(train_data, "train_data")
     test = as_dataset(test_data, "test_data")
@@ -290,7 +299,13 @@ def finetune(
     batches = training_batches(
         train, num_labelled, size, batch, augment, seed, cache=label_fraction < 1
     )
-    model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
+    model.fit(
+        batches,
+        epochs=epochs,
+        verbose=verbose,
+        shuffle=False,
+        callbacks=[StopOnNonFiniteLoss("fine-tuning", lr)],
+    )
     logits = predict_logits(model, test, len(test_labels), size)
     return model, {
         "top1": topk_accuracy(logits, test_labels, 1),

@@ -7,7 +7,12 @@ from keras_simclr import errors
 from keras_simclr import losses as simclr_losses
 from keras_simclr.evaluation.inputs import count_classes
 
-__all__ = ["knn_accuracy"]
+__all__ = ["DEFAULT_KNN_TEMPERATURE", "knn_accuracy"]
+
+#: Temperature of the neighbours' vote weights exp(similarity / T), as in
+#: InstDisc and solo-learn's kNN monitor. Not NT-Xent's temperature
+#: (`keras_simclr.losses.DEFAULT_TEMPERATURE`), though both are 0.1 here.
+DEFAULT_KNN_TEMPERATURE = 0.1
 
 
 def knn_accuracy(
@@ -16,7 +21,7 @@ def knn_accuracy(
     test_features,
     test_labels,
     k=200,
-    temperature=0.1,
+    temperature=DEFAULT_KNN_TEMPERATURE,
     num_classes=None,
     batch_size=512,
 ):

@@ -13,6 +13,8 @@ import tensorflow as tf
 from keras_simclr import errors, recipes
 from keras_simclr.evaluation.batches import training_batches
 from keras_simclr.evaluation.classifier import classifier, compile_classifier
+from keras_simclr.evaluation.divergence import StopOnNonFiniteLoss
+from keras_simclr.evaluation.errors import EvaluationError
 from keras_simclr.evaluation.features import FrozenEncoder
 from keras_simclr.evaluation.inputs import (
     as_dataset,
@@ -128,20 +130,24 @@ def linear_eval(
         augment: train on augmented images (see above).
         seed: seed of the shuffling and augmentation.
         feature_batch_size: images per encoder call.
-        verbose: Keras `fit` verbosity.
+        verbose: Keras `fit` verbosity; its progress lines show the
+            classifier's training accuracy, `train_top1`.
 
     Returns:
-        A dict: `top1`, `top5` (test accuracies in [0, 1]), `train_top1`,
+        A dict: `top1`, `top5` (test accuracies in [0, 1]), `train_top1`
+        (the classifier's training accuracy, as `verbose` shows it),
         `num_classes`, `num_train`, `num_test`, `feature_dim`, `epochs`,
         `batch_size`, `learning_rate`, `momentum`, `nesterov`,
         `weight_decay`, `augment`, `image_size`, `seconds`.
 
     Raises:
         EvaluationError: data of the wrong form, labels >= `num_classes`,
-            test data that is the training data, or images of varying
-            sizes without `image_size`.
-        UserInputError: epochs, batch sizes or learning rate out of range.
+            test data that is the training data, images of varying
+            sizes without `image_size`, or `epochs=0` with `augment`.
+        UserInputError: epochs, batch sizes, learning rate, momentum
+            (in [0, 1)) or weight decay (>= 0) out of range.
         ModelFileError: a missing or damaged model file.
+        NonFiniteLoss: the loss became NaN or infinite (no result).
 
     Example:
 
@@ -164,6 +170,15 @@ def linear_eval(
         "feature_batch_size", feature_batch_size
     )
     learning_rate = errors.check_positive_number("learning_rate", learning_rate)
+    momentum = errors.check_momentum("momentum", momentum)
+    weight_decay = errors.check_positive_number(
+        "weight_decay", weight_decay, "Use 0 for none, e.g. 1e-6.", allow_zero=True
+    )
+    if augment and not epochs:
+        raise EvaluationError(
+            "epochs=0 with augment=True trains nothing and has no training "
+            "accuracy to report — use epochs >= 1, or augment=False."
+        )
     check_test_is_not_train(train_data, test_data)
     frozen = FrozenEncoder(encoder)
     train = as_dataset(train_data, "train_data")
@@ -195,11 +210,17 @@ def linear_eval(
             train_x, train_y, classes, weight_decay, batch_size, seed
         )
     compile_classifier(model, optimizer, classes)
-    history = model.fit(batches, epochs=epochs, verbose=verbose, shuffle=False)
+    history = model.fit(
+        batches,
+        epochs=epochs,
+        verbose=verbose,
+        shuffle=False,
+        callbacks=[StopOnNonFiniteLoss("linear evaluation", learning_rate)],
+    )
     trained = model.get_layer("classifier") if not augment else model.classifier
     test_logits = trained(test_x).numpy()
     if augment:
-        train_top1 = float(history.history["top1"][-1])
+        train_top1 = float(history.history["train_top1"][-1])
     else:
         train_top1 = topk_accuracy(trained(train_x).numpy(), train_y, 1)
     return {

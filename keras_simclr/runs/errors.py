@@ -1,6 +1,6 @@
 """What can stop a run, each said in one line: `<what> — <how to fix>`."""
 
-from keras_simclr.errors import UserInputError
+from keras_simclr.errors import NonFiniteLoss, UserInputError  # noqa: F401 (re-export)
 
 
 class RunError(Exception):
@@ -45,32 +45,6 @@ class RunSettingError(RunError, UserInputError):
     ... except RunSettingError as error:
     ...     print(error.field)
     epochs
-    """
-
-
-class NonFiniteLoss(RunError, ArithmeticError):
-    """The loss (or a weight) became NaN or infinite; nothing was saved.
-
-    An `ArithmeticError`, not a user error: the fix is a lower learning
-    rate, then the same call again, which resumes from the last
-    checkpoint.
-
-    Args:
-        message: `<what> — <how to fix>`, naming the step.
-        field: None.
-
-    Example:
-
-    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    >>> model.compile(optimizer="sgd", loss="mse")
-    >>> x = np.full((2, 3), np.nan, "float32")
-    >>> try:  # doctest: +NORMALIZE_WHITESPACE
-    ...     model.fit(x, np.zeros((2, 2)), batch_size=1, verbose=0, callbacks=[
-    ...         keras_simclr.runs.AtomicCheckpoint("checkpoints", 10)])
-    ... except NonFiniteLoss as error:
-    ...     print(error)
-    loss is nan at step 1; training stopped, the last checkpoint (step 0) is kept —
-    lower the learning rate, then run again to resume from it
     """
 
 

@@ -115,3 +115,52 @@ def test_corrupt_files_named_or_skipped(folder, capsys):
     assert sorted(w.split()[-1] for w in warnings) == sorted([text, truncated])
     with pytest.raises(data.DataError, match="on_corrupt"):
         data.load(str(folder), on_corrupt="ignore")
+
+
+def _split_folder(root, classes_by_split):
+    """One black image in root/<split>/<class>/ for each listed class."""
+    for split, classes in classes_by_split.items():
+        for name in classes:
+            _save(
+                str(root / split / name / "0.png"), np.zeros((4, 4, 3), np.uint8), "PNG"
+            )
+
+
+def test_every_split_numbers_its_classes_as_training_does(tmp_path):
+    _split_folder(tmp_path, {"train": ["cat", "dog", "fox"], "test": ["cat", "fox"]})
+    train, train_info = data.load(str(tmp_path), "train", with_info=True)
+    test, test_info = data.load(str(tmp_path), "test", with_info=True)
+    assert as_arrays(train)[1].tolist() == [0, 1, 2]
+    assert as_arrays(test)[1].tolist() == [0, 2]  # fox is 2 in both splits
+    assert test_info.class_names == train_info.class_names == ["cat", "dog", "fox"]
+    assert test_info.num_classes == 3
+    paths, labels, _ = folder_split(str(tmp_path), "test[:50%]")
+    assert labels == [0 if "cat" in paths[0] else 2]
+
+
+def test_a_test_class_training_lacks_is_refused_in_one_line(tmp_path):
+    _split_folder(tmp_path, {"train": ["cat", "dog"], "test": ["cat", "fox", "owl"]})
+    with pytest.raises(data.DataError) as caught:
+        data.load(str(tmp_path), "test")
+    assert str(caught.value) == (
+        f"{tmp_path / 'test'} has class folders that {tmp_path / 'train'} lacks "
+        "(fox, owl): their images have no training label — add those classes "
+        "to train/, or remove them from this split."
+    )
+
+
+@pytest.mark.parametrize("target", ["missing.jpg", "self"])
+def test_a_broken_symlink_is_named_in_one_line_or_skipped(folder, target, capsys):
+    link = folder / "cat" / "link.jpg"
+    os.symlink(target if target != "self" else str(link), link)
+    with pytest.raises(data.DataError) as caught:
+        data.load(str(folder))
+    assert str(caught.value) == (
+        f"image file {link} is a broken link (its target is missing, or it "
+        "points to itself) — fix or delete it, or skip unreadable files "
+        "(on_corrupt='skip', --skip_corrupt)."
+    )
+    ds, info = data.load(str(folder), on_corrupt="skip", with_info=True)
+    assert len(as_arrays(ds)[0]) == 6 and info.num_classes == 2
+    out = capsys.readouterr().out
+    assert f"keras-simclr: warning: skipping corrupt image {link}" in out

@@ -32,3 +32,31 @@ def test_tfds_by_name_with_labels_and_unlabelled_split(tmp_path):
         data.describe("no_such_set")
     with pytest.raises(data.DataError, match="does not exist"):
         data.describe("cifar10", data_dir=str(tmp_path / "nowhere"))
+
+
+def test_malformed_tfds_name_is_one_line_with_the_close_names():
+    with pytest.raises(data.DataError) as caught:
+        data.describe("cifar-10")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("unknown dataset 'cifar-10' — did you mean cifar10")
+
+
+def test_a_dataset_not_prepared_is_refused_in_one_line_without_downloading(
+    tmp_path, monkeypatch
+):
+    import tensorflow_datasets as tfds
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("the test tried to download")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
+    empty = str(tmp_path)
+    with pytest.raises(data.DataError) as caught:
+        data.load("cifar10", "train", data_dir=empty)
+    assert str(caught.value) == (
+        f"tfds dataset 'cifar10' is not downloaded and prepared in {empty} — on a "
+        f"machine with network access run `tfds build cifar10 --data_dir={empty}` "
+        "(or tfds.load('cifar10', download=True) in Python), copy that folder "
+        f"here if needed, and pass data_dir={empty}."
+    )

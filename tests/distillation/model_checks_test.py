@@ -5,7 +5,6 @@ import math
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr import distillation
@@ -56,5 +55,38 @@ def test_labels_beyond_the_classes_fail_in_the_step():
         teacher_model(), classifier("s", 2), augment=keras.layers.Identity()
     )
     model.compile(optimizer="sgd")
-    with pytest.raises(tf.errors.InvalidArgumentError, match="labels must be <"):
+    with pytest.raises(ks.errors.UserInputError) as caught:  # one line, no trace
         model.fit(images, labels + CLASSES, batch_size=8, verbose=0)
+    assert str(caught.value) == (
+        f"labels must be < the number of classes of the student, {CLASSES}, got "
+        f"{labels[:8].max() + CLASSES} — pass class ids in 0..classes-1 and ids "
+        "< 0 for unlabelled images"
+    )
+    with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+        model.evaluate(images, labels + CLASSES, batch_size=8, verbose=0)
+
+
+def test_no_accuracy_from_zero_labelled_images():
+    images, labels = data()
+    teacher, student = teacher_model(), classifier("s", 2)
+    model = ks.Distillation(teacher, student, augment=keras.layers.Identity())
+    model.compile(optimizer="sgd")
+    history = model.fit(images, labels * 0 - 1, batch_size=8, verbose=0)
+    assert math.isnan(history.history["accuracy"][0])  # was 0.0
+    assert math.isnan(history.history["label_loss"][0])
+    assert math.isfinite(history.history["distillation_loss"][0])
+    history = model.fit(images, labels, batch_size=8, verbose=0)
+    assert 0 <= history.history["accuracy"][0] <= 1
+    # With a label loss to learn (alpha > 0), no labelled image is refused.
+    model = ks.Distillation(
+        teacher, student, alpha=0.5, augment=keras.layers.Identity()
+    )
+    model.compile(optimizer="sgd")
+    for targets in (labels * 0 - 1, None):
+        with pytest.raises(distillation.DistillationError) as caught:
+            model.fit(images, targets, batch_size=8, verbose=0)
+        assert str(caught.value) == (
+            "alpha=0.5 weights a label loss, but no image of epoch 1 had a label "
+            ">= 0 — pass (images, labels) with class ids for the labelled images, "
+            "or alpha=0."
+        )

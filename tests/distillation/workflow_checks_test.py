@@ -7,6 +7,7 @@ import pytest
 import keras_simclr as ks
 from keras_simclr import distillation
 from tests.distillation.fixtures import CLASSES, SIZE, classifier, data, teacher_model
+from tests.tiny_models import tiny_encoder
 
 
 def test_distill_validates_its_arguments():
@@ -64,4 +65,73 @@ def test_other_bad_inputs(tmp_path):
     ):
         distillation.distill(
             teacher, (images[:0], labels[:0]), (images, np.abs(labels))
+        )
+
+
+def test_teachers_must_output_logits():
+    images, labels = data()
+    train, test = (images, np.abs(labels)), (images[:8] * 0.5, np.abs(labels[:8]))
+    softmax = keras.Sequential([teacher_model(), keras.layers.Softmax()])
+    # Softmax inside a Lambda: only the outputs tell.
+    hidden = keras.Sequential([teacher_model(), keras.layers.Lambda(keras.ops.softmax)])
+    for call in (
+        lambda: distillation.distill(softmax, train, test, epochs=1),
+        lambda: distillation.distill(hidden, train, test, epochs=1),
+        lambda: ks.Distillation(softmax, classifier("s", 2)),
+    ):
+        with pytest.raises(distillation.DistillationError) as caught:
+            call()
+        assert str(caught.value) == (
+            "the teacher outputs probabilities (each row is >= 0 and sums to 1), "
+            "not logits — remove its final softmax (e.g. use the model before its "
+            'Softmax layer, or a Dense layer without activation="softmax").'
+        )
+    simclr = ks.SimCLR(tiny_encoder(SIZE))
+    for call in (
+        lambda: distillation.distill(simclr, train, test, epochs=1),
+        lambda: ks.Distillation(simclr, classifier("s", 2)),
+    ):
+        with pytest.raises(distillation.DistillationError) as caught:
+            call()
+        assert str(caught.value) == (
+            "the teacher is a SimCLR model: it outputs representations, not class "
+            "logits — fine-tune it first (keras_simclr.evaluation.finetune) and "
+            "distil the fine-tuned classifier."
+        )
+
+
+def test_distill_leaves_the_callers_teacher_as_it_was():
+    images, labels = data()
+    train, test = (images, np.abs(labels)), (images[:8] * 0.5, np.abs(labels[:8]))
+    teacher = teacher_model()
+    before = [v.numpy().copy() for v in teacher.variables]
+    trainable = len(teacher.trainable_variables)
+    for _ in range(2):  # the second call failed: "not enough values to unpack"
+        student, results = distillation.distill(
+            teacher, train, test, epochs=1, batch_size=8
+        )
+        assert teacher.trainable and len(teacher.trainable_variables) == trainable
+        assert student.trainable_variables
+    assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, teacher.variables))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(momentum=-3), "momentum must be a finite number >= 0, got -3"),
+        (dict(weight_decay=-10), "weight_decay must be a finite number >= 0, got -10"),
+        (
+            dict(learning_rate=3e38, optimizer="momentum"),
+            r"the distillation loss is (nan|inf) at epoch \d; training stopped",
+        ),
+    ],
+)
+def test_distill_settings_and_a_diverged_loss(kwargs, message):
+    images, labels = data()
+    train, test = (images, np.abs(labels)), (images[:8] * 0.5, np.abs(labels[:8]))
+    with pytest.raises(
+        (distillation.DistillationError, ks.errors.NonFiniteLoss), match=message
+    ):
+        distillation.distill(
+            teacher_model(), train, test, epochs=2, batch_size=8, **kwargs
         )

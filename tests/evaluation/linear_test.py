@@ -86,3 +86,18 @@ def test_linear_eval_with_augmentation_keeps_the_encoder_frozen():
     )
     assert results["augment"] and results["top1"] >= 0.95
     assert unchanged(before, encoder)
+
+
+def test_progress_lines_name_the_training_accuracy(capsys):
+    train, test = patch_data(64, seed=0), patch_data(32, seed=1)
+    results = evaluation.linear_eval(
+        patch_encoder(), train, test, epochs=2, batch_size=32, verbose=2
+    )
+    epochs = [line for line in capsys.readouterr().out.splitlines() if "loss" in line]
+    assert len(epochs) == 2
+    # Keras's lines show the classifier's training accuracy, named as such;
+    # the test top-1 is the result's "top1".
+    assert all("train_top1:" in line and " top1:" not in line for line in epochs)
+    shown = float(epochs[-1].split("train_top1: ")[1].split()[0])
+    assert set(results) >= {"top1", "top5", "train_top1"}
+    assert 0 <= shown <= 1
