@@ -6,6 +6,7 @@ import sys
 import traceback
 
 import keras_simclr
+from keras_simclr.errors import NonFiniteLoss
 from keras_simclr.runs import RunError
 
 _PACKAGE = os.path.dirname(os.path.abspath(keras_simclr.__file__))
@@ -93,7 +94,9 @@ def user_error_line(error, flag_names):
     """
     if isinstance(error, UsageError):
         return f"keras-simclr: error: {error}", 2
-    if isinstance(error, RunError) and not isinstance(error, ValueError):
+    if isinstance(error, (RunError, NonFiniteLoss)) and not isinstance(
+        error, ValueError
+    ):
         # Not the user's mistake, but said in one line: a diverged loss, a
         # full disk.
         return f"keras-simclr: error: {_flag_style(str(error), flag_names)}", 1

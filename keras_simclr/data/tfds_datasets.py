@@ -1,14 +1,18 @@
 """TensorFlow Datasets (tfds) by name as a data source: "cifar10", "stl10", ...
 
 Images are read still encoded, in file order, from a dataset prepared in
-`data_dir`. Nothing is downloaded here: offline, tfds's download retries
-for minutes, so a dataset that is not prepared is refused with one line
-saying how to prepare it (`tfds build`, on a machine with network access).
+`data_dir`; tfds downloads and prepares it first when the machine can reach
+tfds's storage. Offline, tfds's download would retry for minutes, so there a
+dataset that is not prepared is refused with one line saying how to prepare
+it (`tfds build`, on a machine with network access).
 """
 
 import difflib
 import os
 import re
+import socket
+import urllib.parse
+import urllib.request
 
 import tensorflow as tf
 
@@ -49,6 +53,29 @@ def _tfds_builder(name, data_dir):
             f"stl10, imagenet2012), a folder of images, a .npz file, or "
             f"'{EMBEDDED}' (embedded, no download)."
         ) from None
+
+
+# Where tfds fetches prepared datasets from; a quick connection to it tells
+# an online machine (download) from an offline one (one line, no retries).
+TFDS_STORAGE = ("storage.googleapis.com", 443)
+_PROBE_SECONDS = 3
+
+
+def _first_hop():
+    """(host, port) a download connects to: the HTTPS proxy if one is set."""
+    proxy = urllib.request.getproxies().get("https")
+    if proxy and not urllib.request.proxy_bypass(TFDS_STORAGE[0]):
+        parts = urllib.parse.urlsplit(proxy if "//" in proxy else f"//{proxy}")
+        return parts.hostname, parts.port or 80
+    return TFDS_STORAGE
+
+
+def _online():
+    try:
+        socket.create_connection(_first_hop(), timeout=_PROBE_SECONDS).close()
+    except OSError:
+        return False
+    return True
 
 
 def _not_prepared_error(name, data_dir):
@@ -185,8 +212,8 @@ def tfds_dataset(name, split="train", data_dir=None):
         `keras_simclr.data.images.decode`.
 
     Raises:
-        DataError: unknown split, a dataset not prepared in `data_dir`
-            (nothing is downloaded); see `describe_tfds`.
+        DataError: unknown split, a dataset not prepared in `data_dir` on
+            a machine that cannot download it; see `describe_tfds`.
 
     Example:
 
@@ -196,8 +223,10 @@ def tfds_dataset(name, split="train", data_dir=None):
     >>> contents.dtype.name, label.dtype.name
     ('string', 'int32')
     >>> import tempfile
+    >>> from unittest import mock
     >>> try:
-    ...     tfds_dataset("cifar10", data_dir=tempfile.mkdtemp())
+    ...     with mock.patch(f"{__name__}._online", return_value=False):
+    ...         tfds_dataset("cifar10", data_dir=tempfile.mkdtemp())
     ... except DataError as error:
     ...     print(str(error).split(" in ")[0])
     tfds dataset 'cifar10' is not downloaded and prepared
@@ -208,8 +237,9 @@ def tfds_dataset(name, split="train", data_dir=None):
     image_key, label_key, _, _ = _tfds_features(builder)
     if _is_unlabelled_split(split):
         label_key = None
-    try:
-        ds = tfds.load(
+
+    def load():
+        return tfds.load(
             name,
             split=split,
             data_dir=data_dir,
@@ -218,10 +248,21 @@ def tfds_dataset(name, split="train", data_dir=None):
             decoders={image_key: tfds.decode.SkipDecoding()},
             read_config=tfds.ReadConfig(interleave_cycle_length=1),
         )
+
+    try:
+        try:
+            ds = load()
+        except AssertionError as error:  # tfds: "Dataset ... could not find data"
+            if "could not find data" not in str(error).lower():
+                raise
+            if not _online():
+                raise _not_prepared_error(name, data_dir) from None
+            builder.download_and_prepare()
+            ds = load()
+    except DataError:
+        raise
     except Exception as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "could not find data" in message:
-            raise _not_prepared_error(name, data_dir) from None
         if "split" in message.lower() and "unknown" in message.lower():
             raise DataError(f"{message} — pick one of the dataset's splits.") from None
         raise

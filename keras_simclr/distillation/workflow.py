@@ -27,7 +27,6 @@ from keras_simclr.evaluation.inputs import (
     labels_of,
 )
 from keras_simclr.evaluation.metrics import topk_accuracy
-from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
 from keras_simclr.evaluation.subsets import class_balanced_subset
 from keras_simclr.parts import input_image_size
 
@@ -35,18 +34,17 @@ __all__ = ["distill"]
 
 
 #: Training images the teacher's outputs are checked on (logits, not probabilities).
-_CHECKED_IMAGES = 8
-
-
-def _num_logits(model, size, what):
-    logits = model(tf.zeros((1,) + tuple(size) + (3,)), training=False)
+def _logits(model, size, what):
+    """`model`'s outputs on a black and a grey image, checked to be logits."""
+    shape = tuple(size) + (3,)
+    logits = model(tf.stack([tf.zeros(shape), tf.fill(shape, 0.5)]), training=False)
     if logits.shape.rank != 2:
         raise DistillationError(
             f"the {what} must map images to (batch, classes) logits, got "
             f"outputs of shape {logits.shape} — end it with a Dense layer of "
             "one logit per class."
         )
-    return int(logits.shape[-1])
+    return logits
 
 
 def distill(
@@ -165,15 +163,13 @@ def distill(
             "train_data holds no image — pass the images to distill on."
         )
     size = image_size_for(image_size, input_image_size(teacher), train)
-    classes = _num_logits(teacher, size, "teacher")
-    preprocess = eval_preprocess_fn(size)
-    first = train.take(_CHECKED_IMAGES).map(lambda image, label: preprocess(image))
-    check_teacher_logits(
-        teacher(next(iter(first.batch(_CHECKED_IMAGES))), training=False)
-    )
+    teacher_logits = _logits(teacher, size, "teacher")
+    # Softmax outputs sum to 1 whatever the image: two plain images tell.
+    check_teacher_logits(teacher_logits)
+    classes = int(teacher_logits.shape[-1])
     if student is None:
         student = self_distillation_student(teacher)
-    student_classes = _num_logits(student, size, "student")
+    student_classes = int(_logits(student, size, "student").shape[-1])
     if student_classes != classes:
         raise DistillationError(
             f"the student has {student_classes} outputs but the teacher "

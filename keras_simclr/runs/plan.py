@@ -164,6 +164,10 @@ def plan_pretraining(recipe, model_dir, chief=True):
     not 16 — pass proj_dim=32 to resume it, or use a new model_dir
     """
     info = data.describe(recipe.dataset, recipe.split, recipe.data_dir)
+    if info.num_examples is None:
+        # A tfds split without size metadata (not prepared yet, or mocked):
+        # reading it prepares it, refuses it offline, or counts it.
+        info = data.raw_dataset(recipe.dataset, recipe.split, recipe.data_dir)[2]
     recipe = recipe.complete(info)
     steps_per_epoch = data.steps_per_epoch(info.num_examples, recipe.batch_size)
     total_steps = recipe.train_steps or recipe.epochs * steps_per_epoch

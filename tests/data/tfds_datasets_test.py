@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from keras_simclr import data
+from keras_simclr.data import tfds_datasets
 from tests.data.elements import as_arrays
 
 
@@ -51,6 +52,7 @@ def test_a_dataset_not_prepared_is_refused_in_one_line_without_downloading(
         raise AssertionError("the test tried to download")
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
+    monkeypatch.setattr(tfds_datasets, "_online", lambda: False)
     empty = str(tmp_path)
     with pytest.raises(data.DataError) as caught:
         data.load("cifar10", "train", data_dir=empty)
@@ -60,3 +62,35 @@ def test_a_dataset_not_prepared_is_refused_in_one_line_without_downloading(
         "(or tfds.load('cifar10', download=True) in Python), copy that folder "
         f"here if needed, and pass data_dir={empty}."
     )
+
+
+def test_a_dataset_not_prepared_is_downloaded_when_online(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    prepared = []
+
+    def download_and_prepare(builder, *args, **kwargs):
+        prepared.append(builder.name)
+        raise KeyboardInterrupt  # stop here: nothing is fetched in a test
+
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder, "download_and_prepare", download_and_prepare
+    )
+    monkeypatch.setattr(tfds_datasets, "_online", lambda: True)
+    with pytest.raises(KeyboardInterrupt):
+        data.load("cifar10", "train", data_dir=str(tmp_path))
+    assert prepared == ["cifar10"]
+
+
+def test_the_network_probe_says_offline_when_the_storage_is_unreachable(monkeypatch):
+    monkeypatch.setattr(tfds_datasets, "TFDS_STORAGE", ("127.0.0.1", 9))
+    assert tfds_datasets._online() is False
+
+
+def test_the_network_probe_goes_through_the_https_proxy(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert tfds_datasets._first_hop() == ("127.0.0.1", 9)
+    assert tfds_datasets._online() is False
