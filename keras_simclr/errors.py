@@ -258,18 +258,19 @@ class NonFiniteLoss(ArithmeticError):
         self.field = field
 
 
-def check_momentum(name, value):
-    """Returns `value` as a float if it is a momentum: a finite number in [0, 1).
+def check_momentum(name, value, hint="Use a momentum in [0, 1], e.g. 0.9."):
+    """Returns `value` as a float if it is a momentum: a finite number in [0, 1].
 
     Args:
         name: the argument's name, for the message.
         value: what the user passed.
+        hint: the fix the message ends with.
 
     Returns:
         `float(value)`.
 
     Raises:
-        UserInputError: not a finite real number in [0, 1).
+        UserInputError: not a finite real number in [0, 1] (as Keras's SGD).
 
     Example:
 
@@ -279,10 +280,9 @@ def check_momentum(name, value):
     Traceback (most recent call last):
     ...
     keras_simclr.errors.UserInputError: momentum must be a finite number >= 0,
-    got -3. Use a momentum in [0, 1), e.g. 0.9.
+    got -3. Use a momentum in [0, 1], e.g. 0.9.
     """
-    hint = "Use a momentum in [0, 1), e.g. 0.9."
     number = check_positive_number(name, value, hint, allow_zero=True)
-    if number >= 1:
-        raise UserInputError(f"{name} must be < 1, got {number:g}. {hint}")
+    if number > 1:
+        raise UserInputError(f"{name} must be in [0, 1], got {number:g}. {hint}")
     return number

@@ -12,13 +12,13 @@ from keras import ops
 
 from keras_simclr import errors
 
-__all__ = ["DEFAULT_EETA", "DEFAULT_MOMENTUM", "LARS", "check_momentum"]
+__all__ = ["DEFAULT_EETA", "DEFAULT_MOMENTUM", "LARS"]
 
 # The reference's momentum and LARS trust coefficient (SimCLR, tf2/run.py).
 DEFAULT_MOMENTUM = 0.9
 DEFAULT_EETA = 0.001
 
-_MOMENTUM_HINT = f"SimCLR uses {DEFAULT_MOMENTUM}."
+MOMENTUM_HINT = f"SimCLR uses {DEFAULT_MOMENTUM}."
 
 
 def _as_patterns(patterns, arg):
@@ -48,37 +48,6 @@ def _as_patterns(patterns, arg):
                 f"Invalid regular expression {pattern!r} in `{arg}`: {e}"
             ) from None
     return patterns, compiled
-
-
-def check_momentum(momentum):
-    """Returns `momentum` as a float if it is a number in [0, 1].
-
-    Args:
-        momentum: what the user passed.
-
-    Returns:
-        `float(momentum)`.
-
-    Raises:
-        UserInputError: `momentum` is not a finite number in [0, 1].
-
-    Example:
-
-    >>> check_momentum(0.9)
-    0.9
-    >>> check_momentum(-3)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    keras_simclr.errors.UserInputError: momentum must be a finite number >= 0, got -3. ...
-    """
-    momentum = errors.check_positive_number(
-        "momentum", momentum, _MOMENTUM_HINT, allow_zero=True
-    )
-    if momentum > 1:
-        raise errors.UserInputError(
-            f"momentum must be in [0, 1], got {momentum:g}. {_MOMENTUM_HINT}"
-        )
-    return momentum
 
 
 def _variable_path(variable):
@@ -203,7 +172,7 @@ class LARS(keras.optimizers.Optimizer):
             learning_rate = errors.check_positive_number(
                 "learning_rate", learning_rate, allow_zero=True
             )
-        momentum = check_momentum(momentum)
+        momentum = errors.check_momentum("momentum", momentum, MOMENTUM_HINT)
         weight_decay = errors.check_positive_number(
             "weight_decay",
             0.0 if weight_decay is None else weight_decay,

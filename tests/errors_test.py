@@ -46,7 +46,7 @@ def test_bad_arguments_of_layers_and_builders_raise_user_input_errors(
     "value, message",
     [
         (-3, "momentum must be a finite number >= 0, got -3."),
-        (1.0, "momentum must be < 1, got 1."),
+        (1.5, "momentum must be in [0, 1], got 1.5."),
         (float("nan"), "momentum must be a finite number >= 0, got nan."),
         ("0.9", "momentum must be a finite number >= 0, got '0.9'."),
     ],
@@ -57,7 +57,7 @@ def test_check_momentum(value, message):
     assert check_momentum("momentum", 0) == 0.0
     with pytest.raises(UserInputError) as caught:
         check_momentum("momentum", value)
-    assert str(caught.value) == message + " Use a momentum in [0, 1), e.g. 0.9."
+    assert str(caught.value) == message + " Use a momentum in [0, 1], e.g. 0.9."
 
 
 def test_non_finite_loss_is_one_class_for_runs_and_evaluation():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from keras_simclr.errors import UserInputError
-from keras_simclr.optimizers import LARS, check_momentum
+from keras_simclr.errors import UserInputError, check_momentum
+from keras_simclr.optimizers import LARS
 
 
 @pytest.mark.parametrize(
@@ -45,4 +45,4 @@ def test_lars_accepts_numpy_numbers_and_no_weight_decay():
 
 @pytest.mark.parametrize("momentum", [0, 1, 0.9])
 def test_check_momentum_accepts_the_unit_interval(momentum):
-    assert check_momentum(momentum) == momentum
+    assert check_momentum("momentum", momentum) == momentum

@@ -76,7 +76,7 @@ def make_optimizer(
     if name != "adam":
         if momentum is None:
             momentum = optimizers.DEFAULT_MOMENTUM
-        momentum = optimizers.check_momentum(momentum)
+        momentum = errors.check_momentum("momentum", momentum, optimizers.MOMENTUM_HINT)
     if name == "lars":
         return optimizers.LARS(
             learning_rate,

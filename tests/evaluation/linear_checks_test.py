@@ -20,7 +20,7 @@ from tests.tiny_models import tiny_encoder
         ({"learning_rate": -1.0}, "learning_rate must be a finite number > 0"),
         ({"weight_decay": -10}, "weight_decay must be a finite number >= 0, got -10"),
         ({"momentum": -3}, "momentum must be a finite number >= 0, got -3"),
-        ({"momentum": 1.5}, "momentum must be < 1, got 1.5"),
+        ({"momentum": 1.5}, r"momentum must be in \[0, 1\], got 1.5"),
         (
             {"epochs": 0, "augment": True},
             "epochs=0 with augment=True trains nothing",
