@@ -1,15 +1,23 @@
 """Runs a snippet of Python in a fresh process with the CPU split into N devices.
 
-TensorFlow fixes its logical devices once per process, so every strategy size
-gets its own interpreter. The snippet sees `strategy` (a MirroredStrategy over
-the N CPU devices, or the default strategy for N = 1), `tf`, `keras`, `np` and
-`save(**arrays)`, which hands NumPy arrays back to the test; the repository
-root is on its path (`from tests.tiny_models import tiny_encoder`).
+TensorFlow and JAX fix their devices once per process, so every device count
+(and every backend) gets its own interpreter. The snippet sees `tf`, `keras`,
+`np`, `save(**arrays)`, which hands NumPy arrays back to the test, and
+- on TensorFlow, `strategy`: a MirroredStrategy over the N CPU devices, or
+  the default strategy for N = 1;
+- on JAX (`backend="jax"`), `jax` and `distribution`: a
+  `keras.distribution.DataParallel` over the N host CPU devices
+  (`XLA_FLAGS=--xla_force_host_platform_device_count=N`), or None for N = 1;
+  the snippet sets it with `keras.distribution.set_distribution`.
+The repository root is on its path (`from tests.tiny_models import
+tiny_encoder`).
 
 Example:
 
     out = run_with_replicas("save(n=strategy.num_replicas_in_sync)", 2)
     assert out["n"] == 2
+    out = run_with_replicas("save(n=len(jax.devices()))", 4, backend="jax")
+    assert out["n"] == 4
 """
 
 import os
@@ -20,7 +28,7 @@ import textwrap
 
 import numpy as np
 
-_PRELUDE = """
+_TENSORFLOW_PRELUDE = """
 import os, sys
 import numpy as np
 import tensorflow as tf
@@ -39,13 +47,29 @@ def save(**arrays):
     np.savez(sys.argv[2], **arrays)
 """
 
+_JAX_PRELUDE = """
+import os, sys
+import numpy as np
+import jax
+import tensorflow as tf
+import keras
+_n = int(sys.argv[1])
+assert len(jax.devices()) == _n, jax.devices()
+distribution = keras.distribution.DataParallel(devices=jax.devices()) if _n > 1 else None
+def save(**arrays):
+    np.savez(sys.argv[2], **arrays)
+"""
 
-def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
+
+def run_with_replicas(
+    snippet, num_replicas, timeout=600, env=None, backend="tensorflow"
+):
     """Runs `snippet` on `num_replicas` CPU devices; returns what it saved.
 
     Args:
         snippet: Python source; see the module docstring for its names.
         num_replicas: number of logical CPU devices (and replicas).
+        backend: "tensorflow" or "jax", the Keras backend of the process.
         timeout: seconds before the process is killed.
         env: extra environment variables.
 
@@ -56,7 +80,8 @@ def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
         script = os.path.join(tmp, "snippet.py")
         result = os.path.join(tmp, "result.npz")
         with open(script, "w") as f:
-            f.write(_PRELUDE + textwrap.dedent(snippet))
+            prelude = _JAX_PRELUDE if backend == "jax" else _TENSORFLOW_PRELUDE
+            f.write(prelude + textwrap.dedent(snippet))
         # The repository root is importable, for shared helpers (tests.tiny_models).
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
@@ -64,9 +89,14 @@ def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
             os.environ,
             TF_CPP_MIN_LOG_LEVEL="2",
             PYTHONPATH=path,
-            KERAS_BACKEND="tensorflow",
+            KERAS_BACKEND=backend,
             CUDA_VISIBLE_DEVICES="",
         )
+        if backend == "jax":
+            full_env.update(
+                JAX_PLATFORMS="cpu",
+                XLA_FLAGS=f"--xla_force_host_platform_device_count={num_replicas}",
+            )
         full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, script, str(num_replicas), result],
@@ -77,7 +107,7 @@ def run_with_replicas(snippet, num_replicas, timeout=600, env=None):
         )
         if proc.returncode != 0:
             raise AssertionError(
-                f"snippet failed on {num_replicas} replicas:\n"
+                f"snippet failed on {num_replicas} {backend} replicas:\n"
                 f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
             )
         with np.load(result, allow_pickle=False) as data:
