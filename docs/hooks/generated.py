@@ -41,6 +41,11 @@ def _example(name):
     return module
 
 
+# absl starts the help of an enum flag with its choices, which the table
+# shows in its own column.
+_ENUM_PREFIX = re.compile(r"^<[^>]*>: ")
+
+
 def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -51,7 +56,7 @@ def _value(flag):
         spelled = f"`--{flag.name}`, `--no{flag.name}`"
     else:
         choices = getattr(flag.parser, "enum_values", None)
-        kind = " \\| ".join(choices) if choices else flag.flag_type()
+        kind = " | ".join(choices) if choices else flag.flag_type()
         spelled = f"`--{flag.name}=`{_cell(kind)}"
     return spelled
 
@@ -85,16 +90,18 @@ def cli_reference():
         lines += [f"## `keras-simclr {name}`", "", command.summary, ""]
         lines += ["```bash", command.example, "```", ""]
         needs = [
-            " or ".join(f"`--{flag}`" for flag in required.flags)
+            ("one of " if len(required.flags) > 1 else "")
+            + ", ".join(f"`--{flag}`" for flag in required.flags)
             for required in command.required
         ]
-        lines += [f"Needs {', '.join(needs)}.", ""]
+        lines += [f"Needs {' and '.join(needs)}.", ""]
         lines += ["| flag | what |", "| --- | --- |"]
         for flag_name in command.flags:
             flag = flags.FLAGS[flag_name]
-            what = flag.help
+            what = _ENUM_PREFIX.sub("", flag.help)
             if flag.default is not None and "default" not in what:
-                what += f" (default: {flag.default_as_str or flag.default})"
+                shown = ("on" if flag.default else "off") if flag.boolean else flag.default
+                what += f" (default: {shown})"
             lines.append(f"| {_value(flag)} | {_cell(what)} |")
         lines.append("")
     return "\n".join(lines)
