@@ -100,7 +100,9 @@ def cli_reference():
             flag = flags.FLAGS[flag_name]
             what = _ENUM_PREFIX.sub("", flag.help)
             if flag.default is not None and "default" not in what:
-                shown = ("on" if flag.default else "off") if flag.boolean else flag.default
+                shown = (
+                    ("on" if flag.default else "off") if flag.boolean else flag.default
+                )
                 what += f" (default: {shown})"
             lines.append(f"| {_value(flag)} | {_cell(what)} |")
         lines.append("")
