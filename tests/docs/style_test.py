@@ -80,3 +80,10 @@ def test_the_checks_catch_what_they_look_for():
     assert not FIRST_PERSON.search("In a user's run, usage is measured")
     assert SPEED.search("it ran at 155 images/s") and SPEED.search("0.7 s/step")
     assert list(_prose("We\n```\nwe = 1\n```\n`we`")) == [(1, "We"), (5, "")]
+
+
+def test_the_readme_stays_short():
+    """The README introduces; the guides in docs/ explain (issue 23)."""
+    with open(os.path.join(ROOT, "README.md")) as file:
+        lines = file.read().count("\n")
+    assert lines <= 200, f"README.md has {lines} lines; move details to docs/"
