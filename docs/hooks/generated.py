@@ -69,6 +69,9 @@ def cli_reference():
         a table of the flags it reads (every other flag is refused).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The pictures are drawn with TensorFlow ops; the site is the same on
+    # either backend.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
     sys.path.insert(0, ROOT)
     from absl import flags
 

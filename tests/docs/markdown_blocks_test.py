@@ -14,8 +14,13 @@ BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
 def _run(page, kinds, tmp_path, monkeypatch):
+    import keras
+
     monkeypatch.chdir(tmp_path)
     environment = dict(os.environ)
+    # What a page may set globally, restored for the tests after it.
+    policy = keras.config.dtype_policy()
+    distribution = keras.distribution.distribution()
     namespace = {"__name__": "__main__"}
     ran = 0
     try:
@@ -32,6 +37,8 @@ def _run(page, kinds, tmp_path, monkeypatch):
     finally:
         os.environ.clear()
         os.environ.update(environment)
+        keras.config.set_dtype_policy(policy)
+        keras.distribution.set_distribution(distribution)
     return ran
 
 
