@@ -71,6 +71,20 @@ class AugmentationLayer(keras.layers.Layer):
         self.generator = keras.random.SeedGenerator(seed)
         self.supports_masking = False
 
+    def __call__(self, *args, **kwargs):
+        if keras.backend.backend() == "tensorflow" or not in_tensorflow():
+            return super().__call__(*args, **kwargs)
+        # A tf.data map on another backend: Keras would convert TensorFlow's
+        # symbolic tensors to that backend's arrays (as its own
+        # preprocessing layers, which skip that conversion in tf.data).
+        saved = self._convert_input_args, self._allow_non_tensor_positional_args
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self._convert_input_args, self._allow_non_tensor_positional_args = saved
+
     # -- public API, mirroring keras.layers' image preprocessing layers --
 
     def get_random_transformation(self, images, training=True, seed=None):
