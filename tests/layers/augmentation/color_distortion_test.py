@@ -85,8 +85,11 @@ def test_colour_jitter_matches_tf_image_in_all_24_orders(jit):
 @pytest.mark.parametrize("channels_axis", [-1, 2])
 def test_compiled_colour_transform_matches_tf_image(channels_axis):
     """The transform alone, compiled as in a train step (jax.jit on JAX),
-    on both layouts, with a grayscale on some images: tf.image's numbers."""
+    on both layouts, with a grayscale on some images: tf.image's numbers.
+    Odd images take 9 levels per channel: ties of max and min (the hue's
+    cases) and grey pixels (no chroma)."""
     images = smooth_images(24, 10, 12, seed=8)
+    images[1::2] = np.round(images[1::2] * 8) / 8
     factors = _factors()
     grayscale = np.arange(24) % 3 == 0
     params = _params(factors, grayscale)
