@@ -1,8 +1,17 @@
-"""Tests of Solarize."""
+"""Tests of Solarize: its rule, threshold and rate.
+
+Backend-neutral: they run on the test's Keras backend (TensorFlow, or JAX
+in CI's second pass) with NumPy references and statistics.
+"""
 
 import numpy as np
+import pytest
 
 from keras_simclr import layers
+from keras_simclr.layers.augmentation import solarize
+from tests.layers.augmentation.compiled import compiled
+
+pytestmark = pytest.mark.backend_neutral
 
 
 def test_solarize():
@@ -10,3 +19,23 @@ def test_solarize():
     out = layers.Solarize(probability=1.0, threshold=0.5)(x)
     np.testing.assert_allclose(out, np.where(x < 0.5, x, 1 - x), atol=1e-7)
     np.testing.assert_allclose(layers.Solarize()(x), x)  # off by default
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.25, 0.75, 1.0])
+def test_compiled_solarize_threshold(threshold):
+    """Pixels at or above the threshold invert, below it stay; per image."""
+    x = np.linspace(0, 1, 2 * 5 * 5 * 3, dtype="float32").reshape(2, 5, 5, 3)
+    x[:, 0, 0] = threshold  # exactly at the threshold: inverted
+    params = {"solarize": np.array([True, False])}
+    fn = compiled(lambda x, p: solarize.solarize_transform(x, p, threshold))
+    out = np.asarray(fn(x, params))
+    np.testing.assert_array_equal(out[0], np.where(x[0] < threshold, x[0], 1 - x[0]))
+    np.testing.assert_array_equal(out[1], x[1])
+
+
+def test_solarize_rate():
+    images = np.full((4000, 2, 2, 3), 0.75, "float32")
+    out = np.asarray(layers.Solarize(probability=0.3, seed=7)(images))
+    solarized = np.all(np.abs(out - 0.25) < 1e-7, axis=(1, 2, 3))
+    assert np.all(solarized | np.all(out == 0.75, axis=(1, 2, 3)))
+    assert abs(solarized.mean() - 0.3) < 0.025
