@@ -14,8 +14,8 @@ slot, so each image runs through six slots, each doing that image's op or
 nothing: 4 cheap slots and 2 HSV round trips per image instead of evaluating
 all four ops at each of four steps. A table maps each order to its slot codes.
 
-Written in `keras.ops` (the colour-space maths in `color_ops`): the same
-code runs on TensorFlow and on JAX, inside a jitted step.
+Written with `backend_ops.ops()` (the colour-space maths in `color_ops`): the
+same code runs on TensorFlow and on JAX, inside a jitted step or a tf.data map.
 """
 
 import itertools
@@ -23,11 +23,11 @@ import math
 
 import keras
 import numpy as np
-from keras import ops
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.color_ops import (
     adjust_hsv,
@@ -228,6 +228,7 @@ def sample_color(
     ['brightness', 'contrast', 'grayscale', 'hue', 'jitter', 'order',
      'saturation']
     """
+    o = ops()
     shape = [batch_size]
     (b, c, s, h) = jitter_ranges(strength, jitter)
     return {
@@ -236,8 +237,8 @@ def sample_color(
         "contrast": draws.uniform(key, draws.TAG_CONTRAST, shape, *c),
         "saturation": draws.uniform(key, draws.TAG_SATURATION, shape, *s),
         "hue": draws.uniform(key, draws.TAG_HUE, shape, *h),
-        "order": ops.minimum(
-            ops.cast(draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, "int32"), 23
+        "order": o.minimum(
+            o.cast(draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, "int32"), 23
         ),
         "grayscale": draws.bernoulli(key, draws.TAG_GRAY, shape, grayscale_probability),
     }
@@ -271,15 +272,16 @@ def color_transform(images, params, channels_axis=-1):
     >>> bool(np.abs(np.asarray(y) - x).max() < 1e-5)  # strength 0: no change
     True
     """
+    o = ops()
     axis = 3 if channels_axis == -1 else channels_axis
     x = images
-    codes = ops.take(ORDER_TABLE, params["order"], axis=0)
-    codes = ops.where(params["jitter"][:, None], codes, 0)
+    codes = o.take(ORDER_TABLE, params["order"], axis=0)
+    codes = o.where(params["jitter"][:, None], codes, 0)
     for slot, kind in enumerate(_TEMPLATE):
         code = codes[:, slot]
         op = _affine_slot if kind == "A" else _hsv_slot
         x = skip_unless(
-            ops.not_equal(code, 0),
+            o.not_equal(code, 0),
             lambda x, op=op, code=code: op(x, code, params, axis),
             x,
         )
@@ -289,28 +291,30 @@ def color_transform(images, params, channels_axis=-1):
 
 def _affine_slot(x, code, params, axis):
     """Brightness (code 1), contrast (code 2) or nothing (0), per image."""
-    is_contrast = ops.equal(code, 2)
+    o = ops()
+    is_contrast = o.equal(code, 2)
     contrast = params["contrast"]
-    gain = ops.where(
-        ops.equal(code, 1), params["brightness"], ops.where(is_contrast, contrast, 1.0)
+    gain = o.where(
+        o.equal(code, 1), params["brightness"], o.where(is_contrast, contrast, 1.0)
     )
     spatial = tuple(a for a in (1, 2, 3) if a != axis)
-    mean = ops.mean(x, axis=spatial, keepdims=True)
-    offset = ops.where(per_image(is_contrast), (1.0 - per_image(contrast)) * mean, 0.0)
+    mean = o.mean(x, axis=spatial, keepdims=True)
+    offset = o.where(per_image(is_contrast), (1.0 - per_image(contrast)) * mean, 0.0)
     # gain 1 and offset 0 leave x exactly as it was.
-    return ops.clip(per_image(gain) * x + offset, 0.0, 1.0)
+    return o.clip(per_image(gain) * x + offset, 0.0, 1.0)
 
 
 def _hsv_slot(x, code, params, axis):
     """Saturation (bit 0) and / or hue (bit 1), or nothing (0), per image."""
-    sat = ops.where(ops.equal(code % 2, 1), params["saturation"], 1.0)
-    shift = ops.where(ops.greater_equal(code, 2), params["hue"], 0.0)
+    o = ops()
+    sat = o.where(o.equal(code % 2, 1), params["saturation"], 1.0)
+    shift = o.where(o.greater_equal(code, 2), params["hue"], 0.0)
     y = adjust_hsv(x, sat, shift, channels_axis=axis)
-    return ops.where(per_image(ops.not_equal(code, 0)), y, x)
+    return o.where(per_image(o.not_equal(code, 0)), y, x)
 
 
 def _grayscale_where(x, selected, axis):
-    return ops.where(per_image(selected), luma(x, axis), x)
+    return ops().where(per_image(selected), luma(x, axis), x)
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")

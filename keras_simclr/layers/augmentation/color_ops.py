@@ -1,12 +1,12 @@
 """Colour-space maths of ColorDistortion: luma and the HSV round trip.
 
-Written in `keras.ops`, so one implementation runs on TensorFlow and on JAX
-(eagerly, in `tf.function`, under `jax.jit`), with tf.image's numbers to
+Written with `backend_ops.ops()` (`keras.ops`), so one implementation runs on
+TensorFlow and on JAX (eagerly, under `jax.jit`, in tf.data), with tf.image's numbers to
 float round-off: `luma` as tf.image.rgb_to_grayscale, `adjust_hsv` as
 tf.image.adjust_saturation followed by tf.image.adjust_hue, per image.
 """
 
-from keras import ops
+from keras_simclr.layers.augmentation.backend_ops import ops
 
 # As tf.image.rgb_to_grayscale.
 GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)
@@ -27,7 +27,7 @@ def per_image(values):
     >>> tuple(per_image(np.zeros(2, "float32")).shape)
     (2, 1, 1, 1)
     """
-    return ops.reshape(values, (-1, 1, 1, 1))
+    return ops().reshape(values, (-1, 1, 1, 1))
 
 
 def luma(images, channels_axis=-1):
@@ -47,10 +47,11 @@ def luma(images, channels_axis=-1):
     >>> tuple(y.shape), round(float(y[0, 0, 0, 0]), 4)
     ((1, 1, 1, 1), 0.9999)
     """
+    o = ops()
     axis = 3 if channels_axis == -1 else channels_axis
-    r, g, b = ops.unstack(images, num=3, axis=axis)
+    r, g, b = o.unstack(images, num=3, axis=axis)
     w = GRAY_WEIGHTS
-    return ops.expand_dims(w[0] * r + w[1] * g + w[2] * b, axis)
+    return o.expand_dims(w[0] * r + w[1] * g + w[2] * b, axis)
 
 
 def grayscale(images):
@@ -69,7 +70,7 @@ def grayscale(images):
     >>> [round(float(v), 4) for v in y[0, 0, 0]]
     [0.9999, 0.9999, 0.9999]
     """
-    return ops.repeat(luma(images), 3, axis=-1)
+    return ops().repeat(luma(images), 3, axis=-1)
 
 
 def adjust_hsv(images, saturation, hue, channels_axis=-1):
@@ -100,22 +101,23 @@ def adjust_hsv(images, saturation, hue, channels_axis=-1):
     >>> np.round(np.asarray(green).ravel(), 4).tolist()
     [0.0, 1.0, 0.0]
     """
+    o = ops()
     axis = 3 if channels_axis == -1 else channels_axis
-    r, g, b = ops.unstack(images, num=3, axis=axis)
-    v = ops.maximum(r, ops.maximum(g, b))
-    chroma = v - ops.minimum(r, ops.minimum(g, b))
-    inverse = 1.0 / ops.maximum(chroma, 1e-30)
+    r, g, b = o.unstack(images, num=3, axis=axis)
+    v = o.maximum(r, o.maximum(g, b))
+    chroma = v - o.minimum(r, o.minimum(g, b))
+    inverse = 1.0 / o.maximum(chroma, 1e-30)
     # Ties resolved as tf.image.rgb_to_hsv: red, then green, then blue.
-    h = ops.where(
-        ops.equal(v, r),
+    h = o.where(
+        o.equal(v, r),
         (g - b) * inverse,
-        ops.where(ops.equal(v, g), (b - r) * inverse + 2.0, (r - g) * inverse + 4.0),
+        o.where(o.equal(v, g), (b - r) * inverse + 2.0, (r - g) * inverse + 4.0),
     )
-    h = h + 6.0 * ops.reshape(hue, (-1, 1, 1))
-    chroma = ops.minimum(ops.reshape(saturation, (-1, 1, 1)) * chroma, v)
+    h = h + 6.0 * o.reshape(hue, (-1, 1, 1))
+    chroma = o.minimum(o.reshape(saturation, (-1, 1, 1)) * chroma, v)
     channels = []
     for n in (5.0, 3.0, 1.0):
         k = n + h
-        k = k - 6.0 * ops.floor(k * (1.0 / 6.0))
-        channels.append(v - chroma * ops.clip(ops.minimum(k, 4.0 - k), 0.0, 1.0))
-    return ops.clip(ops.stack(channels, axis=axis), 0.0, 1.0)
+        k = k - 6.0 * o.floor(k * (1.0 / 6.0))
+        channels.append(v - chroma * o.clip(o.minimum(k, 4.0 - k), 0.0, 1.0))
+    return o.clip(o.stack(channels, axis=axis), 0.0, 1.0)

@@ -9,21 +9,21 @@ unit kernel, which leaves them bit-for-bit unchanged.
 The 1-D passes are sums of shifted slices weighted per image: XLA fuses each
 pass into one loop. (A depthwise convolution with the batch folded into
 channels is the other way to have per-image kernels; XLA compiles grouped
-convolutions poorly on CPU.) Written in `keras.ops`: the same code runs on
-TensorFlow and on JAX, inside a jitted step.
+convolutions poorly on CPU.) Written with `backend_ops.ops()`: the same code
+runs on TensorFlow and on JAX, inside a jitted step or a tf.data map.
 """
 
 import keras
-from keras import ops
 
 # Private: XlaOptimizationBarrier has no public wrapper (not in tf.raw_ops
 # in TF 2.21); tests/layers/augmentation/gaussian_blur_test.py fails if the
 # module or the op's signature changes.
 from tensorflow.compiler.tf2xla.ops import gen_xla_ops
 
-from keras_simclr import backends, errors
+from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import in_tensorflow, ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.random_draws import check_probability
 from keras_simclr.layers.augmentation.xla_chunking import in_xla_context, skip_unless
@@ -104,16 +104,18 @@ def gaussian_kernels(sigma, on, radius):
     >>> [[round(float(v), 4) for v in k] for k in np.asarray(kernels)]
     [[0.2741, 0.4519, 0.2741], [0.0, 1.0, 0.0]]
     """
-    t = ops.arange(-radius, radius + 1, dtype="float32")[None]
+    o = ops()
+    t = o.arange(-radius, radius + 1, dtype="float32")[None]
     sigma = sigma[:, None]
-    k = ops.exp(-(t * t) / (2.0 * sigma * sigma))
-    k = k / ops.sum(k, axis=1, keepdims=True)
-    unit = ops.cast(ops.equal(t, 0.0), "float32")
-    return ops.where(on[:, None], k, unit)
+    k = o.exp(-(t * t) / (2.0 * sigma * sigma))
+    k = k / o.sum(k, axis=1, keepdims=True)
+    unit = o.cast(o.equal(t, 0.0), "float32")
+    return o.where(on[:, None], k, unit)
 
 
 def _reflect_pad(x, radius, axis):
     """Reflect padding (edge not repeated), as np.pad(mode="reflect")."""
+    o = ops()
     n = x.shape[axis]
 
     def part(start, stop):
@@ -121,11 +123,11 @@ def _reflect_pad(x, radius, axis):
         index[axis] = slice(start, stop)
         return x[tuple(index)]
 
-    return ops.concatenate(
+    return o.concatenate(
         [
-            ops.flip(part(1, radius + 1), axis),
+            o.flip(part(1, radius + 1), axis),
             x,
-            ops.flip(part(n - radius - 1, n - 1), axis),
+            o.flip(part(n - radius - 1, n - 1), axis),
         ],
         axis,
     )
@@ -134,7 +136,7 @@ def _reflect_pad(x, radius, axis):
 def _blur_axis(x, kernels, radius, axis):
     n = x.shape[axis]
     padded = _reflect_pad(x, radius, axis)
-    if backends.is_jax() or in_xla_context():
+    if not in_tensorflow() or in_xla_context():
         padded = _barrier(padded)
     weights = kernels[:, None, None, None, :]
     out = None
@@ -150,9 +152,9 @@ def _barrier(x):
     """Stops XLA fusing the padding (and the previous pass) into every one of
     the shifted reads, which would recompute them once per tap.
 
-    On JAX every op runs through XLA, so the barrier is always there.
+    On JAX (outside tf.data) every op runs through XLA: always there.
     """
-    if backends.is_jax():
+    if not in_tensorflow():
         import jax
 
         return jax.lax.optimization_barrier(x)
@@ -189,9 +191,10 @@ def blur_transform(images, params, radius, channels_axis=-1):
     kernels = gaussian_kernels(params["sigma"], params["blur"], radius)
 
     def blur(x):
+        o = ops()
         x = _blur_axis(x, kernels, radius, axis=1)
         x = _blur_axis(x, kernels, radius, axis=width_axis)
-        return ops.clip(x, 0.0, 1.0)
+        return o.clip(x, 0.0, 1.0)
 
     return skip_unless(params["blur"], blur, images)
 

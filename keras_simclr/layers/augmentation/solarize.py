@@ -5,11 +5,11 @@ above the threshold becomes 1 - x.
 """
 
 import keras
-from keras import ops
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.color_ops import per_image
 from keras_simclr.layers.augmentation.random_draws import check_probability
@@ -57,8 +57,9 @@ def solarize_transform(images, params, threshold=0.5):
     >>> np.asarray(y).ravel().tolist()
     [0.25, 0.25]
     """
-    solarized = ops.where(ops.less(images, threshold), images, 1.0 - images)
-    return ops.where(per_image(params["solarize"]), solarized, images)
+    o = ops()
+    solarized = o.where(o.less(images, threshold), images, 1.0 - images)
+    return o.where(per_image(params["solarize"]), solarized, images)
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
