@@ -192,3 +192,20 @@ def test_jitter_components():
         1.0, color_distortion.DEFAULT_JITTER
     )
     assert color_distortion.jitter_ranges(1.0)[3] == pytest.approx((-0.2, 0.2))
+
+
+@pytest.mark.backend_neutral
+def test_colour_distortion_in_tf_data_on_every_backend():
+    """In a tf.data map the layer runs TensorFlow's ops (on JAX too):
+    tf.image's numbers for given parameters, fresh draws every batch."""
+    images = smooth_images(24, 10, 12, seed=5)
+    factors = _factors()
+    params = _params(factors)
+    layer = layers.ColorDistortion(jitter_probability=1.0, seed=4)
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(24)
+    mapped = next(iter(dataset.map(lambda x: layer.transform_images(x, params))))
+    for i, order in enumerate(itertools.permutations(range(4))):
+        expected = _reference_jitter(images[i], order, factors[i])
+        np.testing.assert_allclose(mapped[i], expected, atol=2e-5)
+    views = [b.numpy() for b in dataset.repeat(2).map(layer)]
+    assert np.abs(views[0] - views[1]).max(axis=(1, 2, 3)).min() > 1e-3

@@ -106,6 +106,25 @@ def test_one_sigma_per_image():
 
 
 @pytest.mark.backend_neutral
+def test_blur_in_tf_data_on_every_backend():
+    """In a tf.data map the layer runs TensorFlow's ops (on JAX too): the
+    NumPy blur for given parameters, fresh sigmas every batch."""
+    images = smooth_images(3, 26, 20, seed=7)
+    sigma = np.array([0.3, 1.1, 2.0], "float32")
+    params = {"blur": np.array([True, True, False]), "sigma": sigma}
+    layer = layers.GaussianBlur(1.0, sigma=(0.5, 2.0), kernel_size=7, seed=3)
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(3)
+    mapped = next(iter(dataset.map(lambda x: layer.transform_images(x, params))))
+    for i in range(2):
+        np.testing.assert_allclose(
+            mapped[i], _numpy_blur(images[i], sigma[i], 3), atol=1e-5
+        )
+    np.testing.assert_array_equal(mapped[2], images[2])
+    views = [b.numpy() for b in dataset.repeat(2).map(layer)]
+    assert np.abs(views[0] - views[1]).max(axis=(1, 2, 3)).min() > 1e-4
+
+
+@pytest.mark.backend_neutral
 @pytest.mark.parametrize("probability", [0.3, 0.5])
 def test_blur_rate(probability):
     images = np.repeat(random_images(1, 12, 12, dtype="float32"), 3000, axis=0)

@@ -39,3 +39,21 @@ def test_solarize_rate():
     solarized = np.all(np.abs(out - 0.25) < 1e-7, axis=(1, 2, 3))
     assert np.all(solarized | np.all(out == 0.75, axis=(1, 2, 3)))
     assert abs(solarized.mean() - 0.3) < 0.025
+
+
+def test_solarize_in_tf_data_on_every_backend():
+    """In a tf.data map the layer runs TensorFlow's ops (on JAX too): the
+    rule for given parameters, fresh draws every batch."""
+    import tensorflow as tf
+
+    x = np.linspace(0, 1, 2 * 5 * 5 * 3, dtype="float32").reshape(2, 5, 5, 3)
+    layer = layers.Solarize(probability=0.5, threshold=0.3, seed=1)
+    params = {"solarize": np.array([True, False])}
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(2)
+    mapped = next(iter(dataset.map(lambda b: layer.transform_images(b, params))))
+    np.testing.assert_array_equal(mapped[0], np.where(x[0] < 0.3, x[0], 1 - x[0]))
+    np.testing.assert_array_equal(mapped[1], x[1])
+    images = np.full((64, 2, 2, 3), 0.75, "float32")
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(64).repeat(2)
+    first, second = (b.numpy()[:, 0, 0, 0] == 0.25 for b in dataset.map(layer))
+    assert 16 < first.sum() < 48 and np.any(first != second)
