@@ -147,6 +147,13 @@ flags.DEFINE_string(
     "The run's folder (any TensorFlow filesystem: "
     "local, gs://, ...): checkpoints, logs, the model, results.",
 )
+# --- every command, read before Keras is imported (keras_simclr.startup)
+flags.DEFINE_enum(
+    "backend",
+    None,
+    ["tensorflow", "jax"],
+    "The Keras backend (default: KERAS_BACKEND, else tensorflow).",
+)
 # --- pretrain: where it runs
 flags.DEFINE_string("tpu", None, "TPU name or address ('local' on a TPU VM).")
 flags.DEFINE_integer("num_gpus", None, "GPUs to use (default: all visible).")

@@ -189,6 +189,7 @@ def _run_notebook(tmp_path, extra=""):
     parameters.source = (
         "\n".join(
             [
+                'BACKEND = "jax"',
                 'DATASET = "shapes"',
                 "IMAGE_SIZE = 16",
                 "BATCH_SIZE = 16",
