@@ -31,6 +31,9 @@ import re
 import sys
 import tempfile
 
+# keras_simclr.backends.SUPPORTED_BACKENDS (that module imports Keras, which
+# fixes the backend: startup cannot import it first).
+BACKENDS = ("tensorflow", "jax")
 # `keras-simclr` is the console script; `python -m` runs these modules.
 SCRIPT = "keras-simclr"
 MODULES = ("keras_simclr.cli", "keras_simclr.cli.__main__")
@@ -128,7 +131,8 @@ def set_backend_from_command_line(environ=None):
     """Sets KERAS_BACKEND from the command's `--backend`, before Keras loads.
 
     Does nothing when this process is not `keras-simclr`, has no
-    `--backend`, or has imported Keras already (the command then checks
+    `--backend` or one not in `BACKENDS` (the flag's parser refuses it in
+    one line), or has imported Keras already (the command then checks
     that the backends agree).
 
     Args:
@@ -144,7 +148,7 @@ def set_backend_from_command_line(environ=None):
     """
     environ = os.environ if environ is None else environ
     name = backend_flag() if is_command_line() else None
-    if name is None or "keras" in sys.modules:
+    if name not in BACKENDS or "keras" in sys.modules:
         return None
     environ["KERAS_BACKEND"] = name
     return name

@@ -11,7 +11,7 @@ import dataclasses
 
 from absl import flags
 
-from keras_simclr import recipes
+from keras_simclr import backends, recipes
 
 _DEFINE = {
     str: flags.DEFINE_string,
@@ -151,7 +151,7 @@ flags.DEFINE_string(
 flags.DEFINE_enum(
     "backend",
     None,
-    ["tensorflow", "jax"],
+    list(backends.SUPPORTED_BACKENDS),
     "The Keras backend (default: KERAS_BACKEND, else tensorflow).",
 )
 # --- pretrain: where it runs

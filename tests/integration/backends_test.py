@@ -90,8 +90,11 @@ def test_a_killed_jax_run_resumes_to_the_same_weights_then_tensorflow_takes_over
     dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 64, seed=2)
     straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
     # --backend sets Keras's backend before Keras is imported.
-    _run("tensorflow", _pretrain(dataset, straight, 6, "--deterministic", "--noexport")
-         + ["--backend=jax"])
+    _run(
+        "tensorflow",
+        _pretrain(dataset, straight, 6, "--deterministic", "--noexport")
+        + ["--backend=jax"],
+    )
     command = _pretrain(dataset, resumed, 6, "--deterministic", "--noexport")
     killed_at = _kill_after_first_checkpoint("jax", command, resumed)
     assert 0 < killed_at < 6
@@ -108,7 +111,9 @@ def test_a_killed_jax_run_resumes_to_the_same_weights_then_tensorflow_takes_over
     # TensorFlow resumes the JAX run from its checkpoint, evaluates and exports it.
     out = _run("tensorflow", _pretrain(dataset, resumed, 8, "--deterministic"))
     assert "resuming from step 6" in out and "(2 in this run)" in out
-    summary = json.loads((tmp_path / "resumed" / "results.json").read_text())["pretrain"]
+    summary = json.loads((tmp_path / "resumed" / "results.json").read_text())[
+        "pretrain"
+    ]
     assert (summary["steps"], summary["backend"]) == (8, "tensorflow")
     model, c = _weights(resumed)
     assert int(model.optimizer.iterations.numpy()) == 8
