@@ -286,12 +286,35 @@ def export_encoder(
     {'head_layer_1': (2, 8), 'projection': (2, 6), 'representation': (2, 4)}
     """
     path = check_export_path(path, overwrite)
-    if is_jax():
-        return _export_on_jax(
-            model, path, include_projection, image_size, options, overwrite
+    if options is not None and is_jax():
+        raise errors.UserInputError(
+            "options (tf.saved_model.SaveOptions) apply on TensorFlow only: on "
+            "JAX a TensorFlow process writes the export with its defaults — drop "
+            "options, or export with KERAS_BACKEND=tensorflow"
         )
     encoder, head = _built_parts(model, include_projection)
     height, width = _image_size(encoder, image_size)
+    if is_jax():
+        from keras_simclr import export_jax
+
+        return export_jax.export_in_tensorflow(encoder, head, path, (height, width))
+    return _write_saved_model(encoder, head, path, (height, width), options)
+
+
+def _write_saved_model(encoder, head, path, image_size, options=None):
+    """Writes the SavedModel of `export_encoder` (TensorFlow only; no checks).
+
+    Args:
+        encoder: a built Keras encoder.
+        head: its projection head, or None.
+        path: the folder, replaced if it exists.
+        image_size: (height, width), None for a free dimension.
+        options: a `tf.saved_model.SaveOptions`, or None.
+
+    Returns:
+        `path`.
+    """
+    height, width = image_size
     parts = [part for part in (encoder, head) if part is not None]
     forward = _Forward(encoder, head)
     root = _exportable(parts)
@@ -312,23 +335,6 @@ def export_encoder(
     outputs = signatures[SERVING_SIGNATURE].get_concrete_function().structured_outputs
     _write_metadata(path, height, width, outputs)
     return path
-
-
-def _export_on_jax(model, path, include_projection, image_size, options, overwrite):
-    from keras_simclr import export_jax
-
-    if options is not None:
-        raise errors.UserInputError(
-            "options (tf.saved_model.SaveOptions) apply on TensorFlow only: on "
-            "JAX a TensorFlow process writes the export with its defaults — drop "
-            "options, or export with KERAS_BACKEND=tensorflow"
-        )
-    if not isinstance(model, (str, os.PathLike)):  # else checked in TensorFlow
-        encoder, _ = _built_parts(model, include_projection)
-        _image_size(encoder, image_size)
-    return export_jax.export_in_tensorflow(
-        model, path, include_projection, image_size, overwrite
-    )
 
 
 class _Forward:

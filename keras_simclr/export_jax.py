@@ -2,14 +2,18 @@
 
 A JAX process cannot run Keras layers on TensorFlow tensors (Keras has one
 backend per process), and Keras's own `export(format="tf_saved_model")`
-goes through jax2tf: a different signature (no `"train"` endpoint that
+goes through jax2tf: another signature (no `"train"` endpoint that
 updates batch norm's moving statistics, no `__call__(images, training)`
-for fine-tuning) and XLA-only functions. So the model is saved as a
-`.keras` file (backend-neutral), and a fresh Python process with
-`KERAS_BACKEND=tensorflow` loads it and runs `export.export_encoder`: the
-SavedModel, its signatures and its variables are exactly those of an export
-on TensorFlow, and its outputs match the JAX model's (same weights, same
-maths) to float32 rounding.
+for fine-tuning) and XLA-only functions. So the encoder and the projection
+head are saved as `.keras` files (backend-neutral), and a fresh Python
+process with `KERAS_BACKEND=tensorflow` loads them and writes the
+SavedModel with the code of a TensorFlow export: the signatures and
+variables are exactly those of an export on TensorFlow, and the outputs
+match the JAX model's (same weights, same maths) to float32 rounding.
+The rest of the model (augmentation, probe) is not saved: only the
+encoder's and the head's layers must load in that process (Keras's own,
+keras_simclr's, or registered with `keras.saving.register_keras_serializable`
+in a module that keras_simclr's import imports).
 """
 
 import json
@@ -17,6 +21,8 @@ import os
 import subprocess
 import sys
 import tempfile
+
+import keras
 
 import keras_simclr
 from keras_simclr import errors
@@ -27,9 +33,12 @@ __all__ = ["export_in_tensorflow"]
 _USER_ERROR = "keras-simclr-user-error: "
 _CHILD = f"""
 import json, sys
-from keras_simclr import errors, export
+from keras_simclr import errors, export, saving
+settings = json.loads(sys.argv[1])
 try:
-    export.export_encoder(**json.loads(sys.argv[1]))
+    encoder = saving.load_model(settings["encoder"])
+    head = saving.load_model(settings["head"]).layers[0] if settings["head"] else None
+    export._write_saved_model(encoder, head, settings["path"], settings["image_size"])
 except errors.UserInputError as error:
     print({_USER_ERROR!r} + str(error), file=sys.stderr)
     sys.exit(2)
@@ -46,48 +55,42 @@ def _child_env():
     return env
 
 
-def export_in_tensorflow(model, path, include_projection, image_size, overwrite):
-    """Exports `model` (built on JAX, or a `.keras` path) through TensorFlow.
+def export_in_tensorflow(encoder, head, path, image_size):
+    """Writes the SavedModel of `encoder` and `head` (built on JAX) through TensorFlow.
 
     Args:
-        model: a SimCLR model or a Keras encoder (saved to a temporary
-            `.keras` file first), or the path of a `.keras` file.
-        path: the SavedModel's folder, already checked by
-            `export.check_export_path`.
-        include_projection, image_size, overwrite: as
-            `export.export_encoder`.
+        encoder: a built Keras encoder (a `keras.Model`).
+        head: its built projection head, or None.
+        path: the SavedModel's folder, checked by `export.check_export_path`
+            (replaced if it exists).
+        image_size: (height, width) of the input, None for a free dimension.
 
     Returns:
-        `path`.
+        `path`, as a string.
 
     Raises:
-        UserInputError: what `export.export_encoder` refuses on TensorFlow,
-            in its one line.
-        RuntimeError: the TensorFlow process failed otherwise (its last
-            error line, e.g. an encoder layer Keras cannot load: register
-            it with `keras.saving.register_keras_serializable`).
+        UserInputError: what the TensorFlow export refuses, in its one line.
+        RuntimeError: the TensorFlow process failed otherwise, with its
+            last error line (e.g. an encoder layer it cannot load).
 
     Example:
 
-    >>> import tempfile, keras
     >>> encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
     ...                             keras.layers.GlobalAveragePooling2D()])
     >>> path = export_in_tensorflow(  # doctest: +SKIP
-    ...     encoder, tempfile.mkdtemp() + "/encoder", True, None, False)
+    ...     encoder, None, tempfile.mkdtemp() + "/encoder", (8, 8))
     """
     with tempfile.TemporaryDirectory(prefix="keras-simclr-export-") as scratch:
-        if isinstance(model, (str, os.PathLike)):
-            source = os.fspath(model)
-        else:
-            source = os.path.join(scratch, "model.keras")
-            model.save(source)
         settings = dict(
-            model=source,
+            encoder=os.path.join(scratch, "encoder.keras"),
+            head=os.path.join(scratch, "head.keras") if head is not None else None,
             path=os.fspath(path),
-            include_projection=include_projection,
-            image_size=image_size,
-            overwrite=overwrite,
+            image_size=list(image_size),
         )
+        encoder.save(settings["encoder"])
+        if head is not None:
+            width = encoder.output_shape[-1]
+            keras.Sequential([keras.Input((width,)), head]).save(settings["head"])
         run = subprocess.run(
             [sys.executable, "-c", _CHILD, json.dumps(settings)],
             env=_child_env(),

@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras_simclr import data, recipes
 from keras_simclr import export as ks_export
 from keras_simclr import strategy as strategies
+from keras_simclr.backends import is_jax
 from keras_simclr.runs import checkpoints, files, lock, results
 from keras_simclr.runs.plan import CHECKPOINTS, CONFIG, MODEL, plan_pretraining
 
@@ -285,10 +286,15 @@ def _model_and_inputs(plan, strategy):
     with strategies.scope(strategy):
         model = recipes.build_model(recipe, info.num_classes)
         model.build((None, size, size, 3))
+        if model.augment is not None and not model.augment.built:
+            # Else fit builds it symbolically, which fails on JAX.
+            model.augment.build((None, size, size, 3))
         optimizer = recipes.build_optimizer(
             recipe, model, plan.steps_per_epoch, plan.total_steps
         )
-        model.compile(optimizer=optimizer, jit_compile=recipe.jit_compile)
+        # The recipe's jit_compile is TensorFlow's XLA; JAX always compiles
+        # (without it Keras runs the JAX step op by op).
+        model.compile(optimizer=optimizer, jit_compile=recipe.jit_compile or is_jax())
         model.optimizer.build(model.trainable_variables)
     return model, inputs
 
