@@ -21,7 +21,7 @@ import time
 import keras
 import tensorflow as tf
 
-from keras_simclr import data, recipes
+from keras_simclr import data, recipes, saving
 from keras_simclr import export as ks_export
 from keras_simclr import strategy as strategies
 from keras_simclr.backends import is_jax
@@ -354,8 +354,7 @@ def _start_from_import(model, model_dir):
 
     The online probe stays new: it classifies this run's dataset.
     """
-    with files.local_input(files.join(model_dir, "model.keras")) as local:
-        imported = keras.saving.load_model(local)
+    imported = saving.load_model(files.join(model_dir, MODEL))
     model.encoder.set_weights(imported.encoder.get_weights())
     model.projection_head.set_weights(imported.projection_head.get_weights())
     source = results.read_results(model_dir)[results.IMPORT]["checkpoint"]
