@@ -24,7 +24,13 @@ ENV = {
     "jax": dict(CPU_ENV, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu"),
 }
 # A tiny pretraining: 16 px, batch 8, a checkpoint every 2 steps.
-SMALL = ["--batch_size=8", "--image_size=16", "--proj_dim=16", "--seed=3"]
+SMALL = [
+    "--batch_size=8",
+    "--image_size=16",
+    "--cifar_stem",
+    "--proj_dim=16",
+    "--seed=3",
+]
 EVAL = ["--split=train[:48]", "--eval_split=train[48:]", "--epochs=1"]
 
 
