@@ -93,7 +93,7 @@ def _served(model_dir, images):
 def test_a_killed_jax_run_resumes_to_the_same_weights_then_tensorflow_takes_over(
     tmp_path,
 ):
-    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 64, seed=2)
+    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 64, seed=2, image_size=16)
     straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
     # --backend sets Keras's backend before Keras is imported.
     _run(
@@ -132,7 +132,7 @@ def test_a_killed_jax_run_resumes_to_the_same_weights_then_tensorflow_takes_over
 
 
 def test_a_tensorflow_run_is_evaluated_exported_and_resumed_on_jax(tmp_path):
-    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 64, seed=2)
+    dataset, images, _ = shapes_npz(tmp_path / "tiny.npz", 64, seed=2, image_size=16)
     run = str(tmp_path / "run")
     _run("tensorflow", _pretrain(dataset, run, 4, "--noexport"))
     model, _ = _weights(run)
