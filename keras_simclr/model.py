@@ -210,6 +210,9 @@ class SimCLR(KerasHooks, BackendSteps, keras.Model):
         check_image_shape(input_shape)
         if self.augment is None and shapes.views is None:
             self.augment = _default_augment(input_shape)
+        if isinstance(self.augment, keras.layers.Layer) and not self.augment.built:
+            # Else fit builds it symbolically, which fails on JAX.
+            self.augment.build(input_shape)
         if not self.encoder.built:
             self.encoder.build(input_shape)
         h_shape = self.encoder.compute_output_shape(input_shape)

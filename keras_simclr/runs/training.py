@@ -286,9 +286,6 @@ def _model_and_inputs(plan, strategy):
     with strategies.scope(strategy):
         model = recipes.build_model(recipe, info.num_classes)
         model.build((None, size, size, 3))
-        if model.augment is not None and not model.augment.built:
-            # Else fit builds it symbolically, which fails on JAX.
-            model.augment.build((None, size, size, 3))
         optimizer = recipes.build_optimizer(
             recipe, model, plan.steps_per_epoch, plan.total_steps
         )
