@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from keras_simclr.evaluation.pipeline import map_images
 from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
 from keras_simclr.layers import RandomResizedCrop
 
@@ -49,10 +50,7 @@ def training_batches(dataset, count, size, batch_size, augment, seed, cache=Fals
         dataset = dataset.cache()
     dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     preprocess = _augment_fn(size, seed) if augment else eval_preprocess_fn(size)
-    dataset = dataset.map(
-        lambda image, label: (preprocess(image), label),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    dataset = map_images(dataset, preprocess, size)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -77,9 +75,9 @@ def predict_logits(model, dataset, count, size):
     (3, 48)
     """
     preprocess = eval_preprocess_fn(size)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
     batches = (
-        dataset.apply(tf.data.experimental.assert_cardinality(count))
-        .map(lambda image, label: preprocess(image))
+        map_images(dataset, preprocess, size, keep_labels=False)
         .batch(256)
         .prefetch(tf.data.AUTOTUNE)
     )
