@@ -1,0 +1,193 @@
+"""`Distillation`'s steps on JAX: stateless, on the global batch.
+
+Keras's JAX trainer calls `train_step(self, state, data)` with the values of
+the model's variables and returns new ones (keras-io, "custom_train_step_in_jax").
+The step runs the model's one `_forward` (its maths in `keras.ops`) inside a
+`keras.StatelessScope` mapping every variable to its value in `state`, so
+the metrics, batch norm statistics and the augmentation's seed state are
+read and written there, and `jax.value_and_grad` differentiates it.
+Under a `keras.distribution.DataParallel` the step sees the global batch:
+the sums the TensorFlow step takes over replicas are the batch's own.
+
+Assert ops do not exist in a jitted JAX step, so the images' shape and
+dtype (`check_images`) and labels >= the student's classes are checked on
+the host, before they reach it: the whole label
+array given to `fit`, or each batch of a `tf.data.Dataset` as the pipeline
+makes it (`errors.graph_check`, TensorFlow's, in its map function): the
+same one-line `UserInputError` as on TensorFlow.
+"""
+
+import jax
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_simclr import errors
+from keras_simclr.distillation.errors import label_check
+from keras_simclr.layers.augmentation.image_inputs import check_images
+
+__all__ = ["JaxSteps"]
+
+
+class JaxSteps:
+    """The JAX half of `Distillation` (a mixin before `keras.Model`).
+
+    The model provides `_forward(data, training)` (the loss; it updates the
+    metrics) and `_logs(data)`; this gives it `_global_sum`,
+    `_num_replicas`, `_checked_labels`, `_float_images` and `_metric_logs`.
+
+    Example:
+
+    >>> from keras_simclr.distillation import Distillation
+    >>> issubclass(Distillation, JaxSteps)  # on JAX
+    True
+    """
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        x, y = self._checked_inputs(x, y)
+        if kwargs.get("validation_data") is not None:
+            kwargs["validation_data"] = self._checked_data(kwargs["validation_data"])
+        with errors.graph_errors_as_user_errors():
+            return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        x, y = self._checked_inputs(x, y)
+        with errors.graph_errors_as_user_errors():
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_variables, metrics_variables = state
+        grad_fn = jax.value_and_grad(self._stateless_loss, has_aux=True)
+        (_, (non_trainable, metrics_variables)), grads = grad_fn(
+            trainable,
+            non_trainable,
+            metrics_variables,
+            data,
+            optimizer_variables=optimizer_variables,
+        )
+        trainable, optimizer_variables = self.optimizer.stateless_apply(
+            optimizer_variables, grads, trainable
+        )
+        logs = self._stateless_logs(metrics_variables, data)
+        return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
+
+    def test_step(self, state, data):
+        trainable, non_trainable, metrics_variables = state
+        _, (non_trainable, metrics_variables) = self._stateless_loss(
+            trainable, non_trainable, metrics_variables, data
+        )
+        logs = self._stateless_logs(metrics_variables, data)
+        return logs, (trainable, non_trainable, metrics_variables)
+
+    def _stateless_loss(
+        self,
+        trainable,
+        non_trainable,
+        metrics_variables,
+        data,
+        optimizer_variables=None,
+    ):
+        """(loss, scaled when training; (new non-trainable, new metrics values))."""
+        training = optimizer_variables is not None
+        mapping = [
+            *zip(self.trainable_variables, trainable),
+            *zip(self.non_trainable_variables, non_trainable),
+            *zip(self.metrics_variables, metrics_variables),
+        ]
+        if training:
+            mapping += zip(self.optimizer.variables, optimizer_variables)
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            loss = self._forward(data, training=training)
+            if training:
+                loss = self.optimizer.scale_loss(loss)
+        return loss, (
+            _current(scope, self.non_trainable_variables, non_trainable),
+            _current(scope, self.metrics_variables, metrics_variables),
+        )
+
+    def _stateless_logs(self, metrics_variables, data):
+        mapping = zip(self.metrics_variables, metrics_variables)
+        with keras.StatelessScope(state_mapping=mapping):
+            return self._logs(data)
+
+    @staticmethod
+    def _metric_logs(metrics):
+        return {metric.name: metric.result() for metric in metrics}
+
+    @staticmethod
+    def _float_images(images):
+        """Images as float32 in [0, 1] (uint8 / 255), in `keras.ops`.
+
+        `check_images` is TensorFlow's; the images' shape and dtype are
+        checked with it on the host (`_checked_inputs`), before the step.
+        """
+        images = keras.ops.convert_to_tensor(images)
+        if keras.backend.standardize_dtype(images.dtype) == "uint8":
+            return keras.ops.cast(images, "float32") / 255.0
+        return keras.ops.cast(images, "float32")
+
+    @staticmethod
+    def _global_sum(value):
+        return value
+
+    @staticmethod
+    def _num_replicas():
+        return 1
+
+    @staticmethod
+    def _checked_labels(labels, classes):
+        """`labels`: checked on the host before the step (`_checked_inputs`)."""
+        return labels
+
+    def _checked_inputs(self, x, y):
+        """`(x, y)` of `fit`: checked now (arrays) or as batches come (datasets)."""
+        if isinstance(x, tf.data.Dataset):
+            return self._checked_dataset(x), y
+        if isinstance(x, np.ndarray) or tf.is_tensor(x):
+            check_images(x)
+        if y is not None and not isinstance(y, tf.Tensor):
+            labels = np.asarray(y).reshape(-1)
+            classes = self._student_classes(np.shape(x))
+            if labels.size and labels.max() >= classes:
+                with errors.graph_errors_as_user_errors():
+                    _check_now(tf.constant(labels), classes)
+        return x, y
+
+    def _checked_data(self, data):
+        if isinstance(data, tf.data.Dataset):
+            return self._checked_dataset(data)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x, y = self._checked_inputs(x, y)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    def _checked_dataset(self, dataset):
+        spec = dataset.element_spec
+        if not isinstance(spec, tuple):
+            return dataset.map(check_images)
+        classes = self._student_classes(tuple(spec[0].shape))
+
+        def check(images, labels=None, *rest):
+            images = check_images(images)
+            if labels is None:
+                return images
+            with tf.control_dependencies([label_check(labels, classes)]):
+                return (images, tf.identity(labels), *rest)
+
+        return dataset.map(check)
+
+    def _student_classes(self, image_shape):
+        shape = getattr(self.student, "output_shape", None)
+        if shape is None:
+            shape = self.student.compute_output_shape((None, *image_shape[1:]))
+        return int(shape[-1])
+
+
+@tf.function
+def _check_now(labels, classes):
+    label_check(labels, classes)
+
+
+def _current(scope, variables, values):
+    """The values `scope` holds for `variables` (`values` where it wrote none)."""
+    current = [scope.get_current_value(variable) for variable in variables]
+    return [value if new is None else new for new, value in zip(current, values)]
