@@ -7,6 +7,7 @@ loss sees every device's images and a plain batch norm is already global.
 """
 
 import keras
+import tensorflow as tf
 
 from keras_simclr import errors
 
@@ -49,3 +50,22 @@ def is_jax():
     True
     """
     return keras.backend.backend() == "jax"
+
+
+def replicas_in_sync():
+    """How many replicas each hold a share of the global batch in a step.
+
+    `tf.distribute`'s replica count on TensorFlow; 1 on JAX, where a
+    `keras.distribution` runs the step on the whole global batch.
+
+    Returns:
+        int.
+
+    Example:
+
+    >>> replicas_in_sync()
+    1
+    """
+    if is_jax():
+        return 1
+    return tf.distribute.get_strategy().num_replicas_in_sync

@@ -1,81 +1,142 @@
 """Checks of the batches SimCLR trains on: shapes, dtypes, pixels, labels.
 
 Shapes and dtypes are checked in Python when the step is traced (free, by
-`layers.augmentation.image_inputs.check_images`);
-pixel values and labels by `errors.graph_check`s in the step, a few
-reductions of the batch, which `SimCLR.fit` turns into one-line errors.
+`layers.augmentation.image_inputs.check_images`). Pixel values and labels
+are checked in the step, by a few reductions of the batch, in one of two
+ways with the same messages:
+- TensorFlow without XLA: `errors.graph_check` asserts, which stop the step
+  before it changes anything and which `SimCLR.fit` turns into one line;
+- JAX, and TensorFlow with `jit_compile=True`, where asserts do nothing: the
+  step computes `input_record`, skips its update when the record is not
+  zero, and returns the record with its logs; `raise_failed_check` raises
+  it on the host right after the step.
 """
 
+import keras
+import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation.image_inputs import check_images
 
+# The key of the in-step record in a step's logs, removed before callbacks.
+RECORD_KEY = "keras_simclr_input_check"
 
-def _image_value_checks(images, what, where):
-    """Graph checks of float pixels: finite and in [0, 1] (uint8 needs none)."""
-    if images.dtype == tf.uint8:
-        return []
-    pixels = tf.cast(images, tf.float32)
-    # Slack for rounding: views computed in float16 or by a resize that
-    # overshoots by a hair are still [0, 1] images.
-    low, high = tf.reduce_min(pixels), tf.reduce_max(pixels)
-    finite = tf.math.is_finite(tf.reduce_sum(pixels))
-    return [
-        errors.graph_check(
-            finite,
+# The record's codes: which check failed (0: none).
+_NON_FINITE, _ABOVE_ONE, _BELOW_ZERO, _NOT_INTEGER, _LABEL_TOO_LARGE = 1, 2, 3, 4, 5
+# Placeholders in the messages below: where the batch is, the value found.
+_WHERE, _VALUE = object(), object()
+# Slack for rounding: views computed in float16 or by a resize that
+# overshoots by a hair are still [0, 1] images.
+_SLACK = 1e-3
+
+
+def _message(code, what, where, value, num_classes):
+    """The parts of the message of check `code` (strings and values)."""
+    parts = {
+        _NON_FINITE: (
             f"{what} of ",
-            *where,
+            _WHERE,
             " hold NaN or Inf pixels - "
             "find them with np.isfinite and drop or repair those images.",
         ),
-        errors.graph_check(
-            ~finite | (high <= 1.0 + 1e-3),
+        _ABOVE_ONE: (
             f"float {what} must be in 0..1, got a maximum of ",
-            high,
+            _VALUE,
             f" in the {what} of ",
-            *where,
+            _WHERE,
             " - divide them by 255, or pass uint8 images.",
         ),
-        errors.graph_check(
-            ~finite | (low >= -1e-3),
+        _BELOW_ZERO: (
             f"float {what} must be in 0..1, got a minimum of ",
-            low,
+            _VALUE,
             f" in the {what} of ",
-            *where,
+            _WHERE,
             " - pass pixels in 0..1 (SimCLR normalises nothing), or uint8.",
         ),
+        _NOT_INTEGER: (
+            "labels must be integer class ids, got a non-integer float label - "
+            "pass integer labels, e.g. labels.astype(np.int32).",
+        ),
+        _LABEL_TOO_LARGE: (
+            f"labels must be < num_classes={num_classes} for the probe, got label ",
+            _VALUE,
+            " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
+        ),
+    }[code]
+    out = []
+    for part in parts:
+        out += list(where) if part is _WHERE else [value if part is _VALUE else part]
+    return out
+
+
+def _pixel_summary(images):
+    """(finite, low, high) of float images; None for uint8 (always valid)."""
+    if keras.backend.standardize_dtype(images.dtype) == "uint8":
+        return None
+    pixels = ops.cast(images, "float32")
+    return ops.isfinite(ops.sum(pixels)), ops.min(pixels), ops.max(pixels)
+
+
+def _image_value_checks(images, what, where):
+    """Graph checks of float pixels: finite and in [0, 1] (uint8 needs none)."""
+    summary = _pixel_summary(images)
+    if summary is None:
+        return []
+    finite, low, high = summary
+    return [
+        errors.graph_check(finite, *_message(_NON_FINITE, what, where, None, None)),
+        errors.graph_check(
+            ~finite | (high <= 1.0 + _SLACK),
+            *_message(_ABOVE_ONE, what, where, high, None),
+        ),
+        errors.graph_check(
+            ~finite | (low >= -_SLACK),
+            *_message(_BELOW_ZERO, what, where, low, None),
+        ),
     ]
+
+
+def _label_ids(labels, batch):
+    """The labels as a flat vector of ids; None for one-hot labels.
+
+    Checks dtype and count when the step is traced.
+    """
+    dtype = keras.backend.standardize_dtype(labels.dtype)
+    if not ("int" in dtype or "float" in dtype):
+        raise errors.UserInputError(
+            f"labels must be integer class ids, got dtype {dtype}. "
+            "Map class names to ids 0 .. num_classes - 1."
+        )
+    if len(labels.shape) == 2 and labels.shape[-1] != 1:
+        return None  # One-hot: argmax is always a valid class.
+    ids = ops.reshape(labels, [-1])
+    count, images = ids.shape[0], batch.shape[0]
+    if count is not None and images is not None and count != images:
+        raise errors.UserInputError(
+            f"labels must hold one id per image, got {count} labels "
+            f"for {images} images."
+        )
+    return ids
 
 
 def _label_checks(labels, batch, num_classes):
     """Static and graph checks of the probe's labels: integer ids < num_classes."""
     labels = tf.convert_to_tensor(labels)
-    if not (labels.dtype.is_integer or labels.dtype.is_floating):
-        raise errors.UserInputError(
-            f"labels must be integer class ids, got dtype {labels.dtype.name}. "
-            "Map class names to ids 0 .. num_classes - 1."
-        )
+    ids = _label_ids(labels, batch)
+    if ids is None:
+        return []
     checks = []
-    if labels.shape.rank == 2 and labels.shape[-1] != 1:
-        return checks  # One-hot: argmax is always a valid class.
-    ids = tf.reshape(labels, [-1])
     if labels.dtype.is_floating:
         checks.append(
             errors.graph_check(
                 tf.reduce_all(tf.equal(ids, tf.round(ids))),
-                "labels must be integer class ids, got a non-integer float label - "
-                "pass integer labels, e.g. labels.astype(np.int32).",
+                *_message(_NOT_INTEGER, "", (), None, num_classes),
             )
         )
         ids = tf.cast(ids, tf.int32)
-    if ids.shape[0] is not None and batch.shape[0] is not None:
-        if ids.shape[0] != batch.shape[0]:
-            raise errors.UserInputError(
-                f"labels must hold one id per image, got {ids.shape[0]} labels "
-                f"for {batch.shape[0]} images."
-            )
-    else:
+    if ids.shape[0] is None or batch.shape[0] is None:
         count, images = tf.shape(ids)[0], tf.shape(batch)[0]
         checks.append(
             errors.graph_check(
@@ -91,22 +152,126 @@ def _label_checks(labels, batch, num_classes):
     checks.append(
         errors.graph_check(
             largest < num_classes,
-            f"labels must be < num_classes={num_classes} for the probe, got label ",
-            largest,
-            " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
+            *_message(_LABEL_TOO_LARGE, "", (), largest, num_classes),
         )
     )
     return checks
 
 
+def checked_shapes(batch, num_classes):
+    """The batch with shapes and dtypes checked (free, when traced).
+
+    Args:
+        batch: a `batch_formats.Batch`.
+        num_classes: the probe's classes, or None (labels unchecked).
+
+    Returns:
+        A `Batch` of the same format, of tensors.
+
+    Raises:
+        UserInputError: bad shapes or dtypes of images or labels.
+
+    Example:
+
+    >>> from keras_simclr.batch_formats import Batch
+    >>> batch = checked_shapes(Batch(np.zeros((4, 8, 8, 3), np.float32),
+    ...                              labels=np.array([0, 1, 2, 3])), 10)
+    >>> tuple(batch.images.shape), tuple(batch.labels.shape)
+    ((4, 8, 8, 3), (4,))
+    """
+    views = [check_images(view, name) for view, name in zip(batch.parts, batch.names)]
+    labels = batch.labels
+    if labels is not None and num_classes:
+        labels = ops.convert_to_tensor(labels)
+        _label_ids(labels, views[0])
+    return batch.with_parts(views, labels)
+
+
+def input_record(batch, num_classes):
+    """The in-step checks of pixels and labels, as one record to return.
+
+    In `keras.ops`, so it runs under XLA and on JAX, where asserts do
+    nothing: a float32 vector `[code, part, value]`, zeros when every check
+    passes, else the first failed check, the index of the batch part
+    (`batch.names`) and the value found; `failure_message` reads it.
+
+    Args:
+        batch: a `Batch` from `checked_shapes`.
+        num_classes: the probe's classes, or None (labels unchecked).
+
+    Returns:
+        A float32 tensor of shape (3,).
+
+    Example:
+
+    >>> from keras_simclr.batch_formats import Batch
+    >>> images = np.full((2, 4, 4, 3), 2.0, np.float32)  # not in 0..1
+    >>> np.asarray(input_record(Batch(images), None)).tolist()
+    [2.0, 0.0, 2.0]
+    """
+    failures = []  # (failed, code, part, value), in the order to report
+    for part, images in enumerate(batch.parts):
+        summary = _pixel_summary(images)
+        if summary is None:
+            continue
+        finite, low, high = summary
+        failures += [
+            (~finite, _NON_FINITE, part, 0.0),
+            (finite & (high > 1.0 + _SLACK), _ABOVE_ONE, part, high),
+            (finite & (low < -_SLACK), _BELOW_ZERO, part, low),
+        ]
+    labels = batch.labels
+    if labels is not None and num_classes:
+        ids = _label_ids(ops.convert_to_tensor(labels), batch.parts[0])
+        if ids is not None:
+            ids = ops.cast(ids, "float32")
+            if "float" in keras.backend.standardize_dtype(labels.dtype):
+                integer = ops.all(ops.equal(ids, ops.round(ids)))
+                failures.append((~integer, _NOT_INTEGER, 0, 0.0))
+            largest = ops.max(ops.concatenate([ids, ops.convert_to_tensor([-1.0])]))
+            failures.append((largest >= num_classes, _LABEL_TOO_LARGE, 0, largest))
+    record = ops.zeros((3,), "float32")
+    for failed, code, part, value in reversed(failures):
+        row = ops.stack([ops.convert_to_tensor(float(code)), float(part), value])
+        record = ops.where(failed, ops.cast(row, "float32"), record)
+    return record
+
+
+def failure_message(record, names, where, num_classes):
+    """The one-line message of a record from `input_record`, or None.
+
+    Args:
+        record: the record, as NumPy or a tensor.
+        names: the names of the batch's parts (`Batch.names`).
+        where: the batch, for the message, e.g. "training step 7".
+        num_classes: the probe's classes.
+
+    Returns:
+        The message, as the asserts word it; None when no check failed.
+
+    Example:
+
+    >>> print(failure_message([2.0, 0.0, 255.0], ["images"], "training step 3",
+    ...                       None))  # doctest: +NORMALIZE_WHITESPACE
+    float images must be in 0..1, got a maximum of 255 in the images of
+    training step 3 - divide them by 255, or pass uint8 images.
+    """
+    code, part, value = np.asarray(record, np.float32).tolist()
+    if code == 0:
+        return None
+    parts = _message(int(code), names[int(part)], [where], value, num_classes)
+    return "".join(f"{p:.9g}" if isinstance(p, float) else str(p) for p in parts)
+
+
 def checked_batch(batch, num_classes, where):
-    """Checks one batch of the step; returns it, computed after the checks.
+    """Checks one batch of the step by asserts; returns it, computed after them.
 
     Shapes and dtypes are checked now (free); pixel values and labels by
     graph checks, a few reductions per batch, that every op reading the
     returned tensors waits for. (The checks guard the inputs rather than
     the step, so that variables created in the step, by a lazy build, do
     not depend on them: XLA could not lift them out of the function.)
+    TensorFlow only; under XLA and on JAX, `input_record`.
 
     Args:
         batch: a `batch_formats.Batch`.
@@ -122,7 +287,6 @@ def checked_batch(batch, num_classes, where):
 
     Example:
 
-    >>> import numpy as np
     >>> from keras_simclr.batch_formats import Batch
     >>> batch = checked_batch(Batch(np.zeros((4, 8, 8, 3), np.float32),
     ...                             labels=np.array([0, 1, 2, 3])),

@@ -190,9 +190,23 @@ def from_shapes(input_shape):
     (None, 8, 8, 3)
     >>> from_shapes(((None, 8, 8, 3), (None, 8, 8, 3))).views[1]
     (None, 8, 8, 3)
+    >>> from_shapes(((None, 8, 8, 3), (None,))).labels  # (images, labels)
+    (None,)
     """
-    if isinstance(input_shape, (tuple, list)) and not isinstance(
-        input_shape[0], (tuple, list)
-    ):
+    if _is_shape(input_shape):
         return Batch(images=input_shape)
+    if (
+        isinstance(input_shape, (tuple, list))
+        and len(input_shape) == 2
+        and _is_shape(input_shape[1])
+        and len(input_shape[1]) != 4
+    ):
+        # (x, labels), as Keras's symbolic build passes a whole batch.
+        return _from_inputs(input_shape[0], input_shape[1])
     return _from_inputs(input_shape, None)
+
+
+def _is_shape(value):
+    return isinstance(value, (tuple, list)) and all(
+        dim is None or isinstance(dim, int) for dim in value
+    )

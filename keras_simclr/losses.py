@@ -1,9 +1,16 @@
-"""The NT-Xent contrastive loss of SimCLR, with negatives from every replica."""
+"""The NT-Xent contrastive loss of SimCLR, with negatives from every replica.
+
+The maths is `keras.ops`, one implementation for every backend. Only the
+gathering of the global batch is TensorFlow's: under `tf.distribute` each
+replica holds a share of it, while on JAX a `keras.distribution` runs the
+step on the whole global batch, which needs no gathering.
+"""
 
 import keras
 import tensorflow as tf
+from keras import ops
 
-from keras_simclr import errors
+from keras_simclr import backends, errors
 
 # Added to self-similarity logits so they drop out of the softmax, as in the
 # reference. Finite (not -inf) so that the entropy metric's p * log(p) stays 0.
@@ -53,7 +60,7 @@ class ContrastiveTerms:
         >>> print(f"{float(terms.replica_loss()):.4f}")  # nt_xent's value
         0.5514
         """
-        return tf.reduce_sum(self.loss) / self.global_anchors
+        return ops.sum(self.loss) / self.global_anchors
 
 
 TEMPERATURE_HINT = "SimCLR uses 0.1 for ImageNet-size batches and 0.5 for CIFAR-10."
@@ -88,40 +95,42 @@ def check_temperature(temperature):
 
 
 def _checked_temperature(temperature):
-    """A float32 temperature tensor, checked now if its value is known."""
-    if tf.is_tensor(temperature) or isinstance(temperature, tf.Variable):
-        value = tf.get_static_value(tf.convert_to_tensor(temperature))
-        if value is None:  # Symbolic: checked when the graph runs.
-            temperature = tf.cast(temperature, tf.float32)
-            with tf.control_dependencies(
-                [
-                    errors.graph_check(
-                        tf.math.is_finite(temperature) & (temperature > 0),
-                        "temperature must be a finite number > 0, got ",
-                        temperature,
-                        ". " + TEMPERATURE_HINT,
-                    )
-                ]
-            ):
-                return tf.identity(temperature)
-        check_temperature(value)
-        return tf.cast(temperature, tf.float32)
-    return tf.constant(check_temperature(temperature), tf.float32)
+    """A float32 temperature, checked now if its value is known."""
+    if backends.is_jax() or not (
+        tf.is_tensor(temperature) or isinstance(temperature, tf.Variable)
+    ):
+        return check_temperature(temperature)
+    value = tf.get_static_value(tf.convert_to_tensor(temperature))
+    if value is None:  # Symbolic: checked when the graph runs.
+        temperature = tf.cast(temperature, tf.float32)
+        with tf.control_dependencies(
+            [
+                errors.graph_check(
+                    tf.math.is_finite(temperature) & (temperature > 0),
+                    "temperature must be a finite number > 0, got ",
+                    temperature,
+                    ". " + TEMPERATURE_HINT,
+                )
+            ]
+        ):
+            return tf.identity(temperature)
+    check_temperature(value)
+    return tf.cast(temperature, tf.float32)
 
 
 def _validate(z1, z2):
     for name, z in (("z1", z1), ("z2", z2)):
-        if z.shape.rank != 2:
+        if len(z.shape) != 2:
             raise errors.UserInputError(
-                f"{name} must have rank 2 (batch, dim), got shape {z.shape}. "
-                "Flatten or pool the projections before the loss."
+                f"{name} must have rank 2 (batch, dim), got shape "
+                f"{tuple(z.shape)}. Flatten or pool the projections before the loss."
             )
-    if z1.shape.is_fully_defined() and z2.shape.is_fully_defined():
-        if z1.shape != z2.shape:
-            raise errors.UserInputError(
-                f"z1 and z2 must have the same shape (z1[i] and z2[i] are the "
-                f"two views of image i), got {z1.shape} and {z2.shape}."
-            )
+    shapes = tuple(z1.shape), tuple(z2.shape)
+    if None not in shapes[0] + shapes[1] and shapes[0] != shapes[1]:
+        raise errors.UserInputError(
+            f"z1 and z2 must have the same shape (z1[i] and z2[i] are the "
+            f"two views of image i), got {shapes[0]} and {shapes[1]}."
+        )
     if z1.shape[0] == 0:
         raise errors.UserInputError(
             "NT-Xent needs at least one image per replica, got an empty batch."
@@ -136,13 +145,18 @@ _BATCH_OF_ONE = (
 
 
 def _check_global_batch(global_views):
-    """Refuses a global batch of one image: it has no negative, loss 0."""
-    static = tf.get_static_value(global_views)
+    """The global number of views, refused if 1: no negative, loss 0."""
+    static = global_views if isinstance(global_views, int) else None
+    if static is None:
+        static = tf.get_static_value(global_views)
     if static is not None:
         if static < 2:
             raise errors.UserInputError(_BATCH_OF_ONE)
-        return []
-    return [errors.graph_check(global_views >= 2, _BATCH_OF_ONE)]
+        return global_views
+    with tf.control_dependencies(
+        [errors.graph_check(global_views >= 2, _BATCH_OF_ONE)]
+    ):
+        return tf.identity(global_views)
 
 
 def _gather_from_replicas(z1, z2):
@@ -152,8 +166,11 @@ def _gather_from_replicas(z1, z2):
     are summed over replicas and sliced back to their owner, so negatives
     drawn from other replicas still train this replica's encoder. Replicas
     may hold different numbers of images (a last partial batch): the offset
-    is the number of images of the replicas before this one.
+    is the number of images of the replicas before this one. On JAX there
+    are no replicas: the step sees the global batch.
     """
+    if backends.is_jax():
+        return z1, z2, 0
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return z1, z2, 0
@@ -189,44 +206,48 @@ def contrastive_terms(z1, z2, temperature=DEFAULT_TEMPERATURE):
     >>> float(terms.global_anchors)
     8.0
     """
-    z1 = tf.convert_to_tensor(z1)
-    z2 = tf.convert_to_tensor(z2)
+    z1 = ops.convert_to_tensor(z1)
+    z2 = ops.convert_to_tensor(z2)
     _validate(z1, z2)
     temperature = _checked_temperature(temperature)
     # Logits in float32 whatever the compute dtype: at T = 0.05 the logits
     # reach 20 and float16's exp overflows at 11.
-    z1 = tf.math.l2_normalize(tf.cast(z1, tf.float32), axis=1)
-    z2 = tf.math.l2_normalize(tf.cast(z2, tf.float32), axis=1)
+    z1 = _l2_normalize(ops.cast(z1, "float32"))
+    z2 = _l2_normalize(ops.cast(z2, "float32"))
 
     z1_all, z2_all, offset = _gather_from_replicas(z1, z2)
-    n = tf.shape(z1)[0]
-    global_views = tf.shape(z1_all)[0]
-    with tf.control_dependencies(_check_global_batch(global_views)):
-        global_views = tf.identity(global_views)
-    positives = offset + tf.range(n)
-    self_mask = tf.one_hot(positives, global_views) * _SELF_MASK
+    n = ops.shape(z1)[0]
+    global_views = _check_global_batch(ops.shape(z1_all)[0])
+    positives = offset + ops.arange(n, dtype="int32")
+    self_mask = ops.one_hot(positives, global_views) * _SELF_MASK
 
     def anchor_logits(anchors, same_view, other_view):
         # Candidates: the other view of every image (the positive among them)
         # then this view of every image except the anchor itself.
-        cross = tf.matmul(anchors, other_view, transpose_b=True) / temperature
-        same = tf.matmul(anchors, same_view, transpose_b=True) / temperature
-        return tf.concat([cross, same - self_mask], axis=1)
+        cross = ops.matmul(anchors, ops.transpose(other_view)) / temperature
+        same = ops.matmul(anchors, ops.transpose(same_view)) / temperature
+        return ops.concatenate([cross, same - self_mask], axis=1)
 
-    logits = tf.concat(
+    logits = ops.concatenate(
         [anchor_logits(z1, z1_all, z2_all), anchor_logits(z2, z2_all, z1_all)],
         axis=0,
     )
-    labels = tf.concat([positives, positives], axis=0)
-    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-    correct = tf.cast(
-        tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels),
-        tf.float32,
+    labels = ops.concatenate([positives, positives], axis=0)
+    loss = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    correct = ops.cast(
+        ops.equal(ops.cast(ops.argmax(logits, axis=1), "int32"), labels), "float32"
     )
-    log_probs = tf.nn.log_softmax(logits, axis=1)
-    entropy = -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=1)
-    global_anchors = tf.cast(2 * global_views, tf.float32)
+    log_probs = ops.log_softmax(logits, axis=1)
+    entropy = -ops.sum(ops.exp(log_probs) * log_probs, axis=1)
+    global_anchors = ops.cast(2 * global_views, "float32")
     return ContrastiveTerms(loss, correct, entropy, global_anchors)
+
+
+def _l2_normalize(z):
+    """Rows of z over their l2 norms, as `tf.math.l2_normalize` computes them."""
+    return z * ops.rsqrt(
+        ops.maximum(ops.sum(ops.square(z), axis=1, keepdims=True), 1e-12)
+    )
 
 
 def nt_xent(z1, z2, temperature=DEFAULT_TEMPERATURE):
@@ -310,7 +331,7 @@ class NTXent(keras.losses.Loss):
         self.temperature = check_temperature(temperature)
 
     def call(self, y_true, y_pred):
-        z1, z2 = tf.split(y_pred, 2, axis=0)
+        z1, z2 = ops.split(y_pred, 2, axis=0)
         return nt_xent(z1, z2, self.temperature)
 
     def get_config(self):

@@ -10,9 +10,16 @@ symbolic build, export) live in `model_hooks`.
 import inspect
 
 import keras
-import tensorflow as tf
+from keras import ops
 
-from keras_simclr import batch_checks, batch_formats, errors, gradient_cache, losses
+from keras_simclr import (
+    backends,
+    batch_checks,
+    batch_formats,
+    errors,
+    gradient_cache,
+    losses,
+)
 from keras_simclr import layers as simclr_layers
 from keras_simclr.layers.augmentation import simclr_augment
 from keras_simclr.layers.augmentation.image_inputs import (
@@ -22,6 +29,7 @@ from keras_simclr.layers.augmentation.image_inputs import (
 )
 from keras_simclr.layers.projection_head import ProjectionHead
 from keras_simclr.model_hooks import KerasHooks, deserialize_parts, worker_safe_logs
+from keras_simclr.steps import BackendSteps
 
 # deserialize_parts and worker_safe_logs stay importable from here
 # (keras_simclr.distillation.model imports them so).
@@ -29,7 +37,7 @@ __all__ = ["SimCLR", "deserialize_parts", "worker_safe_logs"]
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
-class SimCLR(KerasHooks, keras.Model):
+class SimCLR(KerasHooks, BackendSteps, keras.Model):
     """SimCLR: contrastive pretraining of an encoder with `model.fit`.
 
     Each training step augments every image twice (on the device), encodes
@@ -153,6 +161,7 @@ class SimCLR(KerasHooks, keras.Model):
         micro_batches=1,
         **kwargs,
     ):
+        backends.check_backend()
         super().__init__(**kwargs)
         temperature = losses.check_temperature(temperature)
         if num_classes is not None:
@@ -241,14 +250,24 @@ class SimCLR(KerasHooks, keras.Model):
         return [v for v in self.trainable_variables if id(v) not in probe_ids], probe
 
     def _checked(self, data, where):
-        """The batch of `data`, in one structure, checked once."""
+        """The batch of `data` in one structure, checked once, and its record.
+
+        The record is `batch_checks.input_record`'s where asserts cannot
+        run (JAX, XLA), else None: the step returns it with its logs.
+        """
         batch = batch_formats.from_data(data)
-        batch = batch_checks.checked_batch(batch, self.num_classes, where)
+        self._checked_names = batch.names  # for the host's message
+        if backends.is_jax() or self.jit_compile:
+            batch = batch_checks.checked_shapes(batch, self.num_classes)
+            record = batch_checks.input_record(batch, self.num_classes)
+        else:
+            batch = batch_checks.checked_batch(batch, self.num_classes, where)
+            record = None
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the
             # step, and this step never goes through __call__.
             self.build(batch.build_shape())
-        return batch
+        return batch, record
 
     def _views(self, batch):
         """The two float32 views of a checked batch."""
@@ -289,8 +308,10 @@ class SimCLR(KerasHooks, keras.Model):
     def _forward(self, batch, training):
         """Returns this replica's share of the loss and updates the metrics."""
         view1, view2 = self._views(batch)
-        n = tf.shape(view1)[0]
-        z, probe_features = self._project(tf.concat([view1, view2], axis=0), training)
+        n = ops.shape(view1)[0]
+        z, probe_features = self._project(
+            ops.concatenate([view1, view2], axis=0), training
+        )
         return self._loss_and_metrics(z[:n], z[n:], probe_features, batch.labels)
 
     def _project(self, views, training):
@@ -305,8 +326,7 @@ class SimCLR(KerasHooks, keras.Model):
         """This replica's share of the loss (and probe loss); updates metrics."""
         terms = losses.contrastive_terms(z1, z2, self.temperature)
         loss = terms.replica_loss()
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        self.loss_tracker.update_state(loss * replicas)
+        self.loss_tracker.update_state(loss * backends.replicas_in_sync())
         self.accuracy_tracker.update_state(terms.correct)
         self.entropy_tracker.update_state(terms.entropy)
         if self.probe is not None and labels is not None:
@@ -314,92 +334,48 @@ class SimCLR(KerasHooks, keras.Model):
         return loss
 
     def _probe_loss(self, features, labels, global_anchors):
-        labels = tf.convert_to_tensor(labels)
-        if labels.shape.rank == 2 and labels.shape[-1] != 1:
-            labels = tf.argmax(labels, axis=-1)  # one-hot
-        labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
-        labels = tf.concat([labels, labels], axis=0)
-        labelled = tf.cast(labels >= 0, tf.float32)
-        safe_labels = tf.maximum(labels, 0)
-        logits = self.probe(tf.stop_gradient(tf.cast(features, tf.float32)))
-        per_view = tf.nn.sparse_softmax_cross_entropy_with_logits(safe_labels, logits)
+        labels = ops.convert_to_tensor(labels)
+        if len(labels.shape) == 2 and labels.shape[-1] != 1:
+            labels = ops.argmax(labels, axis=-1)  # one-hot
+        labels = ops.reshape(ops.cast(labels, "int32"), [-1])
+        labels = ops.concatenate([labels, labels], axis=0)
+        labelled = ops.cast(labels >= 0, "float32")
+        safe_labels = ops.maximum(labels, 0)
+        logits = self.probe(ops.stop_gradient(ops.cast(features, "float32")))
+        per_view = ops.sparse_categorical_crossentropy(
+            safe_labels, logits, from_logits=True
+        )
         self.probe_loss_tracker.update_state(per_view, sample_weight=labelled)
         self.probe_accuracy_tracker.update_state(
             safe_labels, logits, sample_weight=labelled
         )
-        return tf.reduce_sum(per_view * labelled) / global_anchors
+        return ops.sum(per_view * labelled) / global_anchors
 
-    def train_step(self, data):
-        batch = self._checked(data, ("training step ", self.optimizer.iterations))
-        if self.micro_batches > 1:
-            return self._micro_batch_train_step(batch)
-        with tf.GradientTape() as tape:
-            loss = self._forward(batch, training=True)
-            scaled_loss = self.optimizer.scale_loss(loss)
-        variables = self.trainable_variables
-        if batch.labels is None:
-            variables = self.contrastive_and_probe_variables()[0]
-        gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._logs()
+    def _micro_batch_functions(self, labels):
+        """The two functions of a step by gradient caching, and its probe.
 
-    def _micro_batch_train_step(self, batch):
-        """train_step by gradient caching; see `micro_batches`."""
-        views = self._views(batch)
-        labels = batch.labels
+        Args:
+            labels: the batch's labels, or None.
+
+        Returns:
+            `(project, loss, with_probe)`: `project(micro_batch)` gives
+            `(z, probe features)`, or `(z,)` when the probe does not train
+            on this batch (`with_probe` False); `loss(outputs)`, of the
+            outputs of all micro-batches as `gradient_cache.encode`
+            returns them, gives the loss and updates the metrics.
+        """
         with_probe = self.probe is not None and labels is not None
-        variables, probe = self.contrastive_and_probe_variables()
-        probe_variables = probe if with_probe else []
 
         def project(micro_batch):
             z, probe_features = self._project(micro_batch, training=True)
             return (z, probe_features) if with_probe else (z,)
 
-        def scaled_loss(outputs):
+        def loss(outputs):
             z1, z2 = outputs[0]
-            features = tf.concat(outputs[1], axis=0) if with_probe else None
-            loss = self._loss_and_metrics(z1, z2, features, labels)
-            return self.optimizer.scale_loss(loss)
+            features = ops.concatenate(outputs[1], axis=0) if with_probe else None
+            return self._loss_and_metrics(z1, z2, features, labels)
 
-        gradients, probe_gradients = gradient_cache.gradients(
-            project,
-            scaled_loss,
-            views,
-            self.micro_batches,
-            variables,
-            loss_variables=probe_variables,
-            state_variables=self._encoding_state(),
-        )
-        self.optimizer.apply_gradients(
-            zip(gradients + probe_gradients, variables + probe_variables)
-        )
-        return self._logs()
-
-    def _encoding_state(self):
-        """Non-trainable variables of encoder and head (BN statistics, seeds)."""
-        variables = (
-            self.encoder.non_trainable_variables
-            + self.projection_head.non_trainable_variables
-        )
-        return list({id(v): v for v in variables}.values())
-
-    def test_step(self, data):
-        batch = self._checked(data, ("an evaluation batch",))
-        if self.micro_batches > 1:
-            self._micro_batch_test_step(batch)
-        else:
-            self._forward(batch, training=False)
-        return self._logs()
-
-    def _micro_batch_test_step(self, batch):
-        # In inference mode the micro-batches give the whole batch's values.
-        outputs = gradient_cache.encode(
-            lambda views: self._project(views, training=False),
-            self._views(batch),
-            self.micro_batches,
-        )
-        z1, z2 = outputs[0]
-        self._loss_and_metrics(z1, z2, tf.concat(outputs[1], axis=0), batch.labels)
+        return project, loss, with_probe
 
     def _logs(self):
         return worker_safe_logs(self, self.metrics)

@@ -8,6 +8,7 @@ the rebuilding of serialized parts, and the SavedModel export.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_simclr import batch_checks, batch_formats, errors, export
@@ -67,8 +68,59 @@ def worker_safe_logs(model, metrics):
 
 def _multi_worker(model):
     return isinstance(
-        model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy
+        getattr(model, "distribute_strategy", None),
+        tf.distribute.MultiWorkerMirroredStrategy,
     )
+
+
+def _raising_failed_checks(model, function, what):
+    """`function` (a Keras train or test function), raising failed checks.
+
+    Steps that cannot assert (JAX, XLA) return `batch_checks.input_record`
+    with their logs and leave the state unchanged when it is not zero. This
+    reads it after each step (one scalar copied to the host), removes it
+    from the logs, and raises its one-line `UserInputError`; on JAX, the
+    state the step returned is first written back to the variables, which
+    Keras's JAX `fit` empties while it runs.
+    """
+    if function is None or getattr(function, "_raises_failed_checks", False):
+        return function
+
+    def step(*args):
+        outputs = function(*args)
+        logs = outputs[0] if len(args) == 2 else outputs  # JAX: (logs, state)
+        record = logs.pop(batch_checks.RECORD_KEY, None) if logs else None
+        if record is None:
+            return outputs
+        if np.asarray(record)[0] != 0:
+            if len(args) == 2:
+                _write_back(model, outputs[1])
+            where = what
+            if what == "training step":
+                step = keras.ops.convert_to_numpy(model.optimizer.iterations)
+                where = f"training step {int(step)}"
+            raise errors.UserInputError(
+                batch_checks.failure_message(
+                    record, model._checked_names, where, model.num_classes
+                )
+            )
+        return outputs
+
+    step._raises_failed_checks = True
+    return step
+
+
+def _write_back(model, state):
+    """Writes a JAX step's returned state into the model's variables."""
+    names = ["trainable_variables", "non_trainable_variables"]
+    names += (
+        ["optimizer_variables", "metrics_variables"]
+        if len(state) == 4
+        else ["metrics_variables"]
+    )
+    model._jax_state = dict(zip(names, state))
+    model._jax_state_synced = False
+    model.jax_state_sync()
 
 
 class KerasHooks:
@@ -94,6 +146,20 @@ class KerasHooks:
     def evaluate(self, *args, **kwargs):
         with errors.graph_errors_as_user_errors():
             return super().evaluate(*args, **kwargs)
+
+    def make_train_function(self, force=False):
+        function = super().make_train_function(force)
+        self.train_function = _raising_failed_checks(
+            self, self.train_function, "training step"
+        )
+        return self.train_function if function is not None else None
+
+    def make_test_function(self, force=False):
+        function = super().make_test_function(force)
+        self.test_function = _raising_failed_checks(
+            self, self.test_function, "an evaluation batch"
+        )
+        return self.test_function if function is not None else None
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Overrides a private hook of Keras's TensorFlow trainer (Keras

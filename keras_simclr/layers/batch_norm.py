@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_simclr import errors
+from keras_simclr import backends, errors
 from keras_simclr.parts import copy_layer
 
 # The reference's settings (google-research/simclr, BATCH_NORM_DECAY and
@@ -16,10 +16,14 @@ def batch_norm(synchronized=True, zero_gamma=False, center=True, name=None, dtyp
 
     Synchronized by default: under `tf.distribute`, mean and variance are
     computed over the global batch, so that a replica cannot solve the
-    contrastive task through statistics of its own images.
+    contrastive task through statistics of its own images. On JAX the layer
+    is a plain BatchNormalization (Keras refuses `synchronized=True` there):
+    under `keras.distribution.DataParallel` the step runs on the global
+    batch, whose statistics a plain batch norm already computes.
 
     Args:
-        synchronized: compute statistics across all replicas.
+        synchronized: compute statistics across all replicas (TensorFlow;
+            on JAX they always are).
         zero_gamma: start the scale at 0 (last BN of a residual branch).
         center: learn an offset (the head's last BN has none).
         name: layer name.
@@ -37,7 +41,7 @@ def batch_norm(synchronized=True, zero_gamma=False, center=True, name=None, dtyp
         epsilon=BATCH_NORM_EPSILON,
         center=center,
         gamma_initializer="zeros" if zero_gamma else "ones",
-        synchronized=synchronized,
+        synchronized=synchronized and not backends.is_jax(),
         name=name,
         dtype=dtype,
     )
@@ -48,7 +52,8 @@ def synchronize_batch_norm(model):
 
     Works on any Functional or Sequential model, nested ones included (e.g.
     `keras.applications.ResNet50`); the weights are copied, so a pretrained
-    network keeps what it learned.
+    network keeps what it learned. On JAX the copy's batch norms stay plain:
+    under `keras.distribution.DataParallel` they are global already.
 
     Args:
         model: a Functional or Sequential `keras.Model`.
@@ -83,7 +88,7 @@ def synchronize_batch_norm(model):
 
 def _synchronized_copy(layer):
     if isinstance(layer, keras.layers.BatchNormalization):
-        return copy_layer(layer, synchronized=True)
+        return copy_layer(layer, synchronized=not backends.is_jax())
     return copy_layer(layer)
 
 
