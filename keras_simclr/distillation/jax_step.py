@@ -24,7 +24,10 @@ import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.distillation.errors import label_check
-from keras_simclr.layers.augmentation.image_inputs import check_images
+from keras_simclr.layers.augmentation.image_inputs import (
+    check_image_shape,
+    check_images,
+)
 
 __all__ = ["JaxSteps"]
 
@@ -118,11 +121,16 @@ class JaxSteps:
     def _float_images(images):
         """Images as float32 in [0, 1] (uint8 / 255), in `keras.ops`.
 
-        `check_images` is TensorFlow's; the images' shape and dtype are
-        checked with it on the host (`_checked_inputs`), before the step.
+        `check_images` takes TensorFlow tensors: it checks an empty batch
+        of the images' shape and dtype (static: free when the step is
+        traced), and the whole batch given to `fit` (`_checked_inputs`).
         """
         images = keras.ops.convert_to_tensor(images)
-        if keras.backend.standardize_dtype(images.dtype) == "uint8":
+        dtype = keras.backend.standardize_dtype(images.dtype)
+        check_image_shape(images.shape)
+        # check_images' dtype check, on an empty stand-in of the batch.
+        check_images(tf.zeros((0, *images.shape[1:]), dtype))
+        if dtype == "uint8":
             return keras.ops.cast(images, "float32") / 255.0
         return keras.ops.cast(images, "float32")
 

@@ -142,6 +142,7 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
     """
 
     def __init__(self, filepath, call_endpoint=None, output_key=None, **kwargs):
+        _check_saved_model_dir(filepath)
         if backends.is_jax():
             raise DistillationError(
                 f"the teacher {filepath!r} is a SavedModel, which Keras runs on "
@@ -184,13 +185,16 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
         return config
 
 
-def _default_endpoint(filepath):
+def _check_saved_model_dir(filepath):
     if not tf.io.gfile.exists(os.path.join(filepath, "saved_model.pb")):
         raise DistillationError(
             f"teacher {filepath!r} is not a SavedModel directory (no "
             "saved_model.pb) — export the fine-tuned classifier with "
             "model.export(path)."
         )
+
+
+def _default_endpoint(filepath):
     loaded = tf.saved_model.load(filepath)
     for name in ("serve", "serving_default"):
         if hasattr(loaded, name) or name in loaded.signatures:

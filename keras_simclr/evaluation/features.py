@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras_simclr import backends, errors, saving
 from keras_simclr.evaluation.errors import EvaluationError
 from keras_simclr.evaluation.inputs import as_dataset, image_size_for, labels_of
-from keras_simclr.evaluation.pipeline import map_images
+from keras_simclr.evaluation.pipeline import preprocessed_batches
 from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
 from keras_simclr.parts import input_image_size, split_model
 
@@ -151,11 +151,9 @@ class FrozenEncoder:
                 "images with labels >= 0."
             )
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(labels)))
-        images = (
-            map_images(dataset, eval_preprocess_fn(size), size, keep_labels=False)
-            .batch(batch_size)
-            .prefetch(tf.data.AUTOTUNE)
-        )
+        images = preprocessed_batches(
+            dataset, eval_preprocess_fn(size), size, batch_size, keep_labels=False
+        ).prefetch(tf.data.AUTOTUNE)
         if self._model is not None:
             features = self._model.predict(images, verbose=0)
         else:

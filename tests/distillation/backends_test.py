@@ -50,7 +50,7 @@ _PRELUDES = {
 }
 
 
-@functools.lru_cache(maxsize=None)  # the one-device JAX run serves both tests
+@functools.cache  # the one-device JAX run serves both tests
 def _run(backend, devices=1):
     return run_with_replicas(_PRELUDES[backend] + TWO_STEPS, devices, backend=backend)
 

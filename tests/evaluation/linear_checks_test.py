@@ -10,6 +10,8 @@ from keras_simclr.errors import NonFiniteLoss, UserInputError
 from tests.random_images import labelled
 from tests.tiny_models import tiny_encoder
 
+pytestmark = pytest.mark.backend_neutral
+
 
 @pytest.mark.parametrize(
     "kwargs, message",
