@@ -37,7 +37,7 @@ def _model():
     return model
 
 
-class _Classifier(keras.Model):
+class TinyClassifier(keras.Model):
     """An encoder (read by KNNMonitor as a SimCLR model's) and logits."""
 
     def __init__(self, **kwargs):
@@ -89,7 +89,7 @@ def test_knn_accuracy_in_history_and_tensorboard(tmp_path):
 def test_knn_accuracy_of_the_epochs_weights_on_either_backend():
     keras.utils.set_random_seed(0)
     bank, val = _data(120, 0), _data(60, 1)
-    model = _Classifier()
+    model = TinyClassifier()
     model.compile(
         optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
