@@ -11,11 +11,13 @@ the sums the TensorFlow step takes over replicas are the batch's own.
 
 Assert ops do not exist in a jitted JAX step, so the images' shape and
 dtype (`check_images`) and labels >= the student's classes are checked on
-the host, before they reach it: the whole label
-array given to `fit`, or each batch of a `tf.data.Dataset` as the pipeline
-makes it (`errors.graph_check`, TensorFlow's, in its map function): the
-same one-line `UserInputError` as on TensorFlow.
+the host, before they reach it: the whole label array given to `fit`, each
+batch of a generator as it comes, or each batch of a `tf.data.Dataset` as
+the pipeline makes it (`errors.graph_check` in its map function): the same
+one-line `UserInputError` as on TensorFlow, and no cost in the step.
 """
+
+import types
 
 import jax
 import keras
@@ -152,6 +154,8 @@ class JaxSteps:
         """`(x, y)` of `fit`: checked now (arrays) or as batches come (datasets)."""
         if isinstance(x, tf.data.Dataset):
             return self._checked_dataset(x), y
+        if isinstance(x, types.GeneratorType):
+            return self._checked_generator(x), y
         if isinstance(x, np.ndarray) or tf.is_tensor(x):
             check_images(x)
         if y is not None and not isinstance(y, tf.Tensor):
@@ -161,6 +165,11 @@ class JaxSteps:
                 with errors.graph_errors_as_user_errors():
                     _check_now(tf.constant(labels), classes)
         return x, y
+
+    def _checked_generator(self, batches):
+        for batch in batches:
+            self._checked_inputs(*keras.utils.unpack_x_y_sample_weight(batch)[:2])
+            yield batch
 
     def _checked_data(self, data):
         if isinstance(data, tf.data.Dataset):

@@ -75,6 +75,9 @@ def test_labels_beyond_the_classes_fail_in_the_step():
         f"labels must be < the number of classes of the student, {CLASSES}, got "
         f"{labels[:8].max() + CLASSES} — "
     )
+    generator = ((images[i : i + 8], labels[i : i + 8] + CLASSES) for i in (0, 8))
+    with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+        model.fit(generator, verbose=0)
 
 
 def test_no_accuracy_from_zero_labelled_images():
