@@ -9,23 +9,15 @@ read and written there, and `jax.value_and_grad` differentiates it.
 Under a `keras.distribution.DataParallel` the step sees the global batch:
 the sums the TensorFlow step takes over replicas are the batch's own.
 
-Assert ops do not exist in a jitted JAX step, so the images' shape and
-dtype (`check_images`) and labels >= the student's classes are checked on
-the host, before they reach it: the whole label array given to `fit`, each
-batch of a generator as it comes, or each batch of a `tf.data.Dataset` as
-the pipeline makes it (`errors.graph_check` in its map function): the same
-one-line `UserInputError` as on TensorFlow, and no cost in the step.
+Assert ops do not exist in a jitted JAX step: the inputs are checked on
+the host (`host_checks`).
 """
-
-import types
 
 import jax
 import keras
-import numpy as np
 import tensorflow as tf
 
-from keras_simclr import errors
-from keras_simclr.distillation.errors import label_check
+from keras_simclr.distillation.host_checks import HostChecks
 from keras_simclr.layers.augmentation.image_inputs import (
     check_image_shape,
     check_images,
@@ -34,7 +26,7 @@ from keras_simclr.layers.augmentation.image_inputs import (
 __all__ = ["JaxSteps"]
 
 
-class JaxSteps:
+class JaxSteps(HostChecks):
     """The JAX half of `Distillation` (a mixin before `keras.Model`).
 
     The model provides `_forward(data, training)` (the loss; it updates the
@@ -48,18 +40,6 @@ class JaxSteps:
     >>> issubclass(Distillation, JaxSteps) == backends.is_jax()
     True
     """
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        x, y = self._checked_inputs(x, y)
-        if kwargs.get("validation_data") is not None:
-            kwargs["validation_data"] = self._checked_data(kwargs["validation_data"])
-        with errors.graph_errors_as_user_errors():
-            return super().fit(x, y, *args, **kwargs)
-
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        x, y = self._checked_inputs(x, y)
-        with errors.graph_errors_as_user_errors():
-            return super().evaluate(x, y, *args, **kwargs)
 
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_variables, metrics_variables = state
@@ -126,7 +106,7 @@ class JaxSteps:
 
         `check_images` takes TensorFlow tensors: it checks an empty batch
         of the images' shape and dtype (static: free when the step is
-        traced), and the whole batch given to `fit` (`_checked_inputs`).
+        traced), and the batches given to `fit` (`HostChecks`).
         """
         images = keras.ops.convert_to_tensor(images)
         dtype = keras.backend.standardize_dtype(images.dtype)
@@ -147,62 +127,11 @@ class JaxSteps:
 
     @staticmethod
     def _checked_labels(labels, classes):
-        """`labels`: checked on the host before the step (`_checked_inputs`)."""
+        """`labels`: checked on the host before the step (`HostChecks`)."""
         return labels
 
-    def _checked_inputs(self, x, y):
-        """`(x, y)` of `fit`: checked now (arrays) or as batches come (datasets)."""
-        if isinstance(x, tf.data.Dataset):
-            return self._checked_dataset(x), y
-        if isinstance(x, types.GeneratorType):
-            return self._checked_generator(x), y
-        if isinstance(x, np.ndarray) or tf.is_tensor(x):
-            check_images(x)
-        if y is not None and not isinstance(y, tf.Tensor):
-            labels = np.asarray(y).reshape(-1)
-            classes = self._student_classes(np.shape(x))
-            if labels.size and labels.max() >= classes:
-                with errors.graph_errors_as_user_errors():
-                    _check_now(tf.constant(labels), classes)
-        return x, y
-
-    def _checked_generator(self, batches):
-        for batch in batches:
-            self._checked_inputs(*keras.utils.unpack_x_y_sample_weight(batch)[:2])
-            yield batch
-
-    def _checked_data(self, data):
-        if isinstance(data, tf.data.Dataset):
-            return self._checked_dataset(data)
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x, y = self._checked_inputs(x, y)
-        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
-
-    def _checked_dataset(self, dataset):
-        spec = dataset.element_spec
-        if not isinstance(spec, tuple):
-            return dataset.map(check_images)
-        classes = self._student_classes(tuple(spec[0].shape))
-
-        def check(images, labels=None, *rest):
-            images = check_images(images)
-            if labels is None:
-                return images
-            with tf.control_dependencies([label_check(labels, classes)]):
-                return (images, tf.identity(labels), *rest)
-
-        return dataset.map(check)
-
-    def _student_classes(self, image_shape):
-        shape = getattr(self.student, "output_shape", None)
-        if shape is None:
-            shape = self.student.compute_output_shape((None, *image_shape[1:]))
-        return int(shape[-1])
-
-
-@tf.function
-def _check_now(labels, classes):
-    label_check(labels, classes)
+    def _asserts_in_step(self):
+        return False
 
 
 def _current(scope, variables, values):

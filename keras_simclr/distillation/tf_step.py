@@ -3,20 +3,21 @@
 Under a `tf.distribute` strategy each replica runs the step on its share of
 the global batch: the loss' denominators are summed over the replicas, and
 out-of-range labels are found by an assert inside the compiled step
-(`errors.graph_check`), reported by `fit` and `evaluate` as one line.
+(`errors.graph_check`), reported by `fit` and `evaluate` as one line; with
+`jit_compile=True`, whose XLA drops asserts, on the host (`host_checks`).
 """
 
 import tensorflow as tf
 
-from keras_simclr import errors
 from keras_simclr.distillation.errors import label_check
+from keras_simclr.distillation.host_checks import HostChecks
 from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
 from keras_simclr.model_hooks import worker_safe_logs
 
 __all__ = ["TensorFlowSteps"]
 
 
-class TensorFlowSteps:
+class TensorFlowSteps(HostChecks):
     """The TensorFlow half of `Distillation` (a mixin before `keras.Model`).
 
     The model provides `_forward(data, training)` (this replica's share of
@@ -31,15 +32,9 @@ class TensorFlowSteps:
     True
     """
 
-    def fit(self, *args, **kwargs):
-        # Labels out of range are found inside the compiled step; they
-        # surface as one-line errors rather than TensorFlow's trace.
-        with errors.graph_errors_as_user_errors():
-            return super().fit(*args, **kwargs)
-
-    def evaluate(self, *args, **kwargs):
-        with errors.graph_errors_as_user_errors():
-            return super().evaluate(*args, **kwargs)
+    def _asserts_in_step(self):
+        # XLA drops asserts: then the inputs are checked on the host.
+        return not self.jit_compile
 
     def train_step(self, data):
         with tf.GradientTape() as tape:

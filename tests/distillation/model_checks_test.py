@@ -78,6 +78,21 @@ def test_labels_beyond_the_classes_fail_in_the_step():
     generator = ((images[i : i + 8], labels[i : i + 8] + CLASSES) for i in (0, 8))
     with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
         model.fit(generator, verbose=0)
+    # XLA drops asserts (TensorFlow with jit_compile=True): checked on the host.
+    jitted = ks.Distillation(
+        teacher_model(), classifier("s", 2), augment=keras.layers.Identity()
+    )
+    jitted.compile(optimizer="sgd", jit_compile=True)
+    for batches in (
+        tf.data.Dataset.from_tensor_slices((images, labels + CLASSES)).batch(8),
+        ((images[i : i + 8], labels[i : i + 8] + CLASSES) for i in (0, 8)),
+    ):
+        with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+            jitted.fit(batches, verbose=0)
+    with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+        jitted.evaluate(images, labels + CLASSES, batch_size=8, verbose=0)
+    history = jitted.fit(images, labels, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 def test_no_accuracy_from_zero_labelled_images():
