@@ -18,7 +18,10 @@ import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.distillation.errors import label_check
-from keras_simclr.layers.augmentation.image_inputs import check_images
+from keras_simclr.layers.augmentation.image_inputs import (
+    check_image_shape,
+    check_images,
+)
 
 __all__ = ["HostChecks"]
 
@@ -60,9 +63,10 @@ class HostChecks:
             return self._checked_dataset(x), y
         if isinstance(x, types.GeneratorType):
             return self._checked_generator(x), y
-        if isinstance(x, np.ndarray) or tf.is_tensor(x):
-            check_images(x)
-        if y is not None and not isinstance(y, tf.Tensor):
+        if isinstance(x, np.ndarray) or keras.ops.is_tensor(x) or tf.is_tensor(x):
+            check_image_shape(np.shape(x))
+            check_images(x[:0])  # the dtype: an empty slice tells, uncopied
+        if y is not None:
             labels = np.asarray(y).reshape(-1)
             classes = self._student_classes(np.shape(x))
             if labels.size and labels.max() >= classes:
