@@ -7,6 +7,7 @@ step on the whole global batch, which needs no gathering.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -96,6 +97,8 @@ def check_temperature(temperature):
 
 def _checked_temperature(temperature):
     """A float32 temperature, checked now if its value is known."""
+    if backends.is_jax() and tf.is_tensor(temperature):
+        temperature = np.asarray(temperature).item()  # a TensorFlow constant
     if backends.is_jax() or not (
         tf.is_tensor(temperature) or isinstance(temperature, tf.Variable)
     ):

@@ -11,6 +11,8 @@ from keras_simclr.errors import UserInputError
 from tests.random_images import images
 from tests.tiny_models import tiny_encoder, tiny_simclr
 
+pytestmark = pytest.mark.backend_neutral
+
 IMAGES = images(4)
 VIEW2 = IMAGES[:, ::-1]
 LABELS = np.arange(4) % 2

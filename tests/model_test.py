@@ -6,6 +6,8 @@ import tensorflow as tf
 import keras_simclr as ks
 from tests.tiny_models import tiny_encoder
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def data(n=32, size=8, seed=0):
     rng = np.random.default_rng(seed)

@@ -12,6 +12,8 @@ from keras_simclr.optimizers import LARS
 from keras_simclr.schedules import WarmupCosineDecay
 from tests.replicas import run_with_replicas
 
+pytestmark = pytest.mark.backend_neutral
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
