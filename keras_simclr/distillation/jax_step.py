@@ -15,13 +15,8 @@ the host (`host_checks`).
 
 import jax
 import keras
-import tensorflow as tf
 
 from keras_simclr.distillation.host_checks import HostChecks
-from keras_simclr.layers.augmentation.image_inputs import (
-    check_image_shape,
-    check_images,
-)
 
 __all__ = ["JaxSteps"]
 
@@ -31,7 +26,7 @@ class JaxSteps(HostChecks):
 
     The model provides `_forward(data, training)` (the loss; it updates the
     metrics) and `_logs(data)`; this gives it `_global_sum`,
-    `_num_replicas`, `_checked_labels`, `_float_images` and `_metric_logs`.
+    `_num_replicas`, `_checked_labels` and `_metric_logs`.
 
     Example:
 
@@ -99,23 +94,6 @@ class JaxSteps(HostChecks):
     @staticmethod
     def _metric_logs(metrics):
         return {metric.name: metric.result() for metric in metrics}
-
-    @staticmethod
-    def _float_images(images):
-        """Images as float32 in [0, 1] (uint8 / 255), in `keras.ops`.
-
-        `check_images` takes TensorFlow tensors: it checks an empty batch
-        of the images' shape and dtype (static: free when the step is
-        traced), and the batches given to `fit` (`HostChecks`).
-        """
-        images = keras.ops.convert_to_tensor(images)
-        dtype = keras.backend.standardize_dtype(images.dtype)
-        check_image_shape(images.shape)
-        # check_images' dtype check, on an empty stand-in of the batch.
-        check_images(tf.zeros((0, *images.shape[1:]), dtype))
-        if dtype == "uint8":
-            return keras.ops.cast(images, "float32") / 255.0
-        return keras.ops.cast(images, "float32")
 
     @staticmethod
     def _global_sum(value):

@@ -12,6 +12,7 @@ from keras_simclr.distillation.errors import (
 from keras_simclr.distillation.loss import distillation_loss
 from keras_simclr.distillation.teacher import teacher_layer
 from keras_simclr.layers import RandomResizedCrop
+from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
 from keras_simclr.model import deserialize_parts
 
 if backends.is_jax():
@@ -173,7 +174,8 @@ class Distillation(_BackendSteps, keras.Model):
 
     def call(self, images, training=None):
         """Returns the student's logits of `images`."""
-        return self.student(self._float_images(images), training=training)
+        images = check_images(images)
+        return self.student(to_float32(images), training=training)
 
     def _forward(self, data, training):
         """This replica's share of the global loss; updates the metrics.
@@ -181,14 +183,14 @@ class Distillation(_BackendSteps, keras.Model):
         The maths of both backends' steps (`tf_step`, `jax_step`), in
         `keras.ops`; the backend's step provides the sums over replicas
         (`_global_sum`, `_num_replicas`: one replica on JAX, whose step
-        sees the global batch), the label check (`_checked_labels`) and
-        the images' (`_float_images`).
+        sees the global batch) and the label check (`_checked_labels`).
         """
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        images = self._float_images(images)
+        images = check_images(images)
         if not self.built:
             # Without a strategy Keras builds nothing before tracing the step.
             self.build(tuple(images.shape))
+        images = to_float32(images)
         if training:
             if isinstance(self.augment, keras.layers.Layer):
                 images = self.augment(images, training=True)

@@ -11,7 +11,6 @@ import tensorflow as tf
 
 from keras_simclr.distillation.errors import label_check
 from keras_simclr.distillation.host_checks import HostChecks
-from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
 from keras_simclr.model_hooks import worker_safe_logs
 
 __all__ = ["TensorFlowSteps"]
@@ -22,7 +21,7 @@ class TensorFlowSteps(HostChecks):
 
     The model provides `_forward(data, training)` (this replica's share of
     the global loss; it updates the metrics) and `_logs(data)`; this gives
-    it `_global_sum`, `_num_replicas`, `_checked_labels`, `_float_images` and `_metric_logs`.
+    it `_global_sum`, `_num_replicas`, `_checked_labels` and `_metric_logs`.
 
     Example:
 
@@ -51,11 +50,6 @@ class TensorFlowSteps(HostChecks):
 
     def _metric_logs(self, metrics):
         return worker_safe_logs(self, metrics)
-
-    @staticmethod
-    def _float_images(images):
-        """Checked images (`check_images`) as float32 in [0, 1]."""
-        return to_float32(check_images(images))
 
     @staticmethod
     def _global_sum(value):

@@ -3,7 +3,6 @@
 import keras
 import tensorflow as tf
 
-from keras_simclr.evaluation.pipeline import preprocessed_batches
 from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
 from keras_simclr.layers import RandomResizedCrop
 
@@ -50,8 +49,11 @@ def training_batches(dataset, count, size, batch_size, augment, seed, cache=Fals
         dataset = dataset.cache()
     dataset = dataset.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     preprocess = _augment_fn(size, seed) if augment else eval_preprocess_fn(size)
-    batches = preprocessed_batches(dataset, preprocess, size, batch_size)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.map(
+        lambda image, label: (preprocess(image), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def predict_logits(model, dataset, count, size):
@@ -75,7 +77,10 @@ def predict_logits(model, dataset, count, size):
     (3, 48)
     """
     preprocess = eval_preprocess_fn(size)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
-    batches = preprocessed_batches(dataset, preprocess, size, 256, keep_labels=False)
-    batches = batches.prefetch(tf.data.AUTOTUNE)
+    batches = (
+        dataset.apply(tf.data.experimental.assert_cardinality(count))
+        .map(lambda image, label: preprocess(image))
+        .batch(256)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     return model.predict(batches, verbose=0)

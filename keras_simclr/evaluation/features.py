@@ -15,7 +15,6 @@ import tensorflow as tf
 from keras_simclr import backends, errors, saving
 from keras_simclr.evaluation.errors import EvaluationError
 from keras_simclr.evaluation.inputs import as_dataset, image_size_for, labels_of
-from keras_simclr.evaluation.pipeline import preprocessed_batches
 from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
 from keras_simclr.parts import input_image_size, split_model
 
@@ -150,10 +149,16 @@ class FrozenEncoder:
                 "The dataset holds no labelled image (all labels < 0) — pass "
                 "images with labels >= 0."
             )
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(labels)))
-        images = preprocessed_batches(
-            dataset, eval_preprocess_fn(size), size, batch_size, keep_labels=False
-        ).prefetch(tf.data.AUTOTUNE)
+        preprocess = eval_preprocess_fn(size)
+        images = (
+            dataset.apply(tf.data.experimental.assert_cardinality(len(labels)))
+            .map(
+                lambda image, label: preprocess(image),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE)
+        )
         if self._model is not None:
             features = self._model.predict(images, verbose=0)
         else:

@@ -8,8 +8,7 @@ from keras_simclr import distillation
 from tests.distillation.fixtures import CLASSES, SIZE, data, teacher_model
 
 
-# TensorFlow only until RandomResizedCrop, distill's default augmentation,
-# runs in a JAX step (issue 21.1).
+@pytest.mark.backend_neutral
 def test_distill_end_to_end_on_arrays():
     images, labels = data(32)
     student, results = distillation.distill(
