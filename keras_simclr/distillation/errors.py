@@ -1,8 +1,16 @@
 """The error of distillation's inputs and settings, and the checks that raise it."""
 
+import tensorflow as tf
+
 from keras_simclr import errors
 
-__all__ = ["DistillationError", "check_alpha", "check_temperature", "checked"]
+__all__ = [
+    "DistillationError",
+    "check_alpha",
+    "check_temperature",
+    "checked",
+    "label_check",
+]
 
 
 class DistillationError(errors.UserInputError):
@@ -102,4 +110,41 @@ def check_alpha(alpha):
         alpha,
         "Use 0 to distil on unlabelled images only.",
         True,
+    )
+
+
+def label_check(labels, classes):
+    """The in-graph check of a batch's labels: all < the student's classes.
+
+    An `errors.graph_check`: on TensorFlow it runs in the training step, on
+    JAX in the `tf.data` pipeline feeding it; under
+    `errors.graph_errors_as_user_errors` (`Distillation.fit`) a failure is
+    one line.
+
+    Args:
+        labels: int tensor of the batch's labels (< 0: unlabelled).
+        classes: the student's number of classes.
+
+    Returns:
+        The assert op (run it before the labels are used).
+
+    Example:
+
+    >>> @tf.function
+    ... def checked(labels):
+    ...     label_check(labels, 4)
+    >>> try:
+    ...     with errors.graph_errors_as_user_errors():
+    ...         checked(tf.constant([1, 7]))
+    ... except errors.UserInputError as error:
+    ...     print(str(error).split(" — ")[0])
+    labels must be < the number of classes of the student, 4, got 7
+    """
+    return errors.graph_check(
+        tf.reduce_all(labels < classes),
+        "labels must be < the number of classes of the student, ",
+        classes,
+        ", got ",
+        tf.reduce_max(labels),
+        " — pass class ids in 0..classes-1 and ids < 0 for unlabelled images",
     )

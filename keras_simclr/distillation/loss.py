@@ -1,6 +1,6 @@
 """The distillation term: the student's cross-entropy with the teacher's softened predictions."""
 
-import tensorflow as tf
+from keras import ops
 
 from keras_simclr.distillation.errors import DistillationError, check_temperature
 
@@ -11,7 +11,7 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0):
     """Per-image distillation loss: T^2 * CE(softmax(t / T), softmax(s / T)).
 
     The teacher's probabilities are a constant (`stop_gradient`). Computed in
-    float32 whatever the logits' dtype.
+    float32 whatever the logits' dtype, with `keras.ops` (any backend).
 
     Args:
         teacher_logits: (batch, classes) logits of the teacher.
@@ -19,28 +19,39 @@ def distillation_loss(teacher_logits, student_logits, temperature=1.0):
         temperature: T, a finite number > 0.
 
     Returns:
-        float32 tensor (batch,).
+        float32 tensor (batch,) of the Keras backend.
 
     Raises:
         DistillationError: a bad temperature, or logits of different shapes.
 
     Example:
 
-    >>> distillation_loss(tf.zeros((2, 10)), tf.zeros((2, 10))).numpy().round(5)  # log 10
+    >>> import numpy as np
+    >>> loss = distillation_loss(np.zeros((2, 10)), np.zeros((2, 10)))
+    >>> ops.convert_to_numpy(loss).round(5)  # log 10
     array([2.30259, 2.30259], dtype=float32)
     """
     temperature = check_temperature(temperature)
-    teacher_logits = tf.cast(tf.convert_to_tensor(teacher_logits), tf.float32)
-    student_logits = tf.cast(tf.convert_to_tensor(student_logits), tf.float32)
-    if teacher_logits.shape.rank != 2 or not teacher_logits.shape.is_compatible_with(
-        student_logits.shape
-    ):
+    teacher_logits = ops.cast(teacher_logits, "float32")
+    student_logits = ops.cast(student_logits, "float32")
+    teacher_shape, student_shape = (
+        tuple(teacher_logits.shape),
+        tuple(student_logits.shape),
+    )
+    if len(teacher_shape) != 2 or not _compatible(teacher_shape, student_shape):
         raise DistillationError(
             f"teacher and student logits must both be (batch, classes), got "
-            f"{teacher_logits.shape} and {student_logits.shape} — give the "
-            "student a head with as many classes as the teacher."
+            f"{teacher_shape} and {student_shape} — give "
+            "the student a head with as many classes as the teacher."
         )
-    targets = tf.stop_gradient(tf.nn.softmax(teacher_logits / temperature))
-    return temperature**2 * tf.nn.softmax_cross_entropy_with_logits(
-        targets, student_logits / temperature
+    targets = ops.stop_gradient(ops.softmax(teacher_logits / temperature))
+    return temperature**2 * ops.categorical_crossentropy(
+        targets, student_logits / temperature, from_logits=True
+    )
+
+
+def _compatible(first, second):
+    """Shapes of one rank whose known dimensions agree."""
+    return len(first) == len(second) and all(
+        a is None or b is None or a == b for a, b in zip(first, second)
     )

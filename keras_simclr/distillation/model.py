@@ -1,9 +1,9 @@
 """`Distillation`: the `keras.Model` whose training step distils a teacher into a student."""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
-from keras_simclr import errors, export
+from keras_simclr import backends, export
 from keras_simclr.distillation.errors import (
     DistillationError,
     check_alpha,
@@ -13,31 +13,28 @@ from keras_simclr.distillation.loss import distillation_loss
 from keras_simclr.distillation.teacher import teacher_layer
 from keras_simclr.layers import RandomResizedCrop
 from keras_simclr.layers.augmentation.image_inputs import check_images, to_float32
-from keras_simclr.model import deserialize_parts, worker_safe_logs
+from keras_simclr.model import deserialize_parts
+
+if backends.is_jax():
+    from keras_simclr.distillation.jax_step import JaxSteps as _BackendSteps
+else:
+    from keras_simclr.distillation.tf_step import TensorFlowSteps as _BackendSteps
 
 __all__ = ["Distillation"]
-
-
-def _global_sum(value):
-    """Sum over the replicas of the strategy (the value itself on one)."""
-    context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context: nothing to reduce
-        return value
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
 class _LabelledMean(keras.metrics.Mean):
     """A mean over the labelled images: NaN, not 0, while there are none."""
 
     def result(self):
-        return tf.where(self.count > 0, super().result(), float("nan"))
+        return ops.where(self.count > 0, super().result(), float("nan"))
 
 
 class _LabelledAccuracy(keras.metrics.SparseCategoricalAccuracy):
     """Accuracy on the labelled images: NaN, not 0, while there are none."""
 
     def result(self):
-        return tf.where(self.count > 0, super().result(), float("nan"))
+        return ops.where(self.count > 0, super().result(), float("nan"))
 
 
 class _LabelsSeen(keras.callbacks.Callback):
@@ -58,7 +55,7 @@ class _LabelsSeen(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
-class Distillation(keras.Model):
+class Distillation(_BackendSteps, keras.Model):
     """Trains a student to match a frozen teacher's softened predictions.
 
     Each training step converts the batch to float images in [0, 1],
@@ -69,7 +66,9 @@ class Distillation(keras.Model):
     `distillation_loss` averaged over the global batch, plus `alpha` times
     the cross-entropy with the labels averaged over the labelled images of
     the global batch; each replica minimises its share, so the gradient is
-    that of the global loss under any `tf.distribute` strategy.
+    that of the global loss under any `tf.distribute` strategy. On JAX the
+    step is stateless (`jax_step`) and, under a
+    `keras.distribution.DataParallel`, sees the global batch.
 
     Batches given to `fit` are images (uint8 in [0, 255] or float in [0, 1])
     or `(images, labels)`: integer class ids, ids < 0 marking unlabelled
@@ -179,7 +178,13 @@ class Distillation(keras.Model):
         return self.student(to_float32(images), training=training)
 
     def _forward(self, data, training):
-        """This replica's share of the global loss; updates the metrics."""
+        """This replica's share of the global loss; updates the metrics.
+
+        The maths of both backends' steps (`tf_step`, `jax_step`), in
+        `keras.ops`; the backend's step provides the sums over replicas
+        (`_global_sum`, `_num_replicas`: one replica on JAX, whose step
+        sees the global batch) and the label check (`_checked_labels`).
+        """
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         images = check_images(images)
         if not self.built:
@@ -191,84 +196,55 @@ class Distillation(keras.Model):
                 images = self.augment(images, training=True)
             else:
                 images = self.augment(images)
-        teacher_logits = tf.stop_gradient(
-            tf.cast(self.teacher(images, training=False), tf.float32)
+        teacher_logits = ops.stop_gradient(
+            ops.cast(self.teacher(images, training=False), "float32")
         )
-        student_logits = tf.cast(self.student(images, training=training), tf.float32)
+        student_logits = ops.cast(self.student(images, training=training), "float32")
         per_image = distillation_loss(teacher_logits, student_logits, self.temperature)
-        count = tf.cast(tf.shape(per_image)[0], tf.float32)
-        loss = tf.reduce_sum(per_image) / _global_sum(count)
+        count = ops.cast(ops.shape(per_image)[0], "float32")
+        loss = ops.sum(per_image) / self._global_sum(count)
         self.distillation_tracker.update_state(per_image)
         self.agreement_tracker.update_state(
-            tf.cast(
-                tf.equal(tf.argmax(student_logits, -1), tf.argmax(teacher_logits, -1)),
-                tf.float32,
+            ops.cast(
+                ops.equal(
+                    ops.argmax(student_logits, -1), ops.argmax(teacher_logits, -1)
+                ),
+                "float32",
             )
         )
         if labels is not None:
             loss += self._label_loss(labels, student_logits)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         # Each replica reports its share; their mean times R is the global loss.
-        self.loss_tracker.update_state(loss * replicas)
+        self.loss_tracker.update_state(loss * self._num_replicas())
         return loss
 
     def _label_loss(self, labels, logits):
-        labels = tf.reshape(tf.cast(tf.convert_to_tensor(labels), tf.int32), [-1])
-        classes = tf.shape(logits)[-1]
-        check = errors.graph_check(
-            tf.reduce_all(labels < classes),
-            "labels must be < the number of classes of the student, ",
-            classes,
-            ", got ",
-            tf.reduce_max(labels),
-            " — pass class ids in 0..classes-1 and ids < 0 for unlabelled images",
+        labels = ops.reshape(ops.cast(labels, "int32"), [-1])
+        labels = self._checked_labels(labels, ops.shape(logits)[-1])
+        labelled = ops.cast(labels >= 0, "float32")
+        safe_labels = ops.maximum(labels, 0)
+        per_image = ops.sparse_categorical_crossentropy(
+            safe_labels, logits, from_logits=True
         )
-        # The cross-entropy below fails on such labels with its own message;
-        # it must wait for the check.
-        with tf.control_dependencies([check]):
-            labels = tf.identity(labels)
-        labelled = tf.cast(labels >= 0, tf.float32)
-        safe_labels = tf.maximum(labels, 0)
-        per_image = tf.nn.sparse_softmax_cross_entropy_with_logits(safe_labels, logits)
         self.label_loss_tracker.update_state(per_image, sample_weight=labelled)
         self.accuracy_tracker.update_state(safe_labels, logits, sample_weight=labelled)
         if not self.alpha:
             return 0.0
-        global_labelled = tf.maximum(_global_sum(tf.reduce_sum(labelled)), 1.0)
-        return self.alpha * tf.reduce_sum(per_image * labelled) / global_labelled
+        global_labelled = ops.maximum(self._global_sum(ops.sum(labelled)), 1.0)
+        return self.alpha * ops.sum(per_image * labelled) / global_labelled
 
     def fit(self, *args, **kwargs):
         callbacks = list(kwargs.pop("callbacks", None) or [])
         if self.alpha:
             callbacks.append(_LabelsSeen(self.alpha))
-        # Labels out of range are found inside the compiled step; they
-        # surface as one-line errors rather than TensorFlow's trace.
-        with errors.graph_errors_as_user_errors():
-            return super().fit(*args, callbacks=callbacks, **kwargs)
-
-    def evaluate(self, *args, **kwargs):
-        with errors.graph_errors_as_user_errors():
-            return super().evaluate(*args, **kwargs)
-
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            loss = self._forward(data, training=True)
-            scaled_loss = self.optimizer.scale_loss(loss)
-        variables = self.student.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._logs(data)
-
-    def test_step(self, data):
-        self._forward(data, training=False)
-        return self._logs(data)
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     def _logs(self, data):
         """The metrics' values; the label metrics only for labelled batches."""
         metrics = self.metrics
         if keras.utils.unpack_x_y_sample_weight(data)[1] is None:
             metrics = metrics[:3]
-        return worker_safe_logs(self, metrics)
+        return self._metric_logs(metrics)
 
     def get_config(self):
         config = super().get_config()

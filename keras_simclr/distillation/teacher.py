@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_simclr import backends
 from keras_simclr.distillation.errors import DistillationError
 
 __all__ = ["SavedModelTeacher", "check_teacher_logits", "teacher_layer"]
@@ -111,8 +112,9 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
 
     A `keras.layers.TFSMLayer` (no keras_simclr needed to have written the
     SavedModel) that also picks the logits out of an endpoint returning a
-    dict. It reads what `model.export(path)` writes from a fine-tuned Keras
-    classifier (endpoint "serve"), what `tf.saved_model.save` writes
+    dict; TensorFlow backend only, as `TFSMLayer` (on JAX: a one-line
+    `DistillationError`). It reads what `model.export(path)` writes from a
+    fine-tuned Keras classifier (endpoint "serve"), what `tf.saved_model.save` writes
     ("serving_default") and the reference's SimCLRv2 SavedModels (output
     "logits_sup").
 
@@ -140,6 +142,14 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
     """
 
     def __init__(self, filepath, call_endpoint=None, output_key=None, **kwargs):
+        _check_saved_model_dir(filepath)
+        if backends.is_jax():
+            raise DistillationError(
+                f"the teacher {filepath!r} is a SavedModel, which Keras runs on "
+                "the tensorflow backend only (TFSMLayer), not jax — distil the "
+                "fine-tuned Keras model (its .keras file, keras.saving.load_model), "
+                "or set KERAS_BACKEND=tensorflow."
+            )
         kwargs.pop("trainable", None)
         if call_endpoint is None:
             call_endpoint = _default_endpoint(filepath)
@@ -175,13 +185,16 @@ class SavedModelTeacher(keras.layers.TFSMLayer):
         return config
 
 
-def _default_endpoint(filepath):
+def _check_saved_model_dir(filepath):
     if not tf.io.gfile.exists(os.path.join(filepath, "saved_model.pb")):
         raise DistillationError(
             f"teacher {filepath!r} is not a SavedModel directory (no "
             "saved_model.pb) — export the fine-tuned classifier with "
             "model.export(path)."
         )
+
+
+def _default_endpoint(filepath):
     loaded = tf.saved_model.load(filepath)
     for name in ("serve", "serving_default"):
         if hasattr(loaded, name) or name in loaded.signatures:

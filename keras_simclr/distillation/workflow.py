@@ -33,12 +33,12 @@ from keras_simclr.parts import input_image_size
 __all__ = ["distill"]
 
 
-#: Training images the teacher's outputs are checked on (logits, not probabilities).
 def _logits(model, size, what):
     """`model`'s outputs on a black and a grey image, checked to be logits."""
-    shape = tuple(size) + (3,)
-    logits = model(tf.stack([tf.zeros(shape), tf.fill(shape, 0.5)]), training=False)
-    if logits.shape.rank != 2:
+    images = np.stack([np.zeros(tuple(size) + (3,), np.float32)] * 2)
+    images[1] = 0.5
+    logits = keras.ops.convert_to_numpy(model(images, training=False))
+    if logits.ndim != 2:
         raise DistillationError(
             f"the {what} must map images to (batch, classes) logits, got "
             f"outputs of shape {logits.shape} — end it with a Dense layer of "

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import errors, saving
+from keras_simclr import backends, errors, saving
 from keras_simclr.evaluation.errors import EvaluationError
 from keras_simclr.evaluation.inputs import as_dataset, image_size_for, labels_of
 from keras_simclr.evaluation.preprocessing import eval_preprocess_fn
@@ -70,7 +70,10 @@ class FrozenEncoder:
             written by `export_encoder`.
 
     Attributes:
-        call: function of float images in [0, 1] -> h (for use in graphs).
+        call: function of float images in [0, 1] -> h (for use in graphs
+            and, on JAX, in steps: except a SavedModel's).
+        is_saved_model: the encoder is a SavedModel, which runs on
+            TensorFlow (whatever the Keras backend) but not in a JAX step.
         size: the encoder's (height, width), None for a dimension it
             leaves free.
 
@@ -98,6 +101,7 @@ class FrozenEncoder:
             encoder = saving.load_model(os.fspath(encoder))
         if isinstance(encoder, (str, os.PathLike)):
             self._model = None
+            self.is_saved_model = True
             loaded = load_saved_encoder(os.fspath(encoder))
             spec = loaded.signatures["serving_default"].structured_input_signature
             self.size = tuple(spec[1]["images"].shape[1:3])
@@ -111,9 +115,16 @@ class FrozenEncoder:
                     f"got {type(encoder).__name__} — pass one of these."
                 )
             self._model = layer if isinstance(layer, keras.Model) else None
+            self.is_saved_model = False
             self.size = input_image_size(layer)
             self.call = lambda images: layer(images, training=False)
         self._compiled = None
+
+    def _compile(self):
+        """`call` as a TensorFlow graph, except a Keras layer's on JAX (eager)."""
+        if self.is_saved_model or not backends.is_jax():
+            return tf.function(self.call, reduce_retracing=True)
+        return self.call
 
     def features(self, dataset, size, batch_size):
         """h of every image of the eval-preprocessed dataset, and the labels.
@@ -152,8 +163,13 @@ class FrozenEncoder:
             features = self._model.predict(images, verbose=0)
         else:
             if self._compiled is None:
-                self._compiled = tf.function(self.call, reduce_retracing=True)
-            features = np.concatenate([self._compiled(x).numpy() for x in images])
+                self._compiled = self._compile()
+            features = np.concatenate(
+                [
+                    keras.ops.convert_to_numpy(self._compiled(x))
+                    for x in images.as_numpy_iterator()
+                ]
+            )
         return features.astype(np.float32), labels
 
 

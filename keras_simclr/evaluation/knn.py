@@ -1,7 +1,7 @@
 """Weighted k-nearest-neighbour accuracy of features."""
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from keras_simclr import errors
 from keras_simclr import losses as simclr_losses
@@ -60,23 +60,29 @@ def knn_accuracy(
     k = errors.check_positive_int("k", k)
     batch_size = errors.check_positive_int("batch_size", batch_size)
     test_features = np.asarray(test_features)
-    bank = tf.math.l2_normalize(tf.cast(train_features, tf.float32), axis=-1)
-    bank_labels = tf.cast(tf.reshape(train_labels, [-1]), tf.int32)
+    bank = _l2_normalize(ops.cast(train_features, "float32"))
+    bank_labels = ops.cast(ops.reshape(train_labels, [-1]), "int32")
     test_labels = np.asarray(test_labels).reshape(-1)
     classes = count_classes(num_classes, np.asarray(train_labels), test_labels)
     k = min(int(k), int(bank.shape[0]))
     correct = 0
     for start in range(0, len(test_labels), batch_size):
-        queries = tf.math.l2_normalize(
-            tf.cast(test_features[start : start + batch_size], tf.float32), axis=-1
+        queries = _l2_normalize(
+            ops.cast(test_features[start : start + batch_size], "float32")
         )
-        similarity = tf.matmul(queries, bank, transpose_b=True)
-        top_similarity, top_index = tf.math.top_k(similarity, k=k)
-        weights = tf.exp(top_similarity / temperature)
-        votes = tf.reduce_sum(
-            tf.one_hot(tf.gather(bank_labels, top_index), classes) * weights[..., None],
+        similarity = ops.matmul(queries, ops.transpose(bank))
+        top_similarity, top_index = ops.top_k(similarity, k=k)
+        weights = ops.exp(top_similarity / temperature)
+        votes = ops.sum(
+            ops.one_hot(ops.take(bank_labels, top_index), classes) * weights[..., None],
             axis=1,
         )
-        predictions = tf.argmax(votes, axis=-1, output_type=tf.int32).numpy()
+        predictions = ops.convert_to_numpy(ops.argmax(votes, axis=-1))
         correct += int(np.sum(predictions == test_labels[start : start + batch_size]))
     return correct / max(1, len(test_labels))
+
+
+def _l2_normalize(x):
+    """Rows divided by their norm, as `tf.math.l2_normalize` (epsilon 1e-12)."""
+    square_sum = ops.sum(ops.square(x), axis=-1, keepdims=True)
+    return x * ops.rsqrt(ops.maximum(square_sum, 1e-12))

@@ -9,8 +9,9 @@ import time
 
 import keras
 import tensorflow as tf
+from keras import ops
 
-from keras_simclr import errors, recipes
+from keras_simclr import backends, errors, recipes
 from keras_simclr.evaluation.batches import training_batches
 from keras_simclr.evaluation.classifier import classifier, compile_classifier
 from keras_simclr.evaluation.divergence import StopOnNonFiniteLoss
@@ -41,7 +42,7 @@ class _FrozenFeatureClassifier(keras.Model):
         self.classifier = classifier(num_classes, weight_decay)
 
     def call(self, images, training=None):
-        features = tf.stop_gradient(tf.cast(self._feature_fn(images), tf.float32))
+        features = ops.stop_gradient(ops.cast(self._feature_fn(images), "float32"))
         return self.classifier(features)
 
 
@@ -64,6 +65,13 @@ def _streaming_classifier(
     frozen, train, num_train, size, classes, weight_decay, batch_size, seed
 ):
     """(classifier model, batches) of training on augmented images."""
+    if frozen.is_saved_model and backends.is_jax():
+        raise EvaluationError(
+            "augment=True runs the encoder in every training step, and a "
+            "SavedModel encoder runs on TensorFlow, not in a step of the jax "
+            "backend — pass the run's model.keras, or augment=False, or set "
+            "KERAS_BACKEND=tensorflow."
+        )
     model = _FrozenFeatureClassifier(
         frozen.call, classes, weight_decay, name="linear_eval"
     )
@@ -218,11 +226,11 @@ def linear_eval(
         callbacks=[StopOnNonFiniteLoss("linear evaluation", learning_rate)],
     )
     trained = model.get_layer("classifier") if not augment else model.classifier
-    test_logits = trained(test_x).numpy()
+    test_logits = ops.convert_to_numpy(trained(test_x))
     if augment:
         train_top1 = float(history.history["train_top1"][-1])
     else:
-        train_top1 = topk_accuracy(trained(train_x).numpy(), train_y, 1)
+        train_top1 = topk_accuracy(ops.convert_to_numpy(trained(train_x)), train_y, 1)
     return {
         "top1": topk_accuracy(test_logits, test_y, 1),
         "top5": topk_accuracy(test_logits, test_y, 5),

@@ -5,11 +5,14 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_simclr as ks
 from keras_simclr import distillation
 from tests.distillation.fixtures import CLASSES, SIZE, classifier, data, teacher_model
 from tests.tiny_models import tiny_encoder
+
+pytestmark = pytest.mark.backend_neutral
 
 
 @pytest.mark.parametrize("temperature", [0, -1.0, math.nan, math.inf, "1", True, None])
@@ -64,6 +67,32 @@ def test_labels_beyond_the_classes_fail_in_the_step():
     )
     with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
         model.evaluate(images, labels + CLASSES, batch_size=8, verbose=0)
+    # A dataset: found in the step (TensorFlow) or as batches come (JAX).
+    batches = tf.data.Dataset.from_tensor_slices((images, labels + CLASSES)).batch(8)
+    with pytest.raises(ks.errors.UserInputError) as caught:
+        model.fit(batches, verbose=0)
+    assert str(caught.value).startswith(
+        f"labels must be < the number of classes of the student, {CLASSES}, got "
+        f"{labels[:8].max() + CLASSES} — "
+    )
+    generator = ((images[i : i + 8], labels[i : i + 8] + CLASSES) for i in (0, 8))
+    with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+        model.fit(generator, verbose=0)
+    # XLA drops asserts (TensorFlow with jit_compile=True): checked on the host.
+    jitted = ks.Distillation(
+        teacher_model(), classifier("s", 2), augment=keras.layers.Identity()
+    )
+    jitted.compile(optimizer="sgd", jit_compile=True)
+    for batches in (
+        tf.data.Dataset.from_tensor_slices((images, labels + CLASSES)).batch(8),
+        ((images[i : i + 8], labels[i : i + 8] + CLASSES) for i in (0, 8)),
+    ):
+        with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+            jitted.fit(batches, verbose=0)
+    with pytest.raises(ks.errors.UserInputError, match="labels must be < the"):
+        jitted.evaluate(images, labels + CLASSES, batch_size=8, verbose=0)
+    history = jitted.fit(images, labels, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 def test_no_accuracy_from_zero_labelled_images():

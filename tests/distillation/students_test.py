@@ -1,9 +1,12 @@
 """The students: `self_distillation_student` copies the architecture, not the weights."""
 
 import numpy as np
+import pytest
 
 from keras_simclr import distillation
 from tests.distillation.fixtures import teacher_model
+
+pytestmark = pytest.mark.backend_neutral
 
 
 def test_self_distillation_student_copies_the_architecture_not_the_weights():

@@ -3,10 +3,11 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_simclr as ks
-from keras_simclr import distillation
-from tests.distillation.fixtures import classifier, data, teacher_model
+from keras_simclr import backends, distillation
+from tests.distillation.fixtures import SIZE, classifier, data, teacher_model
 
 
 def test_a_savedmodel_teacher_gives_the_keras_teachers_logits(tmp_path):
@@ -34,3 +35,34 @@ def test_a_savedmodel_teacher_gives_the_keras_teachers_logits(tmp_path):
     np.testing.assert_allclose(
         loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6
     )
+
+
+@pytest.mark.backend_neutral
+def test_a_savedmodel_teacher_on_jax_is_one_line(tmp_path):
+    module = tf.Module()
+    module.serve = tf.function(
+        lambda images: tf.reduce_mean(images, axis=[1, 2]),
+        input_signature=[tf.TensorSpec([None, SIZE, SIZE, 3], tf.float32)],
+    )
+    path = str(tmp_path / "teacher")
+    tf.saved_model.save(module, path)
+    if not backends.is_jax():
+        images, _ = data()
+        np.testing.assert_allclose(
+            distillation.SavedModelTeacher(path)(images),
+            images.mean(axis=(1, 2)),
+            atol=1e-6,
+        )
+        return
+    for call in (
+        lambda: distillation.SavedModelTeacher(path),
+        lambda: ks.Distillation(path, classifier("student", 2)),
+    ):
+        with pytest.raises(distillation.DistillationError) as caught:
+            call()
+        assert str(caught.value) == (
+            f"the teacher {path!r} is a SavedModel, which Keras runs on the "
+            "tensorflow backend only (TFSMLayer), not jax — distil the "
+            "fine-tuned Keras model (its .keras file, keras.saving.load_model), "
+            "or set KERAS_BACKEND=tensorflow."
+        )

@@ -8,6 +8,7 @@ from keras_simclr import distillation
 from tests.distillation.fixtures import CLASSES, SIZE, data, teacher_model
 
 
+@pytest.mark.backend_neutral
 def test_distill_end_to_end_on_arrays():
     images, labels = data(32)
     student, results = distillation.distill(

@@ -8,6 +8,8 @@ from keras_simclr import evaluation
 from keras_simclr.errors import ModelFileError
 from tests.random_images import labelled
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def test_a_missing_or_damaged_saved_model_is_named(tmp_path):
     with pytest.raises(ModelFileError, match="no SavedModel at"):

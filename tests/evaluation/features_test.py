@@ -1,9 +1,12 @@
 """extract_features: h of every image, in inference mode."""
 
 import numpy as np
+import pytest
 
 from keras_simclr import evaluation
 from tests.evaluation.patches import MOVING_MEAN, MOVING_STD, patch_data, patch_encoder
+
+pytestmark = pytest.mark.backend_neutral
 
 
 def test_features_are_computed_in_inference_mode():

@@ -17,6 +17,8 @@ from tests.evaluation.patches import (
     weights,
 )
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def _simclr_with(encoder):
     model = ks.SimCLR(

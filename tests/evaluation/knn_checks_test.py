@@ -6,6 +6,8 @@ import pytest
 from keras_simclr import evaluation
 from keras_simclr.errors import UserInputError
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def features(n=40, seed=0):
     rng = np.random.default_rng(seed)

@@ -6,6 +6,8 @@ import pytest
 from keras_simclr import evaluation
 from tests.knn_reference import numpy_knn
 
+pytestmark = pytest.mark.backend_neutral
+
 
 @pytest.mark.parametrize("k,temperature", [(1, 0.1), (7, 0.07), (25, 0.5), (500, 0.1)])
 def test_knn_accuracy_matches_numpy(k, temperature):

@@ -1,6 +1,7 @@
 """Linear evaluation on the frozen representation."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_simclr import evaluation
@@ -14,6 +15,8 @@ from tests.evaluation.patches import (
     unchanged,
     weights,
 )
+
+pytestmark = pytest.mark.backend_neutral
 
 
 def test_linear_eval_on_informative_and_uninformative_features():

@@ -7,6 +7,8 @@ import pytest
 
 from keras_simclr import evaluation
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def test_class_balanced_subset():
     rng = np.random.default_rng(0)
