@@ -4,9 +4,13 @@
 and the uint8 -> float conversion (`image_inputs`), one random key per call
 (`random_draws`), `training` handling, the split of random draws
 (`get_random_transformation`) from the transform (`transform_images`), as
-in Keras's image preprocessing layers, and the execution of the transform:
-compiled with XLA and, outside XLA, called a few images at a time
-(`run_compiled`, with `xla_chunking`'s helpers).
+in Keras's image preprocessing layers, and the execution of the transform.
+
+Draws and transforms run on TensorFlow and on JAX (`backend_ops`,
+`random_draws`). On TensorFlow (and in tf.data on any backend) the transform
+is compiled with XLA and, outside XLA, called a few images at a time
+(`run_compiled`, with `xla_chunking`'s helpers); on JAX it runs as is: the
+train step around it is already jitted.
 """
 
 import keras
@@ -14,6 +18,7 @@ import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs, random_draws
+from keras_simclr.layers.augmentation.backend_ops import in_tensorflow, ops
 from keras_simclr.layers.augmentation.xla_chunking import (
     chunk_size,
     in_xla_context,
@@ -30,10 +35,11 @@ class AugmentationLayer(keras.layers.Layer):
     `compute_output_shape`.
 
     Attributes:
-        jit_compile: bool, True by default: run the transform through
-            `tf.function(jit_compile=True)` when not already under XLA. The
-            results are the same either way (to float round-off); set it to
-            False on a layer (or on the class) to use plain TensorFlow ops.
+        jit_compile: bool, True by default: on TensorFlow, run the transform
+            through `tf.function(jit_compile=True)` when not already under
+            XLA. The results are the same either way (to float round-off);
+            set it to False on a layer (or on the class) to use plain
+            TensorFlow ops. No effect on JAX (`jax.jit` compiles the step).
 
     Args:
         seed: int or None.
@@ -48,7 +54,8 @@ class AugmentationLayer(keras.layers.Layer):
     ...         return {}
     ...     def _apply(self, images, transformation):
     ...         return 1.0 - image_inputs.to_float32(images, clip=True)
-    >>> Invert()(np.full((1, 1, 1, 3), 255, "uint8")).numpy().ravel()
+    >>> out = Invert()(np.full((1, 1, 1, 3), 255, "uint8"))
+    >>> keras.ops.convert_to_numpy(out).ravel()
     array([0., 0., 0.], dtype=float32)
     """
 
@@ -64,6 +71,20 @@ class AugmentationLayer(keras.layers.Layer):
         self.generator = keras.random.SeedGenerator(seed)
         self.supports_masking = False
 
+    def __call__(self, *args, **kwargs):
+        if keras.backend.backend() == "tensorflow" or not in_tensorflow():
+            return super().__call__(*args, **kwargs)
+        # A tf.data map on another backend: Keras would convert TensorFlow's
+        # symbolic tensors to that backend's arrays (as its own
+        # preprocessing layers, which skip that conversion in tf.data).
+        saved = self._convert_input_args, self._allow_non_tensor_positional_args
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self._convert_input_args, self._allow_non_tensor_positional_args = saved
+
     # -- public API, mirroring keras.layers' image preprocessing layers --
 
     def get_random_transformation(self, images, training=True, seed=None):
@@ -73,9 +94,9 @@ class AugmentationLayer(keras.layers.Layer):
             images: the batch (or image) the parameters are for; only its
                 shape is used.
             training: if False, returns None (no randomness at inference).
-            seed: None to advance the layer's own generator (the replica id
-                is folded in), or an explicit key: an int or an int tensor of
-                shape (2,), used as is.
+            seed: None to advance the layer's own generator (on TensorFlow
+                the replica id is folded in), or an explicit key: an int or
+                an int tensor of shape (2,), used as is.
 
         Returns:
             A dict of tensors with one entry per image, or None.
@@ -83,21 +104,21 @@ class AugmentationLayer(keras.layers.Layer):
         Example:
 
         >>> from keras_simclr.layers import Solarize
+        >>> import numpy as np
         >>> layer = Solarize(probability=1.0)
-        >>> params = layer.get_random_transformation(tf.zeros([2, 4, 4, 3]))
-        >>> params["solarize"].numpy().tolist()
+        >>> params = layer.get_random_transformation(np.zeros([2, 4, 4, 3]))
+        >>> keras.ops.convert_to_numpy(params["solarize"]).tolist()
         [True, True]
         """
         if not training:
             return None
         images, _ = self.image_batch(images)
         key = (
-            random_draws.draw_key(self.generator)
+            random_draws.draw_key(self.seed_generator())
             if seed is None
             else random_draws.normalize_key(seed)
         )
-        shape = tf.shape(images)
-        return self._sample(key, shape[0], shape[1], shape[2])
+        return self._sample(key, *ops().shape(images)[:3])
 
     def transform_images(self, images, transformation, training=True):
         """Applies `transformation` (from `get_random_transformation`).
@@ -113,8 +134,9 @@ class AugmentationLayer(keras.layers.Layer):
         Example:
 
         >>> from keras_simclr.layers import Solarize
+        >>> import numpy as np
         >>> layer = Solarize(probability=1.0)
-        >>> x = tf.fill([1, 2, 2, 3], 0.75)
+        >>> x = np.full([1, 2, 2, 3], 0.75, "float32")
         >>> params = layer.get_random_transformation(x)
         >>> float(layer.transform_images(x, params)[0, 0, 0, 0])
         0.25
@@ -129,17 +151,34 @@ class AugmentationLayer(keras.layers.Layer):
     def call(self, images, training=True):
         images, unbatched = self.image_batch(images)
         if training:
-            shape = tf.shape(images)
-            key = random_draws.draw_key(self.generator)
-            outputs = self._apply(
-                images, self._sample(key, shape[0], shape[1], shape[2])
-            )
+            key = random_draws.draw_key(self.seed_generator())
+            outputs = self._apply(images, self._sample(key, *ops().shape(images)[:3]))
         else:
             outputs = self._inference(images)
         return outputs[0] if unbatched else outputs
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
+
+    def seed_generator(self):
+        """The generator of this call's key: the layer's `generator`, or,
+        inside a tf.data map on another backend than TensorFlow, a
+        TensorFlow twin of it (same seed; created on first use, not tracked).
+
+        The layer's own generator lives on the Keras backend: read in a
+        TensorFlow graph, a JAX state would be a constant, the same key at
+        every batch (Keras's preprocessing layers do the same).
+        """
+        if keras.backend.backend() == "tensorflow" or not in_tensorflow():
+            return self.generator
+        twin = self.__dict__.get("_tensorflow_generator")
+        if twin is None:
+            from keras.src.backend import tensorflow as tensorflow_backend
+
+            with tf.init_scope():
+                twin = keras.random.SeedGenerator(self.seed, backend=tensorflow_backend)
+            object.__setattr__(self, "_tensorflow_generator", twin)
+        return twin
 
     def image_batch(self, images):
         """`image_inputs.as_image_batch`, naming this layer in errors."""
@@ -159,7 +198,7 @@ class AugmentationLayer(keras.layers.Layer):
         per-image parameters travel packed in one float32 matrix, so a chunk
         costs two slices and one call. Under XLA (a compiled train step) it
         is one call: XLA gains nothing from splitting inside one
-        computation.
+        computation. On JAX (outside tf.data) it is one call.
 
         Args:
             fn: maps (images, params) to float32 images of shape
@@ -219,11 +258,11 @@ class AugmentationLayer(keras.layers.Layer):
         per-image choice at every step; XLA fuses them into a few loops where
         plain TensorFlow runs each op over the whole batch. Nothing is
         compiled when `self.jit_compile` is False or when already tracing for
-        XLA (the outer compilation covers it).
+        XLA (the outer compilation covers it), nor on JAX outside tf.data.
         `fn` takes tensors, or nests of them, only. With `unpack` (from
         `pack_params`), the compiled function takes the packed parameters.
         """
-        if not self.jit_compile or in_xla_context():
+        if not self.jit_compile or not in_tensorflow() or in_xla_context():
             return fn
         cache = self.__dict__.get("_xla_functions")
         if cache is None:

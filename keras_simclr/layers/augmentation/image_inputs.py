@@ -5,9 +5,11 @@
 `to_float32` is the one conversion of pixels to float32 in [0, 1].
 """
 
+import keras
 import tensorflow as tf
 
 from keras_simclr import errors
+from keras_simclr.layers.augmentation.backend_ops import in_tensorflow, ops
 
 
 def check_image_shape(shape, what="images", single_image_ok=False):
@@ -52,7 +54,7 @@ def check_images(images, what="images", single_image_ok=False):
         single_image_ok: also accept one image, (height, width, 3).
 
     Returns:
-        A dense tensor, dtype unchanged.
+        A dense tensor of the current backend, dtype unchanged.
 
     Raises:
         UserInputError: a ragged batch, another dtype, a bad shape.
@@ -61,8 +63,9 @@ def check_images(images, what="images", single_image_ok=False):
 
     >>> import numpy as np
 
-    >>> check_images(np.zeros((8, 32, 32, 3), np.uint8)).dtype
-    tf.uint8
+    >>> keras.backend.standardize_dtype(
+    ...     check_images(np.zeros((8, 32, 32, 3), np.uint8)).dtype)
+    'uint8'
     """
     if isinstance(images, tf.RaggedTensor):
         raise errors.UserInputError(
@@ -70,10 +73,15 @@ def check_images(images, what="images", single_image_ok=False):
             "them to one size before batching, e.g. with "
             "keras_simclr.data.load(..., image_size=32)."
         )
-    images = tf.convert_to_tensor(images)
-    if images.dtype != tf.uint8 and not images.dtype.is_floating:
+    images = (
+        tf.convert_to_tensor(images)
+        if in_tensorflow()
+        else keras.ops.convert_to_tensor(images)
+    )
+    dtype = keras.backend.standardize_dtype(images.dtype)
+    if dtype != "uint8" and "float" not in dtype:
         raise errors.UserInputError(
-            f"{what} have an unsupported dtype {images.dtype.name}, expected "
+            f"{what} have an unsupported dtype {dtype}, expected "
             "uint8 in [0, 255] or float in [0, 1] — cast them, e.g. "
             "tf.cast(x, tf.uint8) for integers in [0, 255]."
         )
@@ -101,15 +109,16 @@ def as_image_batch(images, what="images"):
     >>> import numpy as np
 
     >>> batch, unbatched = as_image_batch(np.zeros((4, 4, 3), np.uint8))
-    >>> batch.shape, unbatched
-    (TensorShape([1, 4, 4, 3]), True)
+    >>> tuple(batch.shape), unbatched
+    ((1, 4, 4, 3), True)
     """
     images = check_images(images, what, single_image_ok=True)
-    if images.shape[-1] is None:
-        images = tf.ensure_shape(images, [None] * (images.shape.rank - 1) + [3])
-    unbatched = images.shape.rank == 3
+    rank = len(images.shape)
+    if images.shape[-1] is None:  # only in a TensorFlow graph
+        images = tf.ensure_shape(images, [None] * (rank - 1) + [3])
+    unbatched = rank == 3
     if unbatched:
-        images = tf.expand_dims(images, 0)
+        images = ops().expand_dims(images, 0)
     return images, unbatched
 
 
@@ -129,12 +138,16 @@ def to_float32(images, clip=False):
 
     Example:
 
-    >>> to_float32(tf.constant([0, 51, 255], tf.uint8)).numpy().tolist()
+    >>> import numpy as np
+    >>> to_numpy = keras.ops.convert_to_numpy
+    >>> to_numpy(to_float32(np.array([0, 51, 255], np.uint8))).tolist()
     [0.0, 0.20000000298023224, 1.0]
-    >>> to_float32(tf.constant([-0.5, 1.5]), clip=True).numpy().tolist()
+    >>> to_numpy(to_float32(np.array([-0.5, 1.5]), clip=True)).tolist()
     [0.0, 1.0]
     """
-    if images.dtype == tf.uint8:
-        return tf.cast(images, tf.float32) / 255.0
-    images = tf.cast(images, tf.float32)
-    return tf.clip_by_value(images, 0.0, 1.0) if clip else images
+    o = ops()
+    images = o.convert_to_tensor(images)
+    if keras.backend.standardize_dtype(images.dtype) == "uint8":
+        return o.cast(images, "float32") / 255.0
+    images = o.cast(images, "float32")
+    return o.clip(images, 0.0, 1.0) if clip else images

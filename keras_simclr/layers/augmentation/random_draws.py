@@ -2,12 +2,20 @@
 
 Every random number is a stateless draw from a key. A layer's key comes from
 a Keras `SeedGenerator` (a counter advanced once per call, so every call
-gives fresh views and a given `seed` reproduces them) with the replica id
-folded in, so replicas of a `tf.distribute` strategy draw different
-parameters for identical images. Floats are built from integer draws because
-TensorFlow's CPU kernels and XLA turn the same Philox bits into different
-floats; integer bits agree, so one seed gives the same views in `tf.data`,
-eagerly and under XLA.
+gives fresh views and a given `seed` reproduces them). On TensorFlow the key
+is int32 (2,), Philox draws, with the replica id folded in, so replicas of a
+`tf.distribute` strategy draw different parameters for identical images.
+Floats are built from integer draws because TensorFlow's CPU kernels and XLA
+turn the same Philox bits into different floats; integer bits agree, so one
+seed gives the same views in `tf.data`, eagerly and under XLA.
+
+On JAX (`random_draws_jax`) the key is the generator's state itself, a raw
+JAX key (uint32 (2,)), carried through a jitted step with the layer's
+variables; `keras.distribution.DataParallel` runs the step on the global
+batch, so every image, on every device, draws its own parameters. Inside a
+`tf.data` map the draws are TensorFlow's on every backend
+(`backend_ops.in_tensorflow`). The functions below take and return the
+current backend's tensors.
 """
 
 import math
@@ -17,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_simclr import errors
+from keras_simclr.layers.augmentation.backend_ops import in_tensorflow
 
 # One tag per kind of draw; a sub-key is `fold_in(key, tag)`. Fixed numbers,
 # so adding a draw never changes the others.
@@ -62,18 +71,19 @@ def replica_id():
 
 
 def draw_key(generator):
-    """Advances `generator` and returns this call's key, int32 of shape (2,).
+    """Advances `generator` and returns this call's key, of shape (2,).
 
-    The replica id is folded in, so every replica draws different parameters
-    even when the generator's state is mirrored (a layer built under
-    `strategy.scope()` keeps one copy of the counter per replica, all
-    advancing in step).
+    On TensorFlow an int32 key with the replica id folded in, so every
+    replica draws different parameters even when the generator's state is
+    mirrored (a layer built under `strategy.scope()` keeps one copy of the
+    counter per replica, all advancing in step). On JAX the generator's
+    state, a uint32 JAX key.
 
     Args:
         generator: a `keras.random.SeedGenerator`.
 
     Returns:
-        int32 tensor of shape (2,).
+        tensor of shape (2,): int32 on TensorFlow, uint32 on JAX.
 
     Example:
 
@@ -82,20 +92,22 @@ def draw_key(generator):
     >>> bool(tf.reduce_all(draw_key(generator) == draw_key(generator)))
     False
     """
+    if not in_tensorflow():
+        return _jax().draw_key(generator)
     state = generator.next()
     key = tf.cast(tf.math.floormod(state, 2**31 - 1), tf.int32)
     return fold_in(key, replica_id())
 
 
 def fold_in(key, data):
-    """The sub-key of `key` for `data` (an int), int32 of shape (2,).
+    """The sub-key of `key` for `data` (an int), a key of shape (2,).
 
     Args:
-        key: int32 key of shape (2,).
+        key: a key of shape (2,) (int32 on TensorFlow, uint32 on JAX).
         data: int or int scalar tensor, e.g. a tag.
 
     Returns:
-        int32 tensor of shape (2,), a deterministic function of both.
+        a key of `key`'s kind, a deterministic function of both.
 
     Example:
 
@@ -103,6 +115,8 @@ def fold_in(key, data):
     >>> bool(tf.reduce_all(fold_in(key, 5) == fold_in(key, 5)))
     True
     """
+    if not in_tensorflow():
+        return _jax().fold_in(key, data)
     return tf.random.experimental.stateless_fold_in(
         key, tf.cast(data, tf.int32), alg=_ALG
     )
@@ -115,9 +129,9 @@ def uniform(key, tag, shape, minval=0.0, maxval=1.0):
     value a multiple of 2**-24, so the numbers do not depend on the kernel.
 
     Args:
-        key: int32 key of shape (2,).
+        key: a key of shape (2,) (`draw_key`, `normalize_key`).
         tag: the kind of draw (one of the `TAG_*` numbers).
-        shape: the output shape.
+        shape: the output shape (static ints on JAX).
         minval, maxval: the range.
 
     Returns:
@@ -129,6 +143,10 @@ def uniform(key, tag, shape, minval=0.0, maxval=1.0):
     >>> bool(tf.reduce_min(u) >= 0.1 and tf.reduce_max(u) < 2.0)
     True
     """
+    if not in_tensorflow():
+        bits = _jax().bits(fold_in(key, tag), shape)
+        unit = (bits >> 8).astype("float32") * (2.0**-24)
+        return minval + (maxval - minval) * unit
     bits = tf.random.stateless_uniform(
         shape, fold_in(key, tag), minval=None, maxval=None, dtype=tf.uint32, alg=_ALG
     )
@@ -155,23 +173,33 @@ def bernoulli(key, tag, shape, probability):
 
 
 def normalize_key(seed):
-    """A user-given key (int or int tensor of shape (2,)) as int32 (2,).
+    """A user-given key (int or int tensor of shape (2,)) as a key (2,).
 
     Args:
         seed: a Python int, or an integer tensor of shape (2,).
 
     Returns:
-        int32 tensor of shape (2,), each entry in [0, 2**31 - 1).
+        tensor of shape (2,), each entry in [0, 2**31 - 1): int32 on
+        TensorFlow, uint32 (a JAX key) on JAX.
 
     Example:
 
     >>> normalize_key(7).numpy().tolist()
     [7, 0]
     """
+    if not in_tensorflow():
+        return _jax().normalize_key(seed)
     if isinstance(seed, int):
         return tf.constant([seed % (2**31 - 1), 0], tf.int32)
     seed = tf.convert_to_tensor(seed)
     return tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
+
+
+def _jax():
+    """`random_draws_jax`, imported on first use (JAX is an extra)."""
+    from keras_simclr.layers.augmentation import random_draws_jax
+
+    return random_draws_jax
 
 
 def is_real(value):

@@ -2,17 +2,20 @@
 
 Why not `keras.layers.RandomCrop`, `RandomZoom` or `RandomTranslation`: none
 of them compiles with XLA, and Keras has no random-resized-crop with
-SimCLR's sampler (torchvision's `RandomResizedCrop`). The crop itself is
-`resampling.crop_and_resize`.
+SimCLR's sampler (torchvision's `RandomResizedCrop`); `keras.layers.RandomCrop`
+also crops a whole batch at one place. The crop itself is
+`resampling.crop_and_resize`, per image. Sampler and crop are written with
+`backend_ops.ops()`: the same code on TensorFlow, in tf.data and under
+`jax.jit`.
 """
 
 import math
 
 import keras
-import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.center_crop import center_boxes
 from keras_simclr.layers.augmentation.resampling import crop_and_resize
@@ -42,8 +45,9 @@ def sample_crop_boxes(
     uniform over the positions where it fits.
 
     Args:
-        key: int32 key of shape (2,).
-        batch_size, height, width: ints or scalar int tensors.
+        key: a key of shape (2,) (`random_draws`).
+        batch_size, height, width: ints or scalar int tensors (static ints
+            on JAX).
 
         scale: (min, max) fraction of the image area.
         ratio: (min, max) aspect ratio (width / height), log-uniform.
@@ -54,34 +58,33 @@ def sample_crop_boxes(
 
     Example:
 
-    >>> key = tf.constant([1, 2])
+    >>> key = draws.normalize_key([1, 2])
     >>> y0, x0, h, w = sample_crop_boxes(key, 1000, 48, 64)
-    >>> bool(tf.reduce_all((y0 + h <= 48) & (x0 + w <= 64)))
+    >>> bool(keras.ops.all((y0 + h <= 48) & (x0 + w <= 64)))
     True
     """
-    height = tf.cast(height, tf.float32)
-    width = tf.cast(width, tf.float32)
-    shape = tf.stack([batch_size, attempts])
+    o = ops()
+    height = o.cast(height, "float32")
+    width = o.cast(width, "float32")
+    shape = (batch_size, attempts)
     area = draws.uniform(key, draws.TAG_CROP_AREA, shape, scale[0], scale[1])
     area = area * height * width
     log_ratio = draws.uniform(
         key, draws.TAG_CROP_RATIO, shape, math.log(ratio[0]), math.log(ratio[1])
     )
-    aspect = tf.exp(log_ratio)
-    w = tf.round(tf.sqrt(area * aspect))
-    h = tf.round(tf.sqrt(area / aspect))
+    aspect = o.exp(log_ratio)
+    w = o.round(o.sqrt(area * aspect))
+    h = o.round(o.sqrt(area / aspect))
     fits = (w > 0) & (h > 0) & (w <= width) & (h <= height)
-    first = tf.reduce_min(
-        tf.where(fits, tf.range(attempts)[tf.newaxis], attempts), axis=1
-    )
+    first = o.min(o.where(fits, o.arange(attempts, dtype="int32")[None], attempts), 1)
     found = first < attempts
-    first = tf.minimum(first, attempts - 1)
-    h = tf.where(found, tf.gather(h, first, batch_dims=1), height)
-    w = tf.where(found, tf.gather(w, first, batch_dims=1), width)
-    y0 = tf.floor(draws.uniform(key, draws.TAG_CROP_Y, [batch_size]) * (height - h + 1))
-    x0 = tf.floor(draws.uniform(key, draws.TAG_CROP_X, [batch_size]) * (width - w + 1))
+    first = o.minimum(first, attempts - 1)[:, None]
+    h = o.where(found, o.take_along_axis(h, first, 1)[:, 0], height)
+    w = o.where(found, o.take_along_axis(w, first, 1)[:, 0], width)
+    y0 = o.floor(draws.uniform(key, draws.TAG_CROP_Y, (batch_size,)) * (height - h + 1))
+    x0 = o.floor(draws.uniform(key, draws.TAG_CROP_X, (batch_size,)) * (width - w + 1))
     # u < 1 keeps the offset in range; the minimum guards float round-off.
-    return tf.minimum(y0, height - h), tf.minimum(x0, width - w), h, w
+    return o.minimum(y0, height - h), o.minimum(x0, width - w), h, w
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
@@ -128,8 +131,8 @@ class RandomResizedCrop(AugmentationLayer):
 
     >>> layer = RandomResizedCrop(32, 32, seed=1)
     >>> images = np.random.randint(0, 256, (4, 48, 64, 3), dtype="uint8")
-    >>> layer(images).shape
-    TensorShape([4, 32, 32, 3])
+    >>> tuple(layer(images).shape)
+    (4, 32, 32, 3)
     """
 
     def __init__(
@@ -167,7 +170,7 @@ class RandomResizedCrop(AugmentationLayer):
         )
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
-            params["flip"] = draws.bernoulli(key, draws.TAG_FLIP, [batch_size], 0.5)
+            params["flip"] = draws.bernoulli(key, draws.TAG_FLIP, (batch_size,), 0.5)
         return params
 
     def _apply(self, images, transformation):
@@ -175,11 +178,12 @@ class RandomResizedCrop(AugmentationLayer):
         crops = self._run(images, (t["y0"], t["x0"], t["h"], t["w"]))
         if not self.flip:
             return crops
-        flips = t["flip"][:, tf.newaxis, tf.newaxis, tf.newaxis]
-        return tf.where(flips, tf.reverse(crops, axis=[2]), crops)
+        o = ops()
+        flips = t["flip"][:, None, None, None]
+        return o.where(flips, o.flip(crops, axis=2), crops)
 
     def _inference(self, images):
-        shape = tf.shape(images)
+        shape = ops().shape(images)
         boxes = center_boxes(shape[0], shape[1], shape[2], self.height, self.width)
         return self._run(images, boxes)
 

@@ -1,6 +1,8 @@
 """Separable resampling with per-image boxes, exact and XLA-compilable.
 
-Why not `tf.image.crop_and_resize`: it does not compile with XLA. Here a
+Why not `tf.image.crop_and_resize`: it does not compile with XLA, and it
+is TensorFlow's only. Written with `backend_ops.ops()` (`keras.ops`), one
+implementation runs on TensorFlow, in tf.data and on JAX. Here a
 crop-and-resize is separable: for each output row (column) a few source rows
 (columns) and weights, the "taps" of a per-image interpolation matrix.
 Applied as gathers (cheap on CPU) or, for small sources, as two batched
@@ -8,9 +10,10 @@ matmuls `Wy @ image @ Wx^T` (what accelerators like); both compile with XLA
 and give the same numbers.
 """
 
-import tensorflow as tf
+import keras
 
 from keras_simclr import errors
+from keras_simclr.layers.augmentation.backend_ops import batch_gather, ops
 
 # Sources up to this many pixels use the matmul form (dense interpolation
 # matrices); larger ones gather their few taps.
@@ -19,10 +22,11 @@ _MATMUL_MAX_PIXELS = 64 * 64
 
 def _cubic(x):
     """Keys' cubic convolution kernel, a = -0.5 (as tf.image.resize)."""
-    x = tf.abs(x)
+    o = ops()
+    x = o.abs(x)
     near = ((1.5 * x - 2.5) * x) * x + 1.0
     far = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
-    return tf.where(x < 1.0, near, tf.where(x < 2.0, far, 0.0))
+    return o.where(x < 1.0, near, o.where(x < 2.0, far, 0.0))
 
 
 def interpolation_taps(start, size, out_size, interpolation="bilinear"):
@@ -46,43 +50,47 @@ def interpolation_taps(start, size, out_size, interpolation="bilinear"):
 
     Example:
 
-    >>> index, weight = interpolation_taps(tf.constant([2.0]),
-    ...                                    tf.constant([4.0]), 2)
-    >>> index.numpy().tolist(), weight.numpy().tolist()
+    >>> import numpy as np
+    >>> index, weight = interpolation_taps(np.array([2.0], "float32"),
+    ...                                    np.array([4.0], "float32"), 2)
+    >>> to_numpy = keras.ops.convert_to_numpy
+    >>> to_numpy(index).tolist(), to_numpy(weight).tolist()
     ([[[2, 3], [4, 5]]], [[[0.5, 0.5], [0.5, 0.5]]])
     """
-    i = tf.range(out_size, dtype=tf.float32)[tf.newaxis]
-    start = start[:, tf.newaxis]
-    size = size[:, tf.newaxis]
+    o = ops()
+    i = o.arange(out_size, dtype="float32")[None]
+    start = o.convert_to_tensor(start, "float32")[:, None]
+    size = o.convert_to_tensor(size, "float32")[:, None]
     position = (i + 0.5) * (size / out_size) - 0.5  # relative to the box
-    base = tf.floor(position)
+    base = o.floor(position)
     if interpolation == "bilinear":
         t = position - base
         offsets = [0.0, 1.0]
         weights = [1.0 - t, t]
-        index = [tf.clip_by_value(base + o, 0.0, size - 1.0) for o in offsets]
+        index = [o.clip(base + off, 0.0, size - 1.0) for off in offsets]
     elif interpolation == "bicubic":
         offsets = [-1.0, 0.0, 1.0, 2.0]
-        raw = [base + o for o in offsets]
-        inside = [tf.cast((r >= 0.0) & (r <= size - 1.0), tf.float32) for r in raw]
+        raw = [base + off for off in offsets]
+        inside = [o.cast((r >= 0.0) & (r <= size - 1.0), "float32") for r in raw]
         weights = [_cubic(r - position) * m for r, m in zip(raw, inside)]
-        total = tf.add_n(weights)
+        total = weights[0] + weights[1] + weights[2] + weights[3]
         weights = [w / total for w in weights]
-        index = [tf.clip_by_value(r, 0.0, size - 1.0) for r in raw]
+        index = [o.clip(r, 0.0, size - 1.0) for r in raw]
     else:
         raise errors.UserInputError(
             f"interpolation must be 'bilinear' or 'bicubic', got {interpolation!r}."
         )
-    index = tf.cast(tf.stack(index, -1) + start[..., tf.newaxis], tf.int32)
-    return index, tf.stack(weights, -1)
+    index = o.cast(o.stack(index, -1) + start[..., None], "int32")
+    return index, o.stack(weights, -1)
 
 
 def _gather_rows(x, index, weight):
     """(batch, rows, m) -> (batch, out, m): sum_k weight * x[b, index]."""
+    o = ops()
     out = None
     for k in range(index.shape[-1]):
-        picked = tf.cast(tf.gather(x, index[:, :, k], axis=1, batch_dims=1), tf.float32)
-        term = picked * weight[:, :, k, tf.newaxis]
+        picked = o.cast(batch_gather(x, index[:, :, k], 1), "float32")
+        term = picked * weight[:, :, k, None]
         out = term if out is None else out + term
     return out
 
@@ -94,27 +102,29 @@ def _gather_columns(x, index, weight, channels, planar):
     (c, out), the result is a row of planar channels, so the colour
     operations after it read each channel contiguously, with no transpose.
     """
-    c = tf.range(channels)
+    o = ops()
+    c = o.arange(channels, dtype="int32")
     out = None
     for k in range(index.shape[-1]):
         i = index[:, :, k]
         if planar:
-            flat = i[:, tf.newaxis, :] * channels + c[None, :, None]
-            w = tf.tile(weight[:, :, k], [1, channels])
+            flat = i[:, None, :] * channels + c[None, :, None]
+            w = o.tile(weight[:, :, k], [1, channels])
         else:
-            flat = i[:, :, tf.newaxis] * channels + c[None, None, :]
-            w = tf.repeat(weight[:, :, k], channels, axis=1)
-        flat = tf.reshape(flat, [tf.shape(i)[0], -1])
-        picked = tf.cast(tf.gather(x, flat, axis=2, batch_dims=1), tf.float32)
-        term = picked * w[:, tf.newaxis, :]
+            flat = i[:, :, None] * channels + c[None, None, :]
+            w = o.repeat(weight[:, :, k], channels, axis=1)
+        flat = o.reshape(flat, (-1, index.shape[1] * channels))
+        picked = o.cast(batch_gather(x, flat, 2), "float32")
+        term = picked * w[:, None, :]
         out = term if out is None else out + term
     return out
 
 
 def _dense(index, weight, in_size):
     """The (batch, out, in) interpolation matrix of the taps."""
-    return tf.reduce_sum(
-        tf.one_hot(index, in_size, dtype=tf.float32) * weight[..., None], axis=-2
+    o = ops()
+    return o.sum(
+        o.one_hot(index, in_size, dtype="float32") * weight[..., None], axis=-2
     )
 
 
@@ -134,11 +144,16 @@ def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
 
     Example:
 
-    >>> images = tf.reshape(tf.range(12, dtype=tf.float32), [1, 2, 2, 3])
-    >>> taps = interpolation_taps(tf.zeros([1]), tf.constant([2.0]), 1)
-    >>> resample(images, taps, taps).numpy().tolist()  # the mean pixel
+    >>> import numpy as np
+    >>> images = np.arange(12, dtype="float32").reshape([1, 2, 2, 3])
+    >>> taps = interpolation_taps(np.zeros([1], "float32"),
+    ...                           np.array([2.0], "float32"), 1)
+    >>> out = resample(images, taps, taps)  # the mean pixel
+    >>> keras.ops.convert_to_numpy(out).tolist()
     [[[[4.5, 5.5, 6.5]]]]
     """
+    o = ops()
+    images = o.convert_to_tensor(images)
     (iy, wy), (ix, wx) = taps_y, taps_x
     wy = wy * scale
     height, width, channels = images.shape[1], images.shape[2], images.shape[3]
@@ -150,15 +165,15 @@ def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
         and (height * width <= _MATMUL_MAX_PIXELS)
     ):
         # Two batched matmuls with dense per-image matrices.
-        x = tf.cast(images, tf.float32)
-        x = tf.einsum("boh,bhwc->bowc", _dense(iy, wy, height), x)
-        return tf.einsum(
+        x = o.cast(images, "float32")
+        x = o.einsum("boh,bhwc->bowc", _dense(iy, wy, height), x)
+        return o.einsum(
             "bpw,bowc->bocp" if planar else "bpw,bowc->bopc", _dense(ix, wx, width), x
         )
     # Gather taps: whole rows (contiguous) along y, single values along x;
     # first the pass that leaves less data.
-    batch = tf.shape(images)[0]
-    flat = tf.reshape(images, [batch, tf.shape(images)[1], -1])
+    dynamic = o.shape(images)  # static ints, or tensors in a TF graph
+    flat = o.reshape(images, (dynamic[0], dynamic[1], -1))
     if height is None or width is None or out_h * width <= height * out_w:
         x = _gather_rows(flat, iy, wy)
         x = _gather_columns(x, ix, wx, channels, planar)
@@ -166,7 +181,7 @@ def resample(images, taps_y, taps_x, scale=1.0, channels_axis=-1):
         x = _gather_columns(flat, ix, wx, channels, planar)
         x = _gather_rows(x, iy, wy)
     shape = [out_h, channels, out_w] if planar else [out_h, out_w, channels]
-    return tf.reshape(x, [batch] + shape)
+    return o.reshape(x, [-1] + shape)
 
 
 def crop_and_resize(
@@ -187,16 +202,20 @@ def crop_and_resize(
 
     Example:
 
-    >>> images = tf.fill([1, 4, 4, 3], tf.constant(255, tf.uint8))
-    >>> boxes = (tf.zeros([1]), tf.zeros([1]), tf.fill([1], 2.0),
-    ...          tf.fill([1], 2.0))
-    >>> crop_and_resize(images, boxes, 3, 3).shape
-    TensorShape([1, 3, 3, 3])
+    >>> import numpy as np
+    >>> images = np.full([1, 4, 4, 3], 255, "uint8")
+    >>> boxes = (np.zeros([1], "float32"), np.zeros([1], "float32"),
+    ...          np.full([1], 2.0, "float32"), np.full([1], 2.0, "float32"))
+    >>> tuple(crop_and_resize(images, boxes, 3, 3).shape)
+    (1, 3, 3, 3)
     """
+    o = ops()
+    images = o.convert_to_tensor(images)
     y0, x0, h, w = boxes
-    scale = 1.0 / 255.0 if images.dtype == tf.uint8 else 1.0
-    if images.dtype not in (tf.uint8, tf.float32):
-        images = tf.cast(images, tf.float32)
+    dtype = keras.backend.standardize_dtype(images.dtype)
+    scale = 1.0 / 255.0 if dtype == "uint8" else 1.0
+    if dtype not in ("uint8", "float32"):
+        images = o.cast(images, "float32")
     out = resample(
         images,
         interpolation_taps(y0, h, out_height, interpolation),
@@ -204,4 +223,4 @@ def crop_and_resize(
         scale,
         channels_axis,
     )
-    return tf.clip_by_value(out, 0.0, 1.0)  # bicubic overshoots
+    return o.clip(out, 0.0, 1.0)  # bicubic overshoots

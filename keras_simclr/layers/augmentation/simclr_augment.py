@@ -1,7 +1,6 @@
 """SimCLRAugment: SimCLR's whole augmentation chain, one view per call."""
 
 import keras
-import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import (
@@ -11,6 +10,7 @@ from keras_simclr.layers.augmentation import (
 )
 from keras_simclr.layers.augmentation import random_draws as draws
 from keras_simclr.layers.augmentation import solarize as solarize_lib
+from keras_simclr.layers.augmentation.backend_ops import ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.center_crop import CenterCrop
 from keras_simclr.layers.augmentation.color_distortion import (
@@ -77,12 +77,14 @@ class SimCLRAugment(AugmentationLayer):
     ratio keeping 87.5% of the shorter side, resized; for smaller sources,
     the whole image resized). No colour change.
 
-    The whole chain compiles with XLA (`tf.function(jit_compile=True)`, on
+    The whole chain runs on TensorFlow and on JAX (eagerly, and inside a
+    jitted step, its generator's state carried with the step's variables).
+    On TensorFlow it compiles with XLA (`tf.function(jit_compile=True)`, on
     TPU and GPU too) and runs in `tf.data` (`dataset.batch(n).map(layer)`);
     outside XLA the layer compiles its transform itself and calls it a few
     images at a time (`AugmentationLayer.run_compiled`; set
     `layer.jit_compile = False` for plain TensorFlow ops, same numbers).
-    Randomness is per image and per replica (see
+    Randomness is per image, and per replica or device (see
     `keras_simclr.layers.augmentation.random_draws`). Map it over batches or
     single images alike; for small images (CIFAR) batch first, as a call has
     a fixed cost.
@@ -128,8 +130,9 @@ class SimCLRAugment(AugmentationLayer):
     >>> augment = SimCLRAugment.cifar10(seed=1)
     >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")
     >>> view_1, view_2 = augment(images), augment(images)
-    >>> view_1.shape
-    TensorShape([8, 32, 32, 3])
+    >>> tuple(view_1.shape)
+    (8, 32, 32, 3)
+    >>> import tensorflow as tf
     >>> dataset = tf.data.Dataset.from_tensor_slices(images).batch(4)
     >>> dataset = dataset.map(augment)  # in tf.data
     >>> gentle = SimCLRAugment.cifar10(crop_scale=(0.2, 1.0), grayscale_prob=0.0)
@@ -183,8 +186,10 @@ class SimCLRAugment(AugmentationLayer):
         self.blur = bool(blur)
         self.flip = bool(flip)
         self.blur_radius = gaussian_blur.default_radius(self.height)
-        # keras.layers.RandomFlip does exactly SimCLR's flip, per image; we feed
-        # it our own draws (its SeedGenerator knows nothing of replicas).
+        # The flip is done in _after_crop (keras.layers.RandomFlip's numbers,
+        # with this layer's draws); the RandomFlip that did it before stays,
+        # unused, because its generator's state is among the variables of
+        # saved SimCLRAugments (their files keep loading).
         self.flip_layer = None
         if self.flip:
             self.flip_layer = keras.layers.RandomFlip(
@@ -237,7 +242,7 @@ class SimCLRAugment(AugmentationLayer):
         params = {"y0": y0, "x0": x0, "h": h, "w": w}
         if self.flip:
             params["flip"] = draws.bernoulli(
-                crop_key, draws.TAG_FLIP, [batch_size], 0.5
+                crop_key, draws.TAG_FLIP, (batch_size,), 0.5
             )
         params["color"] = color_distortion.sample_color(
             draws.fold_in(key, draws.STAGE_COLOR),
@@ -273,10 +278,11 @@ class SimCLRAugment(AugmentationLayer):
 
         Example:
 
+        >>> import numpy as np
         >>> augment = SimCLRAugment(8, 8, blur=False, seed=0)
-        >>> crops = tf.zeros([2, 8, 8, 3], tf.uint8)
-        >>> augment(crops, crop=False).shape
-        TensorShape([2, 8, 8, 3])
+        >>> crops = np.zeros([2, 8, 8, 3], "uint8")
+        >>> tuple(augment(crops, crop=False).shape)
+        (2, 8, 8, 3)
         """
         if crop:
             return super().call(images, training=training)
@@ -301,11 +307,12 @@ class SimCLRAugment(AugmentationLayer):
 
         Example:
 
+        >>> import numpy as np
         >>> augment = SimCLRAugment(8, 8, seed=0)
-        >>> images = tf.zeros([2, 12, 12, 3], tf.uint8)
+        >>> images = np.zeros([2, 12, 12, 3], "uint8")
         >>> params = augment.get_random_transformation(images, seed=1)
-        >>> augment.transform_images(images, params).shape
-        TensorShape([2, 8, 8, 3])
+        >>> tuple(augment.transform_images(images, params).shape)
+        (2, 8, 8, 3)
         """
         if crop:
             return super().transform_images(images, transformation, training)
@@ -325,7 +332,7 @@ class SimCLRAugment(AugmentationLayer):
         return outputs[0] if unbatched else outputs
 
     def _finish_crops(self, crops, params):
-        x = tf.transpose(image_inputs.to_float32(crops, clip=True), [0, 1, 3, 2])
+        x = ops().transpose(image_inputs.to_float32(crops, clip=True), (0, 1, 3, 2))
         return self._after_crop(x, params)
 
     def _apply(self, images, transformation):
@@ -357,7 +364,7 @@ class SimCLRAugment(AugmentationLayer):
         channel contiguously (faster under XLA on CPU than NHWC) and the
         crop writes it directly. The flip commutes with the colour
         ops and the (symmetric, reflect-padded) blur, so it comes last, on
-        the NHWC result, where keras.layers.RandomFlip does it.
+        the NHWC result, as keras.layers.RandomFlip does it.
         """
         x = color_distortion.color_transform(x, params["color"], channels_axis=2)
         if self.blur:
@@ -366,12 +373,11 @@ class SimCLRAugment(AugmentationLayer):
             )
         if self.solarize > 0:
             x = solarize_lib.solarize_transform(x, params["solarize"])
-        x = tf.transpose(x, [0, 1, 3, 2])
+        o = ops()
+        x = o.transpose(x, (0, 1, 3, 2))
         if self.flip:
-            flips = params["flip"][:, tf.newaxis, tf.newaxis, tf.newaxis]
-            x = self.flip_layer.transform_images(
-                x, {"flips": flips, "input_shape": tf.shape(x)}
-            )
+            flips = params["flip"][:, None, None, None]
+            x = o.where(flips, o.flip(x, axis=2), x)
         return x
 
     def _inference(self, images):

@@ -5,9 +5,13 @@ at a time (`chunk_size` of them; `AugmentationLayer.run_compiled`), with the
 per-image parameters packed in one matrix (`pack_params`); inside a
 computation already compiled with XLA (`in_xla_context`) it compiles
 nothing itself. `skip_unless` skips an op no image of a chunk needs.
+All but `skip_unless` and `static_size` are TensorFlow's only: on JAX the
+layers compile nothing themselves (the jitted step covers them).
 """
 
 import tensorflow as tf
+
+from keras_simclr.layers.augmentation.backend_ops import ops
 
 # Images per compiled call: at most this many float32 values per image
 # tensor (512 KiB) keeps a call's intermediates in a core's cache.
@@ -104,7 +108,8 @@ def skip_unless(needed, fn, x):
     An op no image of the batch uses is skipped. Small batches gain most: a
     pipeline mapping the layer over single images (rank-3 inputs, e.g.
     decoded JPEGs of varying sizes) skips the blur of an unblurred image as
-    the reference's per-image `tf.cond` does.
+    the reference's per-image `tf.cond` does. A `cond` of the current
+    backend (`lax.cond` under `jax.jit`).
 
     Args:
         needed: bool tensor of shape (batch,).
@@ -116,10 +121,13 @@ def skip_unless(needed, fn, x):
 
     Example:
 
-    >>> skip_unless(tf.constant([False]), lambda x: x + 1, tf.zeros([1]))
-    <tf.Tensor: shape=(1,), dtype=float32, numpy=array([0.], dtype=float32)>
+    >>> import numpy as np
+    >>> out = skip_unless(np.array([False]), lambda x: x + 1, np.zeros([1], "f"))
+    >>> float(out[0])
+    0.0
     """
-    return tf.cond(tf.reduce_any(needed), lambda: fn(x), lambda: x)
+    o = ops()
+    return o.cond(o.any(needed), lambda: fn(x), lambda: x)
 
 
 def static_size(images):
@@ -137,7 +145,8 @@ def static_size(images):
 
     Example:
 
-    >>> static_size(tf.zeros([2, 8, 8, 3]))
+    >>> import numpy as np
+    >>> static_size(np.zeros([2, 8, 8, 3]))
     True
     """
     return images.shape[1] is not None and images.shape[2] is not None

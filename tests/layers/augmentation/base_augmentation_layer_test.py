@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_simclr import layers
 from tests.layers.augmentation.layer_inputs import (
@@ -12,6 +11,8 @@ from tests.layers.augmentation.layer_inputs import (
     random_images,
     smooth_images,
 )
+
+pytestmark = pytest.mark.backend_neutral
 
 
 @pytest.mark.parametrize("cls", PUBLIC)
@@ -25,13 +26,13 @@ def test_dtypes_ranks_and_output_range(cls):
     for dtype in ("uint8", "float32", "float64"):
         batch = random_images(dtype=dtype)
         out = layer(batch)
-        assert out.dtype == tf.float32
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
         assert tuple(out.shape) == (4,) + size + (3,)
-        assert 0.0 <= float(tf.reduce_min(out))
-        assert float(tf.reduce_max(out)) <= 1.0
+        assert 0.0 <= float(np.min(out))
+        assert float(np.max(out)) <= 1.0
         single = layer(batch[0])
         assert tuple(single.shape) == size + (3,)
-        assert single.dtype == tf.float32
+        assert keras.backend.standardize_dtype(single.dtype) == "float32"
         assert tuple(layer.compute_output_shape((None, 24, 30, 3))) == (
             (None,) + size + (3,)
         )
@@ -47,14 +48,14 @@ def test_identical_images_give_different_views(cls):
     layer = make_layer(cls, **kwargs)
     if cls is layers.Solarize:  # one draw (on / off) per image
         image = smooth_images(1)
-        out = layer(np.repeat(image, 64, axis=0)).numpy()
+        out = np.asarray(layer(np.repeat(image, 64, axis=0)))
         solarized = np.all(
             np.isclose(out, np.where(image < 0.5, image, 1 - image)), (1, 2, 3)
         )
         assert np.all(solarized | np.all(np.isclose(out, image), (1, 2, 3)))
         assert 16 < solarized.sum() < 48
         return
-    out = layer(np.repeat(smooth_images(1), 8, axis=0)).numpy()
+    out = np.asarray(layer(np.repeat(smooth_images(1), 8, axis=0)))
     flat = out.reshape(8, -1)
     distances = np.abs(flat[:, None] - flat[None]).max(-1)
     assert np.all(distances[~np.eye(8, dtype=bool)] > 1e-4)

@@ -1,6 +1,7 @@
 """Tests of the random draws: fresh per call, per replica, seeded."""
 
 import numpy as np
+import pytest
 
 from keras_simclr import layers
 from keras_simclr.layers.augmentation import random_draws as draws
@@ -8,6 +9,7 @@ from tests.layers.augmentation.layer_inputs import REPO_ROOT, random_images
 from tests.replicas import run_with_replicas
 
 
+@pytest.mark.backend_neutral
 def test_every_call_draws_fresh_views_and_seed_reproduces():
     images = random_images(3, 20, 26)
     a = layers.SimCLRAugment(16, 16, seed=11)
@@ -49,6 +51,7 @@ def test_replicas_draw_different_views():
     np.testing.assert_allclose(out["r0"], out["single"], atol=1e-6)
 
 
+@pytest.mark.backend_neutral
 def test_range_and_probability_predicates():
     assert draws.is_range([0.2, 1]) and draws.is_range((1, 1), high=1)
     for bad in ((0.2,), (0.1, 0.2, 0.3), "ab", (True, 1), (0.2, "1"), None, (-1, 1)):
