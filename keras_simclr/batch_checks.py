@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_simclr import errors
+from keras_simclr import backends, errors, losses
 from keras_simclr.layers.augmentation.image_inputs import check_images
 
 # The key of the in-step record in a step's logs, removed before callbacks.
@@ -25,14 +25,15 @@ RECORD_KEY = "keras_simclr_input_check"
 
 # The record's codes: which check failed (0: none).
 _NON_FINITE, _ABOVE_ONE, _BELOW_ZERO, _NOT_INTEGER, _LABEL_TOO_LARGE = 1, 2, 3, 4, 5
-# Placeholders in the messages below: where the batch is, the value found.
-_WHERE, _VALUE = object(), object()
+_LABEL_COUNT, _BATCH_OF_ONE = 6, 7
+# Placeholders in the messages below: where the batch is, the values found.
+_WHERE, _VALUE, _SECOND_VALUE = object(), object(), object()
 # Slack for rounding: views computed in float16 or by a resize that
 # overshoots by a hair are still [0, 1] images.
 _SLACK = 1e-3
 
 
-def _message(code, what, where, value, num_classes):
+def _message(code, what, where, value, num_classes, second_value=None):
     """The parts of the message of check `code` (strings and values)."""
     parts = {
         _NON_FINITE: (
@@ -64,10 +65,19 @@ def _message(code, what, where, value, num_classes):
             _VALUE,
             " - pass num_classes=largest label + 1 to SimCLR, or fix the labels.",
         ),
+        _LABEL_COUNT: (
+            "labels must hold one id per image, got ",
+            _VALUE,
+            " labels for ",
+            _SECOND_VALUE,
+            " images.",
+        ),
+        _BATCH_OF_ONE: (losses.BATCH_OF_ONE,),
     }[code]
+    values = {_VALUE: value, _SECOND_VALUE: second_value}
     out = []
     for part in parts:
-        out += list(where) if part is _WHERE else [value if part is _VALUE else part]
+        out += list(where) if part is _WHERE else [values.get(part, part)]
     return out
 
 
@@ -141,11 +151,7 @@ def _label_checks(labels, batch, num_classes):
         checks.append(
             errors.graph_check(
                 tf.equal(count, images),
-                "labels must hold one id per image, got ",
-                count,
-                " labels for ",
-                images,
-                " images.",
+                *_message(_LABEL_COUNT, "", (), count, num_classes, images),
             )
         )
     largest = tf.reduce_max(tf.concat([tf.cast(ids, tf.int64), [-1]], 0))
@@ -193,47 +199,55 @@ def input_record(batch, num_classes):
     In `keras.ops`, so it runs under XLA and on JAX, where asserts do
     nothing: a float32 vector `[code, part, value]`, zeros when every check
     passes, else the first failed check, the index of the batch part
-    (`batch.names`) and the value found; `failure_message` reads it.
+    (`batch.names`) and the values found; `failure_message` reads it.
+    It also refuses a global batch of one image (NT-Xent's check, an
+    assert when the batch size is only known in the step).
 
     Args:
         batch: a `Batch` from `checked_shapes`.
         num_classes: the probe's classes, or None (labels unchecked).
 
     Returns:
-        A float32 tensor of shape (3,).
+        A float32 tensor of shape (4,): `[code, part, value, value]`.
 
     Example:
 
     >>> from keras_simclr.batch_formats import Batch
     >>> images = np.full((2, 4, 4, 3), 2.0, np.float32)  # not in 0..1
     >>> np.asarray(input_record(Batch(images), None)).tolist()
-    [2.0, 0.0, 2.0]
+    [2.0, 0.0, 2.0, 0.0]
     """
-    failures = []  # (failed, code, part, value), in the order to report
+    size = ops.cast(ops.shape(batch.parts[0])[0], "float32")
+    # (failed, code, part, value, second value), in the order to report
+    failures = [(size * backends.replicas_in_sync() < 2, _BATCH_OF_ONE, 0, 0.0, 0.0)]
     for part, images in enumerate(batch.parts):
         summary = _pixel_summary(images)
         if summary is None:
             continue
         finite, low, high = summary
         failures += [
-            (~finite, _NON_FINITE, part, 0.0),
-            (finite & (high > 1.0 + _SLACK), _ABOVE_ONE, part, high),
-            (finite & (low < -_SLACK), _BELOW_ZERO, part, low),
+            (~finite, _NON_FINITE, part, 0.0, 0.0),
+            (finite & (high > 1.0 + _SLACK), _ABOVE_ONE, part, high, 0.0),
+            (finite & (low < -_SLACK), _BELOW_ZERO, part, low, 0.0),
         ]
     labels = batch.labels
     if labels is not None and num_classes:
         ids = _label_ids(ops.convert_to_tensor(labels), batch.parts[0])
         if ids is not None:
+            count = ops.cast(ops.shape(ids)[0], "float32")
+            failures.append((count != size, _LABEL_COUNT, 0, count, size))
             ids = ops.cast(ids, "float32")
             if "float" in keras.backend.standardize_dtype(labels.dtype):
                 integer = ops.all(ops.equal(ids, ops.round(ids)))
-                failures.append((~integer, _NOT_INTEGER, 0, 0.0))
+                failures.append((~integer, _NOT_INTEGER, 0, 0.0, 0.0))
             largest = ops.max(ops.concatenate([ids, ops.convert_to_tensor([-1.0])]))
-            failures.append((largest >= num_classes, _LABEL_TOO_LARGE, 0, largest))
-    record = ops.zeros((3,), "float32")
-    for failed, code, part, value in reversed(failures):
-        row = ops.stack([ops.convert_to_tensor(float(code)), float(part), value])
-        record = ops.where(failed, ops.cast(row, "float32"), record)
+            failures.append((largest >= num_classes, _LABEL_TOO_LARGE, 0, largest, 0.0))
+    record = ops.zeros((4,), "float32")
+    for failed, code, part, value, second in reversed(failures):
+        row = [
+            ops.cast(x, "float32") for x in (float(code), float(part), value, second)
+        ]
+        record = ops.where(failed, ops.stack(row), record)
     return record
 
 
@@ -251,15 +265,17 @@ def failure_message(record, names, where, num_classes):
 
     Example:
 
-    >>> print(failure_message([2.0, 0.0, 255.0], ["images"], "training step 3",
-    ...                       None))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(failure_message([2.0, 0.0, 255.0, 0.0], ["images"],
+    ...                       "training step 3", None))  # doctest: +NORMALIZE_WHITESPACE
     float images must be in 0..1, got a maximum of 255 in the images of
     training step 3 - divide them by 255, or pass uint8 images.
     """
-    code, part, value = np.asarray(record, np.float32).tolist()
+    code, part, value, second = np.asarray(record, np.float32).tolist()
     if code == 0:
         return None
-    parts = _message(int(code), names[int(part)], [where], value, num_classes)
+    if code in (_LABEL_COUNT, _LABEL_TOO_LARGE):
+        value, second = int(value), int(second)
+    parts = _message(int(code), names[int(part)], [where], value, num_classes, second)
     return "".join(f"{p:.9g}" if isinstance(p, float) else str(p) for p in parts)
 
 

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from keras_simclr import errors, saving
+from keras_simclr.backends import is_jax
 from keras_simclr.layers.augmentation.image_inputs import to_float32
 from keras_simclr.layers.projection_head import ProjectionHead
 from keras_simclr.parts import all_layers, as_image_size, input_image_size, split_model
@@ -55,6 +56,20 @@ def _parts(model):
             "export_encoder needs a SimCLR model or a Keras encoder (or a SimCLR "
             f"model's .keras file), got {type(model).__name__} — pass one of these."
         )
+    return encoder, head
+
+
+def _built_parts(model, include_projection):
+    """(encoder, head or None) to export; refuses a part that is not built."""
+    encoder, head = _parts(model)
+    if not include_projection:
+        head = None
+    for part in (encoder, head):
+        if part is not None and not part.built:
+            raise errors.UserInputError(
+                f"{part.name} is not built: train the model, or call it on a "
+                "batch of images, before exporting it."
+            )
     return encoder, head
 
 
@@ -227,6 +242,10 @@ def export_encoder(
     A JSON description (input size, output widths, preprocessing) is
     written to `assets.extra/keras_simclr.json` inside the SavedModel.
 
+    **On JAX** the same SavedModel is written by a TensorFlow process from
+    the model's `.keras` file (see `keras_simclr.export_jax`): it takes a
+    few seconds more, and `options` does not apply.
+
     Args:
         model: a `keras_simclr.SimCLR` model, the path of its `.keras`
             file (loaded with `keras_simclr.saving.load_model`), or a bare
@@ -238,7 +257,7 @@ def export_encoder(
             encoder leaves free.
         options: a `tf.saved_model.SaveOptions`, e.g. with
             `experimental_io_device="/job:localhost"` to save a model
-            trained under `TPUStrategy` to a local disk.
+            trained under `TPUStrategy` to a local disk (TensorFlow only).
         overwrite: replace what `path` holds (all of it: nothing of the
             old content is left). Without it, a folder that holds files is
             refused, and nothing is written.
@@ -248,7 +267,8 @@ def export_encoder(
 
     Raises:
         UserInputError: see `check_export_path`; a model that is not
-            built, or an `image_size` that differs from the encoder's.
+            built, or an `image_size` that differs from the encoder's;
+            `options` on JAX.
 
     Example:
 
@@ -266,16 +286,35 @@ def export_encoder(
     {'head_layer_1': (2, 8), 'projection': (2, 6), 'representation': (2, 4)}
     """
     path = check_export_path(path, overwrite)
-    encoder, head = _parts(model)
-    if not include_projection:
-        head = None
-    for part in (encoder, head):
-        if part is not None and not part.built:
-            raise errors.UserInputError(
-                f"{part.name} is not built: train the model, or call it on a "
-                "batch of images, before exporting it."
-            )
+    if options is not None and is_jax():
+        raise errors.UserInputError(
+            "options (tf.saved_model.SaveOptions) apply on TensorFlow only: on "
+            "JAX a TensorFlow process writes the export with its defaults — drop "
+            "options, or export with KERAS_BACKEND=tensorflow"
+        )
+    encoder, head = _built_parts(model, include_projection)
     height, width = _image_size(encoder, image_size)
+    if is_jax():
+        from keras_simclr import export_jax
+
+        return export_jax.export_in_tensorflow(encoder, head, path, (height, width))
+    return _write_saved_model(encoder, head, path, (height, width), options)
+
+
+def _write_saved_model(encoder, head, path, image_size, options=None):
+    """Writes the SavedModel of `export_encoder` (TensorFlow only; no checks).
+
+    Args:
+        encoder: a built Keras encoder.
+        head: its projection head, or None.
+        path: the folder, replaced if it exists.
+        image_size: (height, width), None for a free dimension.
+        options: a `tf.saved_model.SaveOptions`, or None.
+
+    Returns:
+        `path`.
+    """
+    height, width = image_size
     parts = [part for part in (encoder, head) if part is not None]
     forward = _Forward(encoder, head)
     root = _exportable(parts)

@@ -7,6 +7,7 @@ step on the whole global batch, which needs no gathering.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -96,6 +97,8 @@ def check_temperature(temperature):
 
 def _checked_temperature(temperature):
     """A float32 temperature, checked now if its value is known."""
+    if backends.is_jax() and tf.is_tensor(temperature):
+        temperature = np.asarray(temperature).item()  # a TensorFlow constant
     if backends.is_jax() or not (
         tf.is_tensor(temperature) or isinstance(temperature, tf.Variable)
     ):
@@ -137,7 +140,9 @@ def _validate(z1, z2):
         )
 
 
-_BATCH_OF_ONE = (
+# The one line refusing a global batch of one image (also under XLA, by
+# `batch_checks.input_record`).
+BATCH_OF_ONE = (
     "NT-Xent needs a global batch of at least 2 images (the other images are "
     "the negatives), got 1 - use batch_size >= 2, and drop_remainder=True so "
     "that no last batch holds a single image."
@@ -151,11 +156,9 @@ def _check_global_batch(global_views):
         static = tf.get_static_value(global_views)
     if static is not None:
         if static < 2:
-            raise errors.UserInputError(_BATCH_OF_ONE)
+            raise errors.UserInputError(BATCH_OF_ONE)
         return global_views
-    with tf.control_dependencies(
-        [errors.graph_check(global_views >= 2, _BATCH_OF_ONE)]
-    ):
+    with tf.control_dependencies([errors.graph_check(global_views >= 2, BATCH_OF_ONE)]):
         return tf.identity(global_views)
 
 

@@ -43,7 +43,8 @@ class SimCLR(KerasHooks, BackendSteps, keras.Model):
     Each training step augments every image twice (on the device), encodes
     both views in one call (so batch norm sees both, as in the reference),
     projects them with the head and minimises NT-Xent (`losses.nt_xent`)
-    with the whole global batch as negatives under `tf.distribute`.
+    with the whole global batch as negatives, on TensorFlow (under
+    `tf.distribute`) and on JAX (under `keras.distribution`).
     Calling the model returns the representation h, so a trained SimCLR
     model is a feature extractor.
 
@@ -75,10 +76,20 @@ class SimCLR(KerasHooks, BackendSteps, keras.Model):
     the step is traced, and in the step float pixels (finite, in [0, 1]),
     probe labels (integers < `num_classes`) and the global batch (>= 2
     images); `fit` and `evaluate` report a failure as a one-line
-    `keras_simclr.errors.UserInputError` naming the training step. (The
-    in-step checks are asserts: no-ops under XLA and on TPUs, so also on
-    one GPU with Keras's default `jit_compile="auto"`; compile with
-    `jit_compile=False` to have them there.)
+    `keras_simclr.errors.UserInputError` naming the training step. On
+    TensorFlow without XLA the checks are asserts; on JAX and under XLA
+    (`jit_compile=True`), where asserts do nothing, the step computes them
+    into a record, skips its update when one fails and returns the record,
+    which is raised right after the step (`batch_checks.input_record`).
+
+    Backends: on TensorFlow, a `tf.distribute` strategy's replicas each
+    hold a share of the batch: NT-Xent gathers the projections of every
+    replica, and the encoder's batch norm is synchronized. On JAX, under
+    `keras.distribution.set_distribution(keras.distribution.DataParallel())`
+    the step runs on the global batch, split over the devices by XLA:
+    negatives and batch-norm statistics are global with no gathering. The
+    maths is one `keras.ops` implementation; the step itself is per
+    backend (`keras_simclr.steps`).
 
     Large batches in little memory: with `micro_batches=k > 1` a training
     step uses gradient caching (`keras_simclr.gradient_cache`): it encodes
@@ -199,6 +210,9 @@ class SimCLR(KerasHooks, BackendSteps, keras.Model):
         check_image_shape(input_shape)
         if self.augment is None and shapes.views is None:
             self.augment = _default_augment(input_shape)
+        if isinstance(self.augment, keras.layers.Layer) and not self.augment.built:
+            # Else fit builds it symbolically, which fails on JAX.
+            self.augment.build(input_shape)
         if not self.encoder.built:
             self.encoder.build(input_shape)
         h_shape = self.encoder.compute_output_shape(input_shape)

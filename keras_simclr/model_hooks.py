@@ -80,14 +80,22 @@ def _raising_failed_checks(model, function, what):
     with their logs and leave the state unchanged when it is not zero. This
     reads it after each step (one scalar copied to the host), removes it
     from the logs, and raises its one-line `UserInputError`; on JAX, the
-    state the step returned is first written back to the variables, which
+    state the step returned (or, for an error raised while tracing it, the
+    state it was given) is first written back to the variables, which
     Keras's JAX `fit` empties while it runs.
     """
     if function is None or getattr(function, "_raises_failed_checks", False):
         return function
 
     def step(*args):
-        outputs = function(*args)
+        try:
+            outputs = function(*args)
+        except errors.UserInputError:
+            # Refused while the step was traced (a static shape): the state
+            # given to it is intact.
+            if len(args) == 2:
+                _write_back(model, args[0])
+            raise
         logs = outputs[0] if len(args) == 2 else outputs  # JAX: (logs, state)
         record = logs.pop(batch_checks.RECORD_KEY, None) if logs else None
         if record is None:

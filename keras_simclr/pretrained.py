@@ -19,6 +19,7 @@ models) and where they are, `RELEASED_MODELS`, are listed in
 
 import re
 
+import numpy as np
 import tensorflow as tf
 
 from keras_simclr import encoders, errors
@@ -393,5 +394,6 @@ def load(
             f"({arch}):\n{report}"
         )
     for key, variable in expected.items():
-        variable.assign(tf.cast(reader.get_tensor(key + _SUFFIX), variable.dtype))
+        # NumPy, not a TF tensor: the variables may be JAX's.
+        variable.assign(np.asarray(reader.get_tensor(key + _SUFFIX), variable.dtype))
     return model

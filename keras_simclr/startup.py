@@ -20,6 +20,9 @@ those start-up lines filtered out (anything else written meanwhile, a real
 error included, is still shown), unless the user set TF_CPP_MIN_LOG_LEVEL
 (0 shows every log). A Python program that imports keras_simclr is left
 alone. `keras_simclr/__init__.py` imports this module first.
+
+The command's `--backend=jax|tensorflow` is read here too: Keras fixes its
+backend when it is imported, so KERAS_BACKEND must be set before that.
 """
 
 import contextlib
@@ -28,6 +31,9 @@ import re
 import sys
 import tempfile
 
+# keras_simclr.backends.SUPPORTED_BACKENDS (that module imports Keras, which
+# fixes the backend: startup cannot import it first).
+BACKENDS = ("tensorflow", "jax")
 # `keras-simclr` is the console script; `python -m` runs these modules.
 SCRIPT = "keras-simclr"
 MODULES = ("keras_simclr.cli", "keras_simclr.cli.__main__")
@@ -95,6 +101,59 @@ def is_command_line(argv0=None, orig_argv=None):
     return orig_argv[orig_argv.index("-m") + 1] in MODULES
 
 
+def backend_flag(argv=None):
+    """The value of the command's `--backend` flag, or None.
+
+    Args:
+        argv: the command line (default: `sys.argv`).
+
+    Returns:
+        The value of `--backend=NAME` or `--backend NAME`; None without
+        one.
+
+    Example:
+
+    >>> backend_flag(["keras-simclr", "pretrain", "--backend=jax"])
+    'jax'
+    >>> print(backend_flag(["keras-simclr", "pretrain", "--preset=demo"]))
+    None
+    """
+    argv = sys.argv if argv is None else argv
+    for i, arg in enumerate(argv[1:], 1):
+        if arg.startswith("--backend="):
+            return arg.split("=", 1)[1]
+        if arg == "--backend" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def set_backend_from_command_line(environ=None):
+    """Sets KERAS_BACKEND from the command's `--backend`, before Keras loads.
+
+    Does nothing when this process is not `keras-simclr`, has no
+    `--backend` or one not in `BACKENDS` (the flag's parser refuses it in
+    one line), or has imported Keras already (the command then checks
+    that the backends agree).
+
+    Args:
+        environ: the environment to set (default: `os.environ`).
+
+    Returns:
+        The backend set, or None.
+
+    Example:
+
+    >>> print(set_backend_from_command_line({}))  # not the command line
+    None
+    """
+    environ = os.environ if environ is None else environ
+    name = backend_flag() if is_command_line() else None
+    if name not in BACKENDS or "keras" in sys.modules:
+        return None
+    environ["KERAS_BACKEND"] = name
+    return name
+
+
 @contextlib.contextmanager
 def _stderr_filtered(drop):
     """Captures file descriptor 2; writes back the lines `drop` rejects."""
@@ -150,4 +209,5 @@ def quiet_tensorflow_start(environ=None):
     return True
 
 
+set_backend_from_command_line()
 quiet_tensorflow_start()

@@ -1,13 +1,29 @@
-"""Picks the `tf.distribute` strategy of a run: TPU, multi-worker, GPUs or CPU."""
+"""Picks the devices of a run: TPU, several hosts, GPUs or CPU.
 
+On TensorFlow a `tf.distribute` strategy; on JAX a
+`keras.distribution.DataParallel` (see `keras_simclr.distribution_jax`),
+chosen by the same settings. `current`, `num_replicas`, `scope` and
+`is_chief` take either.
+"""
+
+import contextlib
 import json
 import os
 
 import tensorflow as tf
 
+from keras_simclr.backends import is_jax
 from keras_simclr.errors import UserInputError
 
-__all__ = ["StrategyError", "resolve_strategy", "is_chief", "cluster_spec_from_env"]
+__all__ = [
+    "StrategyError",
+    "cluster_spec_from_env",
+    "current",
+    "is_chief",
+    "num_replicas",
+    "resolve_strategy",
+    "scope",
+]
 
 
 class StrategyError(UserInputError):
@@ -72,7 +88,8 @@ def is_chief(config=None):
     """Whether this process writes the run's files (checkpoints, logs, model).
 
     The chief is the task of type "chief", or worker 0 when the cluster has
-    no chief; a process outside any cluster is its own chief.
+    no chief; a process outside any cluster is its own chief. On JAX (and
+    no `config`), JAX's process 0.
 
     Args:
         config: a parsed `TF_CONFIG`; None reads the environment.
@@ -86,6 +103,10 @@ def is_chief(config=None):
     ...           "task": {"type": "worker", "index": 1}})
     False
     """
+    if config is None and is_jax():
+        from keras_simclr import distribution_jax
+
+        return distribution_jax.is_chief()
     config = cluster_spec_from_env() if config is None else config
     if not config:
         return True
@@ -110,7 +131,9 @@ def _split_cpu(num_devices):
 def resolve_strategy(tpu=None, num_gpus=None, cpu_replicas=1):
     """Creates the strategy a run asks for; call it before any other TF op.
 
-    In order of precedence:
+    On JAX it returns `keras_simclr.distribution_jax.resolve_distribution`'s
+    `DataParallel` (or None for one device) for the same arguments. On
+    TensorFlow, in order of precedence:
     1. `tpu` set: `TPUStrategy` on `TPUClusterResolver(tpu)` ("local" for a
        TPU VM, a name or grpc:// address otherwise; pods included).
     2. `TF_CONFIG` names a cluster: `MultiWorkerMirroredStrategy`, with ring
@@ -128,7 +151,7 @@ def resolve_strategy(tpu=None, num_gpus=None, cpu_replicas=1):
         cpu_replicas: logical CPU devices to split the host into.
 
     Returns:
-        A `tf.distribute.Strategy`.
+        A `tf.distribute.Strategy` (on JAX a `keras.distribution`, or None).
 
     Raises:
         StrategyError: more GPUs asked for than visible, bad TF_CONFIG,
@@ -140,6 +163,10 @@ def resolve_strategy(tpu=None, num_gpus=None, cpu_replicas=1):
     >>> strategy.num_replicas_in_sync
     1
     """
+    if is_jax():
+        from keras_simclr import distribution_jax
+
+        return distribution_jax.resolve_distribution(tpu, num_gpus, cpu_replicas)
     if tpu:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
         tf.config.experimental_connect_to_cluster(resolver)
@@ -176,3 +203,65 @@ def resolve_strategy(tpu=None, num_gpus=None, cpu_replicas=1):
             cross_device_ops=tf.distribute.ReductionToOneDevice(),
         )
     return tf.distribute.get_strategy()
+
+
+def current():
+    """The strategy a run uses when given none.
+
+    Returns:
+        On TensorFlow the current `tf.distribute` strategy; on JAX Keras's
+        global distribution, else data parallel over every local device
+        (None for one).
+
+    Example:
+
+    >>> num_replicas(current())
+    1
+    """
+    if is_jax():
+        from keras_simclr import distribution_jax
+
+        return distribution_jax.current_distribution()
+    return tf.distribute.get_strategy()
+
+
+def num_replicas(strategy):
+    """How many devices `strategy` splits the global batch over.
+
+    Args:
+        strategy: a `tf.distribute.Strategy`, a `keras.distribution`
+            distribution, or None (one device).
+
+    Returns:
+        An int.
+
+    Example:
+
+    >>> num_replicas(None)
+    1
+    """
+    if strategy is None:
+        return 1
+    if isinstance(strategy, tf.distribute.Strategy):
+        return strategy.num_replicas_in_sync
+    return int(strategy.device_mesh.devices.size)
+
+
+def scope(strategy):
+    """The context that creates variables under `strategy`.
+
+    Args:
+        strategy: a `tf.distribute.Strategy`, a `keras.distribution`
+            distribution, or None.
+
+    Returns:
+        A context manager.
+
+    Example:
+
+    >>> with scope(None):
+    ...     pass
+    """
+    if strategy is None:
+        return contextlib.nullcontext()
+    return strategy.scope()

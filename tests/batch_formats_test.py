@@ -8,8 +8,11 @@ from keras_simclr import batch_checks, batch_formats
 from keras_simclr import model as model_module
 from keras_simclr.batch_formats import Batch
 from keras_simclr.errors import UserInputError
+from tests.backend_marks import tensorflow_only
 from tests.random_images import images
 from tests.tiny_models import tiny_encoder, tiny_simclr
+
+pytestmark = pytest.mark.backend_neutral
 
 IMAGES = images(4)
 VIEW2 = IMAGES[:, ::-1]
@@ -102,6 +105,7 @@ def test_with_parts_keeps_the_format():
         assert rebuilt.parts == (5, 6)[: len(batch.parts)]
 
 
+@tensorflow_only("calls train_step(data), the TensorFlow step's signature")
 @pytest.mark.parametrize(
     "data, calls",
     [
@@ -129,6 +133,7 @@ def test_a_step_checks_each_image_batch_once(monkeypatch, data, calls):
     assert len(checked) == calls, checked
 
 
+@tensorflow_only("calls train_step(data), the TensorFlow step's signature")
 def test_the_view_formats_give_the_same_loss():
     simclr = tiny_simclr()
     simclr.build((None, 8, 8, 3))
@@ -143,6 +148,7 @@ def test_the_view_formats_give_the_same_loss():
     assert losses[0] > 0 and losses == [losses[0]] * 3
 
 
+@tensorflow_only("calls train_step(data), the TensorFlow step's signature")
 def test_crops_made_in_tf_data_train_through_the_augmentation(monkeypatch):
     checked = []
     original = batch_checks.check_images

@@ -6,6 +6,8 @@ import keras_simclr as ks
 from keras_simclr import data, evaluation
 from keras_simclr.errors import ModelFileError, UserInputError
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def test_every_user_error_is_a_user_input_error():
     from keras_simclr.strategy import StrategyError

@@ -419,3 +419,82 @@ def test_an_export_into_checkpoints_is_refused(tmp_path):
             export.export_encoder(model, target, overwrite=True)
     assert os.listdir(tmp_path / "checkpoints") == ["ckpt-10"]
     assert os.listdir(tmp_path / "checkpoints" / "ckpt-10") == []
+
+
+# Serves an export with TensorFlow alone: keras_simclr and JAX cannot load.
+_SERVE_ALONE = r"""
+import sys
+
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("keras_simclr", "jax", "jaxlib"):
+            raise ImportError(f"{name} is blocked in this process")
+
+sys.meta_path.insert(0, _Block())
+import numpy as np
+import tensorflow as tf
+
+loaded = tf.saved_model.load(sys.argv[1])
+serve = loaded.signatures["serving_default"]
+spec = serve.structured_input_signature[1]["images"]
+out = serve(images=tf.constant(np.load(sys.argv[2])["images"]))
+np.savez(
+    sys.argv[3],
+    signatures=np.array(sorted(loaded.signatures)),
+    input=np.array([spec.dtype.name, str(spec.shape.as_list())]),
+    **{name: value.numpy() for name, value in out.items()},
+)
+"""
+
+# On JAX: a tiny SimCLR with a 3-layer head, its outputs, and its export.
+_EXPORT_ON_JAX = """
+import keras_simclr as ks
+from tests.tiny_models import tiny_encoder
+keras.utils.set_random_seed(0)
+model = ks.SimCLR(
+    tiny_encoder({size}, synchronized=False),
+    ks.layers.ProjectionHead(3, hidden_dim=8, output_dim=6),
+    augment=keras.layers.Identity(),
+)
+images = np.random.default_rng(1).integers(0, 256, (5, {size}, {size}, 3), "uint8")
+model(images)
+for v in model.non_trainable_variables:  # moving statistics away from 0 and 1
+    v.assign(np.random.default_rng(2).uniform(0.5, 1.5, v.shape).astype(v.dtype))
+h = model.encoder(images.astype("float32") / 255.0, training=False)
+hidden = model.projection_head.hidden_outputs(h, training=False)
+model.export_encoder({path!r})
+save(images=images, backend=np.array(keras.backend.backend()),
+     **{{name: np.asarray(x) for name, x in zip(
+         ["representation", "head_layer_1", "head_layer_2", "projection"], hidden)}})
+"""
+
+
+def test_an_export_on_jax_is_the_tensorflow_savedmodel_served_alone(tmp_path):
+    path = str(tmp_path / "encoder")
+    expected = run_with_replicas(
+        _EXPORT_ON_JAX.format(size=SIZE, path=path), 1, backend="jax"
+    )
+    assert str(expected.pop("backend")) == "jax"
+    np.savez(tmp_path / "images.npz", images=expected.pop("images"))
+    (tmp_path / "serve.py").write_text(_SERVE_ALONE)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / "serve.py"),
+            path,
+            str(tmp_path / "images.npz"),
+            str(tmp_path / "served.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    served = dict(np.load(tmp_path / "served.npz"))
+    # The signatures of a TensorFlow export (test above).
+    assert list(served.pop("signatures")) == ["serving_default", "train"]
+    assert list(served.pop("input")) == ["uint8", f"[None, {SIZE}, {SIZE}, 3]"]
+    assert sorted(served) == sorted(expected)
+    for name, value in expected.items():
+        assert np.abs(served[name] - value).max() < 1e-5, name

@@ -6,6 +6,8 @@ import tensorflow as tf
 import keras_simclr as ks
 from tests.tiny_models import tiny_encoder
 
+pytestmark = pytest.mark.backend_neutral
+
 
 def data(n=32, size=8, seed=0):
     rng = np.random.default_rng(seed)
@@ -32,7 +34,9 @@ def test_fit_reports_the_metrics_and_the_loss_falls():
     images, labels = data(64)
     model = make_model(num_classes=4)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
-    history = model.fit(images, labels, batch_size=32, epochs=8, verbose=0)
+    # 12 epochs: from some initial weights (JAX draws other ones than
+    # TensorFlow from the same seed) the loss takes 11 to fall by 0.2.
+    history = model.fit(images, labels, batch_size=32, epochs=12, verbose=0)
     logs = history.history
     assert set(logs) == {
         "loss",

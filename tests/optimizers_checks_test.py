@@ -6,6 +6,8 @@ import pytest
 from keras_simclr.errors import UserInputError, check_momentum
 from keras_simclr.optimizers import LARS
 
+pytestmark = pytest.mark.backend_neutral
+
 
 @pytest.mark.parametrize(
     "kwargs, message",

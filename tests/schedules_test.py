@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 
 from keras_simclr.schedules import WarmupCosineDecay, scaled_learning_rate
+from tests.backend_marks import tensorflow_only
+
+pytestmark = pytest.mark.backend_neutral
 
 
 def np_schedule(step, peak, warmup, total, final=0.0):
@@ -86,6 +89,7 @@ def test_warmup_is_linear_and_cosine_is_monotone():
     np.testing.assert_allclose(values[200:], 0.3, rtol=1e-6)
 
 
+@tensorflow_only("tf.function XLA")
 def test_jit_compiled_schedule():
     import tensorflow as tf
 
@@ -172,6 +176,7 @@ def test_keras_cosine_decay_is_the_same_formula(peak, warmup, total, final):
     np.testing.assert_allclose(got_theirs, want, rtol=0, atol=2 * ulp)
 
 
+@tensorflow_only("tf.function")
 @pytest.mark.parametrize(
     "peak, warmup, total, final, compiled",
     [
@@ -203,6 +208,7 @@ def test_keras_cosine_decay_rejects_warmup_only():
     )
 
 
+@tensorflow_only("tf.function")
 def test_keras_cosine_decay_needs_a_scalar_step():
     steps = keras.ops.convert_to_tensor(np.array([0, 5, 10, 55, 100], "int64"))
     with pytest.raises(ValueError):

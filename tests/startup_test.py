@@ -47,3 +47,11 @@ def test_only_the_command_line_is_silenced():
     # This process is pytest: its environment is left alone.
     environ = {}
     assert not startup.quiet_tensorflow_start(environ) and environ == {}
+
+
+def test_the_backend_flag_is_read_before_keras_and_names_a_supported_backend():
+    from keras_simclr import backends
+
+    assert startup.BACKENDS == backends.SUPPORTED_BACKENDS
+    assert startup.backend_flag(["keras-simclr", "export", "--backend", "jax"]) == "jax"
+    assert startup.backend_flag(["keras-simclr", "export"]) is None

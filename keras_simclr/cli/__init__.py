@@ -6,7 +6,8 @@ The first positional argument is the command, then its flags, as
 (`keras_simclr.pretrain`, `keras_simclr.runs.linear_eval`, ...), whose
 docstrings say what a run's folder holds, and reads its own flags
 (`keras-simclr COMMAND --help`): a flag it does not read is refused.
-`--model_dir` may be any TensorFlow filesystem (gs://...). A killed
+`--model_dir` may be any TensorFlow filesystem (gs://...).
+`--backend=jax` (any command; or KERAS_BACKEND=jax) runs it on JAX. A killed
 pretraining run started again with the same command resumes from its last
 checkpoint.
 
@@ -20,6 +21,7 @@ import sys
 
 from absl import app, flags, logging
 
+from keras_simclr import backends
 from keras_simclr.cli import commands, errors, options
 
 FLAGS = flags.FLAGS
@@ -47,7 +49,7 @@ def _and(words):
 def _refuse_unread_flags(name, given):
     """Refuses the flags given that command `name` does not read."""
     command = COMMANDS[name]
-    unread = [flag for flag in given if flag not in command.flags]
+    unread = [flag for flag in given if flag not in (*command.flags, "backend")]
     if not unread:
         return
     one = len(unread) == 1
@@ -82,9 +84,22 @@ def _check_command(argv, given):
             f"unexpected argument '{argv[2]}'", "flags take the form --name=value"
         )
     _refuse_unread_flags(argv[1], given)
+    _check_backend(given.get("backend"))
     for required in COMMANDS[argv[1]].required:
         if not any(given.get(flag) for flag in required.flags):
             errors.fail(required.what, required.fix)
+
+
+def _check_backend(asked):
+    """Refuses a --backend that Keras, already imported, does not run on."""
+    running = backends.check_backend()
+    if asked and asked != running:
+        errors.fail(
+            f"--backend={asked} but Keras was imported with {running} before the "
+            "flag was read",
+            f"run `keras-simclr ... --backend={asked}` as its own command, or set "
+            f"KERAS_BACKEND={asked}",
+        )
 
 
 def _dispatch(name, given):
@@ -93,7 +108,7 @@ def _dispatch(name, given):
     arguments = {
         command.arguments[flag]: value
         for flag, value in given.items()
-        if flag != "model_dir"
+        if flag not in ("model_dir", "backend")
     }
     return command.run(given["model_dir"], **arguments)
 

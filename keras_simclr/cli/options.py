@@ -11,7 +11,7 @@ import dataclasses
 
 from absl import flags
 
-from keras_simclr import recipes
+from keras_simclr import backends, recipes
 
 _DEFINE = {
     str: flags.DEFINE_string,
@@ -146,6 +146,13 @@ flags.DEFINE_string(
     None,
     "The run's folder (any TensorFlow filesystem: "
     "local, gs://, ...): checkpoints, logs, the model, results.",
+)
+# --- every command, read before Keras is imported (keras_simclr.startup)
+flags.DEFINE_enum(
+    "backend",
+    None,
+    list(backends.SUPPORTED_BACKENDS),
+    "The Keras backend (default: KERAS_BACKEND, else tensorflow).",
 )
 # --- pretrain: where it runs
 flags.DEFINE_string("tpu", None, "TPU name or address ('local' on a TPU VM).")

@@ -10,6 +10,11 @@ any `model.fit`. A folder is one run: `lock` keeps a second process from
 writing it at the same time, and `plan` refuses, before anything is
 written, a recipe that would overwrite the run it holds.
 
+A run folder is backend-neutral: pretrained on TensorFlow or on JAX
+(`KERAS_BACKEND`), it is resumed, evaluated and exported on either; its
+checkpoints record the backend that wrote them, named in the one-line error
+when one does not fit the model it is restored into.
+
 Example (a notebook cell; run it again after a disconnect; hours of
 training, so not run here):
 

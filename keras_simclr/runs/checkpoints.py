@@ -273,9 +273,13 @@ def restore_checkpoint(model, path):
     Returns:
         None.
 
+    A checkpoint written on the other Keras backend (its state.json's
+    "backend") restores the same way: the files are backend-neutral.
+
     Raises:
         RunSettingError: the checkpoint's weights or generators do not fit
-            `model` (a different architecture).
+            `model` (a different architecture); when it was written on
+            another backend, the line names that backend.
 
     Example:
 
@@ -293,6 +297,7 @@ def restore_checkpoint(model, path):
         with files.local_input(files.join(path, WEIGHTS)) as local:
             model.load_weights(local)
     except ValueError as error:
+        _refuse_crossing(path, str(error).splitlines()[0])
         raise RunSettingError(
             f"checkpoint {path} does not fit this model ({str(error).splitlines()[0]})"
             " — use the settings of the run that wrote it, or a new model_dir"
@@ -300,12 +305,26 @@ def restore_checkpoint(model, path):
     saved = files.read_json(files.join(path, GENERATORS))
     generators = _generators(model)
     if set(saved) != set(generators):
+        _refuse_crossing(path, f"random generators {sorted(saved)}")
         raise RunSettingError(
             f"checkpoint {path} has random generators {sorted(saved)}, this model "
             f"{sorted(generators)} — use the augmentation of the run that wrote it"
         )
     for name, variable in generators.items():
         variable.assign(np.asarray(saved[name], variable.dtype))
+
+
+def _refuse_crossing(path, what):
+    """Refuses, naming the backend, a checkpoint of another backend that does not fit."""
+    written = (files.read_json(files.join(path, STATE)) or {}).get("backend")
+    here = keras.backend.backend()
+    if written and written != here:
+        raise RunSettingError(
+            f"checkpoint {path} was written with the {written} backend and does not "
+            f"fit this {here} model ({what}) — resume it with KERAS_BACKEND={written}"
+            ", or use a new model_dir",
+            field="model_dir",
+        )
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):

@@ -235,8 +235,8 @@ def finetune(
     metrics under the same key in results.json (runs on 1% and 10% coexist).
 
     Args:
-        model_dir, dataset, split, eval_split, data_dir, image_size,
-            verbose: as in `linear_eval`.
+        model_dir, dataset, split, eval_split, data_dir, image_size, verbose: as
+            in `linear_eval`.
         label_fraction: fraction of the labels (class-balanced); None: all.
         **settings: `keras_simclr.evaluation.finetune` arguments (head_layer,
             default the recipe's, epochs, batch_size, learning_rate, seed, ...).

@@ -21,8 +21,10 @@ import time
 import keras
 import tensorflow as tf
 
-from keras_simclr import data, recipes
+from keras_simclr import data, recipes, saving
+from keras_simclr import export as ks_export
 from keras_simclr import strategy as strategies
+from keras_simclr.backends import is_jax
 from keras_simclr.runs import checkpoints, files, lock, results
 from keras_simclr.runs.plan import CHECKPOINTS, CONFIG, MODEL, plan_pretraining
 
@@ -126,16 +128,18 @@ def pretrain(
         recipe: a `keras_simclr.recipes.Recipe`, a preset name or a dict of
             recipe fields.
         model_dir: the run's folder, any `tf.io.gfile` URL (gs://...).
-        strategy: a `tf.distribute.Strategy`; None uses the current one
-            (see `keras_simclr.strategy.resolve_strategy`).
+        strategy: a `tf.distribute.Strategy`, or on JAX a
+            `keras.distribution` distribution; None uses the current one
+            (on JAX: data parallel over every local device; see
+            `keras_simclr.strategy.resolve_strategy`).
         callbacks: more Keras callbacks for `fit`.
         keep_checkpoints: how many checkpoints to keep.
         verbose: `fit`'s verbosity; "auto": bars when interactive.
 
     Returns:
         The summary dict also stored under "pretrain" in results.json:
-        steps, steps_this_run, seconds, images_per_second, replicas, model
-        and the last metrics.
+        steps, steps_this_run, seconds, images_per_second, replicas,
+        backend (Keras's, of this call), model and the last metrics.
 
     Raises:
         recipes.RecipeError, data.DataError, data.PipelineError: bad
@@ -171,7 +175,7 @@ def pretrain(
             "dataset",
             "dataset is not set — give a tfds name, a folder, a .npz file or 'shapes'",
         )
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or strategies.current()
     model_dir = str(model_dir)
     lock.check_folder(model_dir)
     # Only the chief writes model_dir, so only it holds the lock. The other
@@ -229,7 +233,7 @@ def _pretrain(
             )
         return dict(plan.finished, steps_this_run=0)
     recipe = plan.recipe
-    replicas = strategy.num_replicas_in_sync
+    replicas = strategies.num_replicas(strategy)
     data.check_batch_size(recipe.batch_size, replicas, recipe.micro_batches)
     _tensorflow_setup(recipe)
     model, inputs = _model_and_inputs(plan, strategy)
@@ -249,6 +253,7 @@ def _pretrain(
         seconds=round(seconds, 1),
         images_per_second=round(steps_per_second * recipe.batch_size, 1),
         replicas=replicas,
+        backend=keras.backend.backend(),
         model=files.join(model_dir, MODEL),
         **metrics,
     )
@@ -266,7 +271,8 @@ def _model_and_inputs(plan, strategy):
         image_size=recipe.image_size,
         split=recipe.split,
         data_dir=recipe.data_dir,
-        strategy=strategy,
+        # On JAX the distribution shards Keras's global batches itself.
+        strategy=strategy if isinstance(strategy, tf.distribute.Strategy) else None,
         augment_on=recipe.augment_on,
         augment=recipes.build_augment(recipe),
         with_labels=recipe.probe,
@@ -277,13 +283,15 @@ def _model_and_inputs(plan, strategy):
         on_corrupt="skip" if recipe.skip_corrupt else "error",
     )
     size = recipe.image_size
-    with strategy.scope():
+    with strategies.scope(strategy):
         model = recipes.build_model(recipe, info.num_classes)
         model.build((None, size, size, 3))
         optimizer = recipes.build_optimizer(
             recipe, model, plan.steps_per_epoch, plan.total_steps
         )
-        model.compile(optimizer=optimizer, jit_compile=recipe.jit_compile)
+        # The recipe's jit_compile is TensorFlow's XLA; JAX always compiles
+        # (without it Keras runs the JAX step op by op).
+        model.compile(optimizer=optimizer, jit_compile=recipe.jit_compile or is_jax())
         model.optimizer.build(model.trainable_variables)
     return model, inputs
 
@@ -300,7 +308,7 @@ def _callbacks(plan, write_dir, keep):
             recipe.checkpoint_steps or plan.steps_per_epoch,
             plan.start_step,
             keep=keep,
-            state={"recipe": recipe.to_dict()},
+            state={"recipe": recipe.to_dict(), "backend": keras.backend.backend()},
         ),
         _CSVLogger(files.join(logs, "metrics.csv"), append=True),
         keras.callbacks.TensorBoard(logs),
@@ -343,8 +351,7 @@ def _start_from_import(model, model_dir):
 
     The online probe stays new: it classifies this run's dataset.
     """
-    with files.local_input(files.join(model_dir, "model.keras")) as local:
-        imported = keras.saving.load_model(local)
+    imported = saving.load_model(files.join(model_dir, MODEL))
     model.encoder.set_weights(imported.encoder.get_weights())
     model.projection_head.set_weights(imported.projection_head.get_weights())
     source = results.read_results(model_dir)[results.IMPORT]["checkpoint"]
@@ -354,12 +361,13 @@ def _start_from_import(model, model_dir):
 def _save_model(model, write_dir, export):
     """Writes model.keras (atomically) and, if `export`, the SavedModel.
 
-    The encoder is exported from a copy loaded from model.keras, outside any
-    strategy: a SavedModel cannot capture distributed variables.
+    The encoder is exported from model.keras, loaded outside any strategy: a
+    SavedModel cannot capture distributed variables (and on JAX a
+    TensorFlow process loads it).
     """
     path = files.join(write_dir, MODEL)
     with files.local_output(path) as local:
         model.save(local)
         if export:
             target = files.join(write_dir, "saved_encoder")
-            keras.saving.load_model(local).export_encoder(target, overwrite=True)
+            ks_export.export_encoder(local, target, overwrite=True)

@@ -71,18 +71,17 @@ class JaxSteps:
             new_non_trainable = values[: len(non_trainable)]
             new_metrics = values[len(non_trainable) : len(model_pairs)]
 
-        updated = self.trainable_variables
         if not labelled:
-            updated = self.contrastive_and_probe_variables()[0]
-        index = {id(v): i for i, v in enumerate(self.trainable_variables)}
-        chosen = [index[id(v)] for v in updated]
-        _, values = run_stateless(
-            list(zip(self.trainable_variables, trainable)) + optimizer_pairs,
-            lambda: self.optimizer.apply([gradients[i] for i in chosen], updated),
+            # No gradient (None, which Keras's optimizers skip) leaves the
+            # probe and its optimizer slots as they are, as on TensorFlow.
+            probe = {id(v) for v in self.contrastive_and_probe_variables()[1]}
+            gradients = [
+                None if id(v) in probe else gradient
+                for v, gradient in zip(self.trainable_variables, gradients)
+            ]
+        new_trainable, new_optimizer = self.optimizer.stateless_apply(
+            optimizer_values, gradients, trainable
         )
-        new_trainable = values[: len(trainable)]
-        new_optimizer = values[len(trainable) :]
-
         new_state = (new_trainable, new_non_trainable, new_optimizer, new_metrics)
         new_state = _unless_failed(record, new_state, state)
         return self._logs_of(new_state[3], record), new_state

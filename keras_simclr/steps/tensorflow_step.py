@@ -31,6 +31,7 @@ class TensorFlowSteps:
         if record is None:
             return self._update(batch)
         record = _global_record(record)
+        batch = _labels_sized_to_images(batch)
         logs = tf.cond(record[0] == 0, lambda: self._update(batch), self._logs)
         return {**logs, batch_checks.RECORD_KEY: record}
 
@@ -79,6 +80,7 @@ class TensorFlowSteps:
         if record is None:
             return self._evaluate(batch)
         record = _global_record(record)
+        batch = _labels_sized_to_images(batch)
         logs = tf.cond(record[0] == 0, lambda: self._evaluate(batch), self._logs)
         return {**logs, batch_checks.RECORD_KEY: record}
 
@@ -109,3 +111,18 @@ def _global_record(record):
         return record
     records = context.all_gather(record[tf.newaxis], axis=0)
     return records[tf.argmax(records[:, 0])]
+
+
+def _labels_sized_to_images(batch):
+    """The batch with as many labels as images, cut or padded with -1.
+
+    XLA compiles both branches of the step's `tf.cond`: the update must
+    compile even for a batch whose label count the record refuses.
+    """
+    labels = batch.labels
+    if labels is None or labels.shape.rank != 1:
+        return batch
+    size = tf.shape(batch.parts[0])[0]
+    padding = tf.fill([size], tf.constant(-1, labels.dtype))
+    labels = tf.concat([labels, padding], axis=0)[:size]
+    return batch.with_parts(batch.parts, labels)

@@ -90,6 +90,11 @@ from tests.command_line import FLAGS, run_in_process
             ["export", "--model_dir=x", "--export_dir=x/file.txt"],
             "file.txt is an existing file — pass a folder path",
         ),
+        (  # in this process Keras was imported before the flag
+            ["export", "--model_dir=x", "--backend=jax"],
+            "--backend=jax but Keras was imported with tensorflow before the flag "
+            "was read — run `keras-simclr ... --backend=jax` as its own command",
+        ),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path):

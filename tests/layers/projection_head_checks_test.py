@@ -5,6 +5,8 @@ import pytest
 import keras_simclr as ks
 from keras_simclr.errors import UserInputError
 
+pytestmark = pytest.mark.backend_neutral
+
 
 @pytest.mark.parametrize(
     "make, message",

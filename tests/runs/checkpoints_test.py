@@ -154,3 +154,51 @@ def test_the_latest_checkpoint_has_named_fields(tmp_path):
         f"{directory}/ckpt-7",
         {"recipe": {"seed": 1}, "step": 7},
     )
+
+
+@pytest.mark.backend_neutral
+def test_fit_saves_generator_states_and_the_other_backends_misfit_is_named(tmp_path):
+    def noisy(units=2):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((3,)),
+                keras.layers.GaussianNoise(0.5, seed=1),
+                keras.layers.Dense(units),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mse")
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    model = noisy()
+    directory = str(tmp_path / "checkpoints")
+    checkpoint = runs.AtomicCheckpoint(directory, 4)
+    model.fit(
+        np.ones((6, 3)),
+        np.zeros((6, 2)),
+        batch_size=1,
+        verbose=0,
+        callbacks=[checkpoint],
+    )
+    # The generator draws once a step; the checkpoint of step 4 holds its
+    # state then (on JAX, the step's state is synced into the model first).
+    again = noisy()
+    runs.restore_checkpoint(again, os.path.join(directory, "ckpt-4"))
+    (state,) = runs.checkpoints._generators(again).values()
+    assert keras.ops.convert_to_numpy(state).tolist() == [1, 4]
+    (state,) = runs.checkpoints._generators(model).values()
+    assert keras.ops.convert_to_numpy(state).tolist() == [1, 6]
+
+    here = keras.backend.backend()
+    other = "jax" if here == "tensorflow" else "tensorflow"
+    path = runs.save_checkpoint(model, directory, 7, state={"backend": other})
+    with pytest.raises(runs.RunSettingError) as raised:
+        runs.restore_checkpoint(noisy(units=3), path)
+    assert str(raised.value).startswith(
+        f"checkpoint {path} was written with the {other} backend and does not fit "
+        f"this {here} model ("
+    )
+    assert str(raised.value).endswith(
+        f" — resume it with KERAS_BACKEND={other}, or use a new model_dir"
+    )

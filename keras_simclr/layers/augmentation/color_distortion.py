@@ -13,6 +13,9 @@ orders fits the fixed template A X A A X A once adjacent S and H share an X
 slot, so each image runs through six slots, each doing that image's op or
 nothing: 4 cheap slots and 2 HSV round trips per image instead of evaluating
 all four ops at each of four steps. A table maps each order to its slot codes.
+
+Written with `backend_ops.ops()` (the colour-space maths in `color_ops`): the
+same code runs on TensorFlow and on JAX, inside a jitted step or a tf.data map.
 """
 
 import itertools
@@ -20,12 +23,18 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
+from keras_simclr.layers.augmentation.color_ops import (
+    adjust_hsv,
+    grayscale,  # noqa: F401 (API)
+    luma,
+    per_image,
+)
 from keras_simclr.layers.augmentation.random_draws import check_probability
 from keras_simclr.layers.augmentation.xla_chunking import skip_unless
 
@@ -33,7 +42,6 @@ BRIGHTNESS, CONTRAST, SATURATION, HUE = 0, 1, 2, 3
 _TEMPLATE = "AXAAXA"
 # A-slot codes: 0 nothing, 1 brightness, 2 contrast.
 # X-slot codes: bit 0 saturation, bit 1 hue (0 nothing).
-_GRAY_WEIGHTS = (0.2989, 0.5870, 0.1140)  # as tf.image.rgb_to_grayscale
 
 
 def _order_table():
@@ -220,6 +228,7 @@ def sample_color(
     ['brightness', 'contrast', 'grayscale', 'hue', 'jitter', 'order',
      'saturation']
     """
+    o = ops()
     shape = [batch_size]
     (b, c, s, h) = jitter_ranges(strength, jitter)
     return {
@@ -228,33 +237,11 @@ def sample_color(
         "contrast": draws.uniform(key, draws.TAG_CONTRAST, shape, *c),
         "saturation": draws.uniform(key, draws.TAG_SATURATION, shape, *s),
         "hue": draws.uniform(key, draws.TAG_HUE, shape, *h),
-        "order": tf.minimum(
-            tf.cast(draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, tf.int32), 23
+        "order": o.minimum(
+            o.cast(draws.uniform(key, draws.TAG_ORDER, shape) * 24.0, "int32"), 23
         ),
         "grayscale": draws.bernoulli(key, draws.TAG_GRAY, shape, grayscale_probability),
     }
-
-
-def _per_image(v):
-    return v[:, tf.newaxis, tf.newaxis, tf.newaxis]
-
-
-def grayscale(images):
-    """Luma as tf.image.rgb_to_grayscale, keeping 3 channels (NHWC).
-
-    Args:
-        images: float32 (..., 3).
-
-    Returns:
-        float32 of the input's shape, the three channels equal.
-
-    Example:
-
-    >>> [round(float(v), 4) for v in grayscale(tf.ones([1, 1, 1, 3]))[0, 0, 0]]
-    [0.9999, 0.9999, 0.9999]
-    """
-    luma = tf.tensordot(images, tf.constant(_GRAY_WEIGHTS, tf.float32), 1)
-    return tf.repeat(luma[..., tf.newaxis], 3, axis=-1)
 
 
 def color_transform(images, params, channels_axis=-1):
@@ -280,20 +267,21 @@ def color_transform(images, params, channels_axis=-1):
 
     >>> params = sample_color(draws.normalize_key(0), 2, strength=0.0,
     ...                       grayscale_probability=0.0)
-    >>> x = tf.random.stateless_uniform([2, 4, 4, 3], [1, 2])
+    >>> x = np.random.default_rng(0).random((2, 4, 4, 3), "float32")
     >>> y = color_transform(x, params)
-    >>> bool(tf.reduce_max(tf.abs(y - x)) < 1e-5)  # strength 0: no change
+    >>> bool(np.abs(np.asarray(y) - x).max() < 1e-5)  # strength 0: no change
     True
     """
+    o = ops()
     axis = 3 if channels_axis == -1 else channels_axis
     x = images
-    codes = tf.gather(tf.constant(ORDER_TABLE), params["order"])
-    codes = tf.where(params["jitter"][:, tf.newaxis], codes, 0)
+    codes = o.take(ORDER_TABLE, params["order"], axis=0)
+    codes = o.where(params["jitter"][:, None], codes, 0)
     for slot, kind in enumerate(_TEMPLATE):
         code = codes[:, slot]
         op = _affine_slot if kind == "A" else _hsv_slot
         x = skip_unless(
-            tf.not_equal(code, 0),
+            o.not_equal(code, 0),
             lambda x, op=op, code=code: op(x, code, params, axis),
             x,
         )
@@ -303,57 +291,30 @@ def color_transform(images, params, channels_axis=-1):
 
 def _affine_slot(x, code, params, axis):
     """Brightness (code 1), contrast (code 2) or nothing (0), per image."""
-    is_contrast = tf.equal(code, 2)
+    o = ops()
+    is_contrast = o.equal(code, 2)
     contrast = params["contrast"]
-    gain = tf.where(
-        tf.equal(code, 1), params["brightness"], tf.where(is_contrast, contrast, 1.0)
+    gain = o.where(
+        o.equal(code, 1), params["brightness"], o.where(is_contrast, contrast, 1.0)
     )
-    spatial = [a for a in (1, 2, 3) if a != axis]
-    mean = tf.reduce_mean(x, axis=spatial, keepdims=True)
-    offset = tf.where(_per_image(is_contrast), (1.0 - _per_image(contrast)) * mean, 0.0)
+    spatial = tuple(a for a in (1, 2, 3) if a != axis)
+    mean = o.mean(x, axis=spatial, keepdims=True)
+    offset = o.where(per_image(is_contrast), (1.0 - per_image(contrast)) * mean, 0.0)
     # gain 1 and offset 0 leave x exactly as it was.
-    return tf.clip_by_value(_per_image(gain) * x + offset, 0.0, 1.0)
+    return o.clip(per_image(gain) * x + offset, 0.0, 1.0)
 
 
 def _hsv_slot(x, code, params, axis):
-    """Saturation (bit 0) and / or hue (bit 1), or nothing (0), per image.
-
-    tf.image.adjust_saturation / adjust_hue semantics (HSV with S scaled and
-    clipped to [0, 1], H shifted around the circle), written out: with
-    V = max, C = max - min and the hue h in sextants, channel n in
-    (R, G, B) = (5, 3, 1) is V - C' * clip(min(k, 4 - k), 0, 1) with
-    k = (n + h') mod 6, h' = h + 6 * shift and C' = min(factor * C, V).
-    Same numbers as the tf.image round trip (to 1e-6), without its modulo
-    (a slow library call under XLA on CPU) or its six-way select.
-    """
-    sat = tf.where(tf.equal(code & 1, 1), params["saturation"], 1.0)
-    shift = tf.where(tf.equal(code & 2, 2), params["hue"], 0.0)
-    r, g, b = tf.unstack(x, axis=axis)
-    v = tf.maximum(r, tf.maximum(g, b))
-    chroma = v - tf.minimum(r, tf.minimum(g, b))
-    inverse = 1.0 / tf.maximum(chroma, 1e-30)
-    # Ties resolved as tf.image.rgb_to_hsv: red, then green, then blue.
-    hue = tf.where(
-        tf.equal(v, r),
-        (g - b) * inverse,
-        tf.where(tf.equal(v, g), (b - r) * inverse + 2.0, (r - g) * inverse + 4.0),
-    )
-    hue = hue + 6.0 * shift[:, tf.newaxis, tf.newaxis]
-    chroma = tf.minimum(sat[:, tf.newaxis, tf.newaxis] * chroma, v)
-    channels = []
-    for n in (5.0, 3.0, 1.0):
-        k = n + hue
-        k = k - 6.0 * tf.floor(k * (1.0 / 6.0))
-        channels.append(v - chroma * tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0))
-    y = tf.clip_by_value(tf.stack(channels, axis=axis), 0.0, 1.0)
-    return tf.where(_per_image(tf.not_equal(code, 0)), y, x)
+    """Saturation (bit 0) and / or hue (bit 1), or nothing (0), per image."""
+    o = ops()
+    sat = o.where(o.equal(code % 2, 1), params["saturation"], 1.0)
+    shift = o.where(o.greater_equal(code, 2), params["hue"], 0.0)
+    y = adjust_hsv(x, sat, shift, channels_axis=axis)
+    return o.where(per_image(o.not_equal(code, 0)), y, x)
 
 
 def _grayscale_where(x, selected, axis):
-    r, g, b = tf.unstack(x, axis=axis)
-    w = _GRAY_WEIGHTS
-    luma = w[0] * r + w[1] * g + w[2] * b
-    return tf.where(_per_image(selected), tf.expand_dims(luma, axis), x)
+    return ops().where(per_image(selected), luma(x, axis), x)
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
@@ -390,8 +351,8 @@ class ColorDistortion(AugmentationLayer):
     Example:
 
     >>> layer = ColorDistortion(strength=0.5, seed=1)
-    >>> layer(np.random.rand(8, 32, 32, 3).astype("float32")).shape
-    TensorShape([8, 32, 32, 3])
+    >>> tuple(layer(np.random.rand(8, 32, 32, 3).astype("float32")).shape)
+    (8, 32, 32, 3)
     """
 
     def __init__(

@@ -9,11 +9,11 @@ unit kernel, which leaves them bit-for-bit unchanged.
 The 1-D passes are sums of shifted slices weighted per image: XLA fuses each
 pass into one loop. (A depthwise convolution with the batch folded into
 channels is the other way to have per-image kernels; XLA compiles grouped
-convolutions poorly on CPU.)
+convolutions poorly on CPU.) Written with `backend_ops.ops()`: the same code
+runs on TensorFlow and on JAX, inside a jitted step or a tf.data map.
 """
 
 import keras
-import tensorflow as tf
 
 # Private: XlaOptimizationBarrier has no public wrapper (not in tf.raw_ops
 # in TF 2.21); tests/layers/augmentation/gaussian_blur_test.py fails if the
@@ -23,6 +23,7 @@ from tensorflow.compiler.tf2xla.ops import gen_xla_ops
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import in_tensorflow, ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
 from keras_simclr.layers.augmentation.random_draws import check_probability
 from keras_simclr.layers.augmentation.xla_chunking import in_xla_context, skip_unless
@@ -69,8 +70,9 @@ def sample_blur(
 
     Example:
 
+    >>> import numpy as np
     >>> params = sample_blur(draws.normalize_key(0), 3, probability=1.0)
-    >>> params["blur"].numpy().tolist()
+    >>> np.asarray(params["blur"]).tolist()
     [True, True, True]
     """
     shape = [batch_size]
@@ -96,21 +98,24 @@ def gaussian_kernels(sigma, on, radius):
 
     Example:
 
-    >>> kernels = gaussian_kernels(tf.constant([1.0, 1.0]),
-    ...                            tf.constant([True, False]), 1)
-    >>> [[round(float(v), 4) for v in k] for k in kernels]
+    >>> import numpy as np
+    >>> kernels = gaussian_kernels(np.array([1.0, 1.0], "float32"),
+    ...                            np.array([True, False]), 1)
+    >>> [[round(float(v), 4) for v in k] for k in np.asarray(kernels)]
     [[0.2741, 0.4519, 0.2741], [0.0, 1.0, 0.0]]
     """
-    t = tf.range(-radius, radius + 1, dtype=tf.float32)[tf.newaxis]
-    sigma = sigma[:, tf.newaxis]
-    k = tf.exp(-(t * t) / (2.0 * sigma * sigma))
-    k = k / tf.reduce_sum(k, axis=1, keepdims=True)
-    unit = tf.cast(tf.equal(t, 0.0), tf.float32)
-    return tf.where(on[:, tf.newaxis], k, unit)
+    o = ops()
+    t = o.arange(-radius, radius + 1, dtype="float32")[None]
+    sigma = sigma[:, None]
+    k = o.exp(-(t * t) / (2.0 * sigma * sigma))
+    k = k / o.sum(k, axis=1, keepdims=True)
+    unit = o.cast(o.equal(t, 0.0), "float32")
+    return o.where(on[:, None], k, unit)
 
 
 def _reflect_pad(x, radius, axis):
-    """Reflect padding (edge not repeated), as tf.pad(mode="REFLECT")."""
+    """Reflect padding (edge not repeated), as np.pad(mode="reflect")."""
+    o = ops()
     n = x.shape[axis]
 
     def part(start, stop):
@@ -118,11 +123,11 @@ def _reflect_pad(x, radius, axis):
         index[axis] = slice(start, stop)
         return x[tuple(index)]
 
-    return tf.concat(
+    return o.concatenate(
         [
-            tf.reverse(part(1, radius + 1), [axis]),
+            o.flip(part(1, radius + 1), axis),
             x,
-            tf.reverse(part(n - radius - 1, n - 1), [axis]),
+            o.flip(part(n - radius - 1, n - 1), axis),
         ],
         axis,
     )
@@ -131,9 +136,9 @@ def _reflect_pad(x, radius, axis):
 def _blur_axis(x, kernels, radius, axis):
     n = x.shape[axis]
     padded = _reflect_pad(x, radius, axis)
-    if in_xla_context():
+    if not in_tensorflow() or in_xla_context():
         padded = _barrier(padded)
-    weights = kernels[:, tf.newaxis, tf.newaxis, tf.newaxis, :]
+    weights = kernels[:, None, None, None, :]
     out = None
     for j in range(2 * radius + 1):
         index = [slice(None)] * 4
@@ -145,7 +150,14 @@ def _blur_axis(x, kernels, radius, axis):
 
 def _barrier(x):
     """Stops XLA fusing the padding (and the previous pass) into every one of
-    the shifted reads, which would recompute them once per tap."""
+    the shifted reads, which would recompute them once per tap.
+
+    On JAX (outside tf.data) every op runs through XLA: always there.
+    """
+    if not in_tensorflow():
+        import jax
+
+        return jax.lax.optimization_barrier(x)
     return gen_xla_ops.xla_optimization_barrier([x])[0]
 
 
@@ -165,9 +177,10 @@ def blur_transform(images, params, radius, channels_axis=-1):
 
     Example:
 
-    >>> x = tf.random.stateless_uniform([1, 8, 8, 3], [1, 2])
-    >>> params = {"blur": tf.constant([False]), "sigma": tf.constant([1.0])}
-    >>> bool(tf.reduce_all(blur_transform(x, params, 1) == x))
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random((1, 8, 8, 3), "float32")
+    >>> params = {"blur": np.array([False]), "sigma": np.array([1.0], "float32")}
+    >>> bool(np.all(np.asarray(blur_transform(x, params, 1)) == x))
     True
     """
     width_axis = 2 if channels_axis == -1 else 3
@@ -178,9 +191,10 @@ def blur_transform(images, params, radius, channels_axis=-1):
     kernels = gaussian_kernels(params["sigma"], params["blur"], radius)
 
     def blur(x):
+        o = ops()
         x = _blur_axis(x, kernels, radius, axis=1)
         x = _blur_axis(x, kernels, radius, axis=width_axis)
-        return tf.clip_by_value(x, 0.0, 1.0)
+        return o.clip(x, 0.0, 1.0)
 
     return skip_unless(params["blur"], blur, images)
 
@@ -209,10 +223,9 @@ class GaussianBlur(AugmentationLayer):
     Example:
 
     >>> import numpy as np
-
     >>> layer = GaussianBlur(probability=1.0, seed=1)
-    >>> layer(np.random.rand(2, 64, 64, 3).astype("float32")).shape
-    TensorShape([2, 64, 64, 3])
+    >>> tuple(layer(np.random.rand(2, 64, 64, 3).astype("float32")).shape)
+    (2, 64, 64, 3)
     """
 
     def __init__(

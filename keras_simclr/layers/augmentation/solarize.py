@@ -5,12 +5,13 @@ above the threshold becomes 1 - x.
 """
 
 import keras
-import tensorflow as tf
 
 from keras_simclr import errors
 from keras_simclr.layers.augmentation import image_inputs
 from keras_simclr.layers.augmentation import random_draws as draws
+from keras_simclr.layers.augmentation.backend_ops import ops
 from keras_simclr.layers.augmentation.base_augmentation_layer import AugmentationLayer
+from keras_simclr.layers.augmentation.color_ops import per_image
 from keras_simclr.layers.augmentation.random_draws import check_probability
 
 
@@ -27,8 +28,9 @@ def sample_solarize(key, batch_size, probability):
 
     Example:
 
+    >>> import numpy as np
     >>> key = draws.normalize_key(0)
-    >>> sample_solarize(key, 3, 1.0)["solarize"].numpy().tolist()
+    >>> np.asarray(sample_solarize(key, 3, 1.0)["solarize"]).tolist()
     [True, True, True]
     """
     return {
@@ -49,14 +51,15 @@ def solarize_transform(images, params, threshold=0.5):
 
     Example:
 
-    >>> x = tf.constant([0.25, 0.75])[:, None, None, None]
-    >>> y = solarize_transform(x, {"solarize": tf.constant([True, True])})
-    >>> y.numpy().ravel().tolist()
+    >>> import numpy as np
+    >>> x = np.array([0.25, 0.75], "float32").reshape(2, 1, 1, 1)
+    >>> y = solarize_transform(x, {"solarize": np.array([True, True])})
+    >>> np.asarray(y).ravel().tolist()
     [0.25, 0.25]
     """
-    solarized = tf.where(images < threshold, images, 1.0 - images)
-    selected = params["solarize"][:, tf.newaxis, tf.newaxis, tf.newaxis]
-    return tf.where(selected, solarized, images)
+    o = ops()
+    solarized = o.where(o.less(images, threshold), images, 1.0 - images)
+    return o.where(per_image(params["solarize"]), solarized, images)
 
 
 @keras.saving.register_keras_serializable(package="keras_simclr")
@@ -80,7 +83,6 @@ class Solarize(AugmentationLayer):
     Example:
 
     >>> import numpy as np
-
     >>> layer = Solarize(probability=1.0)
     >>> float(layer(np.full((1, 2, 2, 3), 0.75, "float32"))[0, 0, 0, 0])
     0.25

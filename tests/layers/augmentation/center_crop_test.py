@@ -68,8 +68,11 @@ def test_center_crop_is_the_old_evaluation_view_of_simclr_augment(jit, output):
         for dtype in ("uint8", "float32"):
             images = random_images(3, height, width, seed=height, dtype=dtype)
             out = np.asarray(crop(images))
+            atol = 0 if keras.backend.backend() == "tensorflow" else 1e-5
             np.testing.assert_array_equal(out, augment(images, training=False))
-            np.testing.assert_array_equal(crop(images[0]), out[0])
+            # Bit for bit on TensorFlow; XLA's CPU matmuls (JAX) sum in an
+            # order that depends on the batch size: float round-off.
+            np.testing.assert_allclose(crop(images[0]), out[0], rtol=0, atol=atol)
             np.testing.assert_array_equal(crop(images, training=True), out)
             box = [
                 np.full([3], v, "float32") for v in _centre_box(height, width, *output)

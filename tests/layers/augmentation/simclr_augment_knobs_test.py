@@ -47,10 +47,19 @@ def test_crop_scale_sets_the_area_of_every_crop():
 
 
 def test_crop_ratio_sets_the_aspect_of_every_crop():
-    _, ratios = _crop_areas(crop_ratio=(1.5, 2.0))
-    assert ratios.min() >= 1.5 - 0.04 and ratios.max() <= 2.0 + 0.04
+    # Sides are whole pixels, rounded from a box whose ratio is in [1.5, 2]:
+    # (w + 1/2) / (h - 1/2) >= 1.5 and (w - 1/2) / (h + 1/2) <= 2. Rounding
+    # moves a small box's ratio by up to ~0.07 (35 x 24 px, 1.458, is a box
+    # of ratio 1.5 rounded).
+    side = 80
+    augment = layers.SimCLRAugment(16, 16, seed=1, **CROP_ONLY, crop_ratio=(1.5, 2))
+    views = np.asarray(augment(ramp_images(400, side, side)))
+    h, w = ramp_boxes(views, 1 / side, 1 / side)
+    assert np.abs(h - np.round(h)).max() < 0.01 and np.abs(w - np.round(w)).max() < 0.01
+    h, w = np.round(h), np.round(w)
+    assert np.all((w + 0.5) / (h - 0.5) >= 1.5) and np.all((w - 0.5) / (h + 0.5) <= 2)
     # Log-uniform in [1.5, 2]: the mean log ratio is the middle of the logs.
-    assert abs(np.log(ratios).mean() - np.log(3.0) / 2) < 0.03
+    assert abs(np.log(w / h).mean() - np.log(3.0) / 2) < 0.03
 
 
 def test_color_jitter_prob_zero_and_zero_components_change_no_colour():
