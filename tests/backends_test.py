@@ -10,9 +10,10 @@ pytestmark = pytest.mark.backend_neutral
 
 
 def test_torch_gets_one_line_naming_the_supported_backends(monkeypatch):
+    encoder = tiny_encoder()
     monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
     with pytest.raises(UserInputError) as error:
-        ks.SimCLR(tiny_encoder())
+        ks.SimCLR(encoder)
     assert str(error.value) == (
         "keras_simclr runs on the tensorflow and jax Keras backends, not torch - "
         "set KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow before importing keras."
