@@ -9,13 +9,16 @@ Example:
 """
 
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import numpy as np
 import tensorflow as tf
 from absl import flags
 
-from keras_simclr import cli, data
+from keras_simclr import cli, data, runs
 
 FLAGS = flags.FLAGS
 # The command line in a fresh interpreter, as `keras-simclr` runs it.
@@ -94,3 +97,29 @@ def held_out_accuracy(classifier, dataset, split):
     logits = classifier.predict(images, verbose=0)
     above = np.sum(logits > logits[np.arange(len(labels)), labels][:, None], axis=-1)
     return float(np.mean(above < 1)), float(np.mean(above < 5))
+
+
+def latest_checkpoint(model_dir):
+    """The run's latest complete checkpoint, or None."""
+    return runs.latest_checkpoint(os.path.join(model_dir, "checkpoints"), warn=False)
+
+
+def kill_after_first_checkpoint(command, model_dir, env=CPU_ENV, timeout=400):
+    """Starts a run, SIGKILLs it once a checkpoint exists; returns its step."""
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    try:
+        deadline = time.time() + timeout
+        while latest_checkpoint(model_dir) is None:
+            assert proc.poll() is None, "the run ended before its first checkpoint"
+            assert time.time() < deadline, "no checkpoint in time"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return latest_checkpoint(model_dir).step

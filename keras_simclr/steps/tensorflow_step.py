@@ -25,14 +25,17 @@ class TensorFlowSteps:
     """
 
     def train_step(self, data):
-        batch, record = self._checked(
-            data, ("training step ", self.optimizer.iterations)
-        )
+        where = ("training step ", self.optimizer.iterations)
+        batch, record = self._checked(data, where)
+        return self._unless_refused(batch, record, self._update)
+
+    def _unless_refused(self, batch, record, run):
+        """`run(batch)`'s logs; under XLA only if the record is 0, and with it."""
         if record is None:
-            return self._update(batch)
+            return run(batch)
         record = _global_record(record)
         batch = _labels_sized_to_images(batch)
-        logs = tf.cond(record[0] == 0, lambda: self._update(batch), self._logs)
+        logs = tf.cond(record[0] == 0, lambda: run(batch), self._logs)
         return {**logs, batch_checks.RECORD_KEY: record}
 
     def _update(self, batch):
@@ -77,12 +80,7 @@ class TensorFlowSteps:
 
     def test_step(self, data):
         batch, record = self._checked(data, ("an evaluation batch",))
-        if record is None:
-            return self._evaluate(batch)
-        record = _global_record(record)
-        batch = _labels_sized_to_images(batch)
-        logs = tf.cond(record[0] == 0, lambda: self._evaluate(batch), self._logs)
-        return {**logs, batch_checks.RECORD_KEY: record}
+        return self._unless_refused(batch, record, self._evaluate)
 
     def _evaluate(self, batch):
         if self.micro_batches == 1:

@@ -8,16 +8,20 @@ Each command runs in a fresh process of its backend.
 
 import json
 import os
-import signal
 import subprocess
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import runs
-from tests.command_line import CLI, CPU_ENV, demo_pretrain, shapes_npz
+from tests.command_line import (
+    CLI,
+    CPU_ENV,
+    demo_pretrain,
+    kill_after_first_checkpoint,
+    latest_checkpoint,
+    shapes_npz,
+)
 
 ENV = {
     "tensorflow": dict(CPU_ENV, KERAS_BACKEND="tensorflow"),
@@ -53,31 +57,6 @@ def _pretrain(dataset, model_dir, steps, *flags):
     )
 
 
-def _latest(model_dir):
-    return runs.latest_checkpoint(os.path.join(model_dir, "checkpoints"), warn=False)
-
-
-def _kill_after_first_checkpoint(backend, command, model_dir, timeout=400):
-    """Starts the run, SIGKILLs it once a checkpoint exists; returns its step."""
-    proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV[backend]
-    )
-    try:
-        deadline = time.time() + timeout
-        while _latest(model_dir) is None:
-            assert proc.poll() is None, "the run ended before its first checkpoint"
-            assert time.time() < deadline, "no checkpoint in time"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    return _latest(model_dir).step
-
-
 def _weights(model_dir):
     """Weights and optimizer variables of a run's model.keras, loaded here (TF)."""
     model = keras.saving.load_model(os.path.join(model_dir, "model.keras"))
@@ -102,12 +81,12 @@ def test_a_killed_jax_run_resumes_to_the_same_weights_then_tensorflow_takes_over
         + ["--backend=jax"],
     )
     command = _pretrain(dataset, resumed, 6, "--deterministic", "--noexport")
-    killed_at = _kill_after_first_checkpoint("jax", command, resumed)
+    killed_at = kill_after_first_checkpoint(command, resumed, env=ENV["jax"])
     assert 0 < killed_at < 6
     out = _run("jax", command)
     assert f"resuming from step {killed_at}" in out
     assert f"({6 - killed_at} in this run)" in out
-    assert _latest(resumed).state["backend"] == "jax"
+    assert latest_checkpoint(resumed).state["backend"] == "jax"
     _, a = _weights(straight)
     _, b = _weights(resumed)
     assert len(a) == len(b)

@@ -4,16 +4,19 @@ checkpoint falls back to the previous one."""
 
 import json
 import os
-import signal
 import subprocess
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_simclr import runs
-from tests.command_line import CLI, CPU_ENV, demo_pretrain, shapes_npz
+from tests.command_line import (
+    CLI,
+    CPU_ENV,
+    demo_pretrain,
+    kill_after_first_checkpoint,
+    shapes_npz,
+)
 
 STEPS = 12
 
@@ -38,31 +41,6 @@ def _finish(command, timeout=400):
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return proc.stdout, proc.stderr
-
-
-def _latest(model_dir):
-    return runs.latest_checkpoint(os.path.join(model_dir, "checkpoints"), warn=False)
-
-
-def _kill_after_first_checkpoint(command, model_dir, timeout=300):
-    """Starts the run, SIGKILLs it once a checkpoint exists; returns its step."""
-    proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CPU_ENV
-    )
-    try:
-        deadline = time.time() + timeout
-        while _latest(model_dir) is None:
-            assert proc.poll() is None, "the run ended before its first checkpoint"
-            assert time.time() < deadline, "no checkpoint in time"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    return _latest(model_dir)[0]
 
 
 def _assert_same_state(a, b):
@@ -90,7 +68,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
     resumed = tmp_path / "resumed"
     url = f"file://{resumed}"  # a URL: open() cannot write there, gfile can
-    killed_at = _kill_after_first_checkpoint(_command(dataset, url), str(resumed))
+    killed_at = kill_after_first_checkpoint(_command(dataset, url), str(resumed))
     assert 0 < killed_at < STEPS
     assert not (resumed / "model.keras").exists()
     out, _ = _finish(_command(dataset, url))

@@ -12,6 +12,7 @@ import pytest
 
 from keras_simclr import layers
 from keras_simclr.layers.augmentation import random_draws as draws
+from tests.layers.augmentation.compiled import compiled
 from tests.layers.augmentation.layer_inputs import (
     expected_crop_area,
     ramp_boxes,
@@ -24,16 +25,6 @@ from tests.replicas import run_with_replicas
 pytestmark = pytest.mark.backend_neutral
 
 
-def _jit(fn):
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.jit(fn)
-    import tensorflow as tf
-
-    return tf.function(fn, jit_compile=True)
-
-
 def _step_fn(layer):
     """One compiled step: (state, images) -> (views, new state)."""
 
@@ -41,7 +32,7 @@ def _step_fn(layer):
         views, state = layer.stateless_call([], state, images, training=True)
         return views, state
 
-    return _jit(step)
+    return compiled(step)
 
 
 def _run_steps(layer, images, steps):
