@@ -2,6 +2,7 @@
 then export, finetune, distill and continue pretraining."""
 
 import json
+import subprocess
 
 import keras
 import numpy as np
@@ -11,7 +12,7 @@ import tensorflow as tf
 import keras_simclr as ks
 from keras_simclr import pretrained, recipes, runs
 from keras_simclr.layers.projection_head import ProjectionHead
-from tests.command_line import run_in_process, shapes_npz
+from tests.command_line import CLI, CPU_ENV, run_in_process, shapes_npz
 
 SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -205,3 +206,33 @@ def test_import_then_export_finetune_continue_and_distill(tmp_path, capsys):
         source.projection_head.dense_layers[0].kernel,
     )
     assert json.loads((run / "config.json").read_text())["dataset"] == dataset
+
+
+def test_import_on_jax_holds_the_checkpoints_weights(tmp_path):
+    # `keras-simclr import` with KERAS_BACKEND=jax; its model.keras, read
+    # back here on TensorFlow, computes what the checkpoint's model does.
+    source = _reference_checkpoint(tmp_path / "ckpt-7")
+    run = tmp_path / "imported"
+    proc = subprocess.run(
+        CLI
+        + [
+            "import",
+            f"--checkpoint={tmp_path / 'ckpt-7'}",
+            f"--model_dir={run}",
+            "--image_size=16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(CPU_ENV, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu"),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    imported = json.loads((run / "results.json").read_text())["import"]
+    assert imported["num_classes"] == 10
+    model = keras.saving.load_model(run / "model.keras")
+    x = np.random.default_rng(0).uniform(size=(4, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(
+        model.encoder(x, training=False),
+        source.encoder(x, training=False),
+        atol=1e-5,
+    )
