@@ -202,7 +202,10 @@ def from_shapes(input_shape):
         and len(input_shape[1]) != 4
     ):
         # (x, labels), as Keras's symbolic build passes a whole batch.
-        return _from_inputs(input_shape[0], input_shape[1])
+        x, labels = input_shape
+        if _is_shape(x):
+            return Batch(images=x, labels=labels)
+        return _from_inputs(x, labels)
     return _from_inputs(input_shape, None)
 
 

@@ -23,8 +23,6 @@ ONE_STEP = """
 import json
 import keras_simclr as ks
 from tests.tiny_models import tiny_encoder
-
-pytestmark = pytest.mark.backend_neutral
 rng = np.random.default_rng(0)
 images = (0.7 * rng.uniform(size=(16, 1, 1, 3))
           + 0.3 * rng.uniform(size=(16, 8, 8, 3))).astype(np.float32)
